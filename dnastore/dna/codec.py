@@ -1,0 +1,374 @@
+"""The oligo codec: bytes <-> strands, after Goldman et al. (2013) as used by the Generative
+DNA paper (Franzese et al., section III).
+
+Strand layout (5' -> 3')::
+
+    [forward primer][sel 2][index I][payload T][check C][linker 1][reverse primer]
+                    \_______ trits, mapped to bases by the rotating code _______/
+
+- The payload is a chunk of ``B`` bytes turned into trits by a canonical ternary Huffman code
+  (:mod:`dnastore.dna.huffman`) and zero-padded to ``T`` trits.
+- ``index`` restores the order of strands; ``check`` is a CRC-32 of (index, payload) keyed by
+  the encoding id, reduced to ``C`` trits. A strand that fails it is an erasure.
+- index, payload and check are whitened by one of nine fixed pseudo-random trit masks; the two
+  ``sel`` trits say which. The encoder picks, per strand, the first mask whose oligo has GC
+  content inside the band, which keeps GC balanced whatever the data.
+- The rotating code maps trit ``t`` after base ``b`` to base ``(b + 1 + t) mod 4``, so two
+  neighbouring bases always differ; the linker base keeps the junction with the reverse
+  primer free of repeats too.
+
+Precise mode stores any file (optionally with an outer RS code across strands, see
+:mod:`dnastore.dna.outer`); approximate mode stores a codes artifact so that each strand holds
+whole codes and a lost strand becomes erased codes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dnastore.dna.huffman import TernaryHuffman
+from dnastore.dna.outer import RSPlan, rs_decode, rs_encode
+from dnastore.errors import DnastoreError
+from dnastore.io.seqio import decode_bases, encode_bases, revcomp
+
+# 20-nt primers, 50% GC, no repeated neighbour, far from each other and from their reverse complements
+DEFAULT_PRIMERS = ("CTACACGACGCTCAGTCGAT", "GATCGTAGCACTGTCAGTGC")
+SEL_TRITS = 2
+N_MASKS = 3 ** SEL_TRITS
+MASK_SEED = 0x0D7A
+DEFAULT_STRAND_LENGTH = 150
+DEFAULT_CHECK_TRITS = 10
+DEFAULT_GC_BAND = (0.40, 0.60)
+
+
+def _masks(width: int) -> np.ndarray:
+    """The nine fixed whitening masks, (9, width) trits."""
+    return np.stack([np.random.default_rng([MASK_SEED, s]).integers(0, 3, width, dtype=np.uint8)
+                     for s in range(N_MASKS)])
+
+
+def to_trits(values: np.ndarray, width: int) -> np.ndarray:
+    """Non-negative integers -> (n, width) big-endian base-3 digits."""
+    values = np.asarray(values, dtype=np.int64)
+    out = np.zeros((len(values), width), dtype=np.uint8)
+    v = values.copy()
+    for d in range(width - 1, -1, -1):
+        out[:, d] = v % 3
+        v //= 3
+    return out
+
+
+def from_trits(trits: np.ndarray) -> np.ndarray:
+    v = np.zeros(trits.shape[0], dtype=np.int64)
+    for d in range(trits.shape[1]):
+        v = v * 3 + trits[:, d]
+    return v
+
+
+def rotate_encode(trits: np.ndarray, prev: int) -> np.ndarray:
+    """Rotating code: (S, n) trits -> (S, n) base codes, never repeating a base."""
+    return ((prev + np.cumsum(trits.astype(np.int64) + 1, axis=1)) % 4).astype(np.uint8)
+
+
+def rotate_decode(bases: np.ndarray, prev: int) -> tuple[np.ndarray, np.ndarray]:
+    """(S, n) base codes -> (trits, ok); a repeated base or a non-ACGT letter is not ok."""
+    b = bases.astype(np.int64)
+    before = np.concatenate([np.full((b.shape[0], 1), prev), b[:, :-1]], axis=1)
+    t = (b - before - 1) % 4
+    ok = (t < 3).all(axis=1) & (b < 4).all(axis=1)
+    return np.minimum(t, 2).astype(np.uint8), ok
+
+
+def _check_values(encoding_id: str, body: np.ndarray, modulus: int) -> np.ndarray:
+    seed = int(encoding_id[:8], 16)
+    body = np.ascontiguousarray(body, dtype=np.uint8)
+    return np.array([zlib.crc32(row.tobytes(), seed) % modulus for row in body], dtype=np.int64)
+
+
+@dataclass
+class Layout:
+    """Where everything sits in a strand; all fields are recorded in the manifest."""
+
+    strand_length: int = DEFAULT_STRAND_LENGTH
+    primers: tuple[str, str] = DEFAULT_PRIMERS
+    index_trits: int = 0  # 0: as few as the number of strands needs
+    check_trits: int = DEFAULT_CHECK_TRITS
+    gc_band: tuple[float, float] = DEFAULT_GC_BAND
+
+    @property
+    def core_trits(self) -> int:
+        return self.strand_length - len(self.primers[0]) - len(self.primers[1]) - 1
+
+    @property
+    def payload_trits(self) -> int:
+        return self.core_trits - SEL_TRITS - self.index_trits - self.check_trits
+
+    @property
+    def core_start(self) -> int:
+        return len(self.primers[0])
+
+    def validate(self) -> None:
+        for p in self.primers:
+            if p and set(p) - set("ACGT"):
+                raise DnastoreError(f"primer {p!r} has letters other than ACGT")
+        lo, hi = self.gc_band
+        if not 0 <= lo < hi <= 1:
+            raise DnastoreError(f"GC band must satisfy 0 <= low < high <= 1, got {lo}-{hi}")
+        if self.check_trits < 4:
+            raise DnastoreError("the per-strand check needs at least 4 trits")
+
+    def to_json(self) -> dict:
+        return {"strand_length": self.strand_length, "primers": list(self.primers),
+                "index_trits": self.index_trits, "check_trits": self.check_trits,
+                "selector_trits": SEL_TRITS, "payload_trits": self.payload_trits,
+                "gc_band": list(self.gc_band)}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Layout":
+        return cls(int(d["strand_length"]), tuple(d["primers"]), int(d["index_trits"]),
+                   int(d["check_trits"]), tuple(d["gc_band"]))
+
+
+@dataclass
+class Encoded:
+    strands: list[str]
+    manifest: dict[str, Any]
+    gc: np.ndarray = field(repr=False)
+
+
+def _choose_bytes_per_strand(sym: np.ndarray, huff: TernaryHuffman, width: int, unit: int) -> int:
+    """Largest multiple of ``unit`` bytes whose every chunk fits in ``width`` trits."""
+    lens = huff.lengths[sym]
+    b = (width // int(huff.lengths.min())) // unit * unit
+    while b >= unit:
+        n = math.ceil(len(sym) / b)
+        padded = np.zeros(n * b, dtype=np.int64)
+        padded[:len(lens)] = lens
+        padded[len(lens):] = huff.lengths[0]
+        if padded.reshape(n, b).sum(axis=1).max() <= width:
+            return b
+        b -= unit
+    raise DnastoreError(
+        f"strands are too short: {width} payload trits cannot hold even one code; raise --strand-length")
+
+
+def encode_payload(payload: bytes | np.ndarray, layout: Layout, *, unit: int = 1,
+                   redundancy: float | None = None, extra: dict[str, Any] | None = None) -> Encoded:
+    """Encode a byte payload into strands.
+
+    ``unit``: bytes that must stay together in one strand (bytes per code in approximate mode).
+    ``redundancy``: parity strands per data strand for the outer RS code (None: no outer code).
+    ``extra``: more manifest fields (mode, file name, codes shape...).
+    """
+    layout.validate()
+    sym = np.frombuffer(bytes(payload), dtype=np.uint8) if not isinstance(payload, np.ndarray) else payload.astype(np.uint8)
+    if len(sym) == 0:
+        raise DnastoreError("nothing to encode: the input is empty")
+    huff = TernaryHuffman.from_data(sym)
+    p1, p2 = layout.primers
+    if layout.core_trits < SEL_TRITS + layout.check_trits + 4:
+        raise DnastoreError(f"--strand-length {layout.strand_length} leaves no room for a payload beside the primers")
+    auto_index = layout.index_trits == 0
+    if auto_index:
+        layout.index_trits = 1
+    while True:
+        width = layout.payload_trits
+        if width < huff.lmax:
+            raise DnastoreError(f"--strand-length {layout.strand_length} leaves only {width} payload trits; raise it")
+        b = _choose_bytes_per_strand(sym, huff, width, unit)
+        n_data = math.ceil(len(sym) / b)
+        plan = RSPlan.make(n_data, redundancy) if redundancy else None
+        n_total = n_data + (plan.n_parity if plan else 0)
+        need = max(1, math.ceil(math.log(n_total, 3))) if n_total > 1 else 1
+        if need <= layout.index_trits:
+            break
+        if not auto_index:
+            raise DnastoreError(f"{n_total} strands need {need} index trits; --index-trits is {layout.index_trits}")
+        layout.index_trits = need
+    data = np.zeros(n_data * b, dtype=np.uint8)
+    data[:len(sym)] = sym
+    rows = data.reshape(n_data, b)
+    if plan is not None:
+        parity = rs_encode(rows, plan)
+        # parity bytes follow no histogram: shrink the chunk until they fit as well
+        while huff.row_lengths(parity).max() > width:
+            b -= unit
+            if b < unit:
+                raise DnastoreError("parity strands do not fit; raise --strand-length")
+            n_data = math.ceil(len(sym) / b)
+            plan = RSPlan.make(n_data, redundancy)
+            data = np.zeros(n_data * b, dtype=np.uint8)
+            data[:len(sym)] = sym
+            rows = data.reshape(n_data, b)
+            parity = rs_encode(rows, plan)
+            if max(1, math.ceil(math.log(n_data + plan.n_parity, 3))) > layout.index_trits:
+                raise DnastoreError("parity strands overflow the index; pass a larger --index-trits")
+        rows = np.concatenate([rows, parity])
+    n = rows.shape[0]
+    meta = {"layout": layout.to_json(), "huffman_lengths": huff.lengths.tolist(), "bytes_per_strand": b,
+            "unit": unit, "payload_bytes": int(len(sym)), "n_data_strands": n_data, "n_strands": n,
+            "outer": plan.to_json() if plan else None, **(extra or {})}
+    encoding_id = hashlib.sha256(json.dumps(meta, sort_keys=True).encode() + sym.tobytes()).hexdigest()[:16]
+
+    idx = to_trits(np.arange(n), layout.index_trits)
+    pay = huff.encode_rows(rows, width)
+    body = np.concatenate([idx, pay, np.zeros((n, layout.check_trits), np.uint8)], axis=1)
+    body[:, -layout.check_trits:] = to_trits(_check_values(encoding_id, body[:, :-layout.check_trits],
+                                                           3 ** layout.check_trits), layout.check_trits)
+    masks = _masks(body.shape[1])
+    prev = int(encode_bases(p1[-1])[0]) if p1 else 0
+    p1c, p2c = encode_bases(p1), encode_bases(p2)
+    prim_gc = int(np.isin(p1c, (1, 2)).sum() + np.isin(p2c, (1, 2)).sum())
+    total = layout.strand_length
+    lo, hi = layout.gc_band
+    chosen = np.full(n, -1)
+    cores = np.zeros((n, layout.core_trits + 1), dtype=np.uint8)
+    gc_frac = np.zeros(n)
+    for s in range(N_MASKS):
+        trits = np.concatenate([np.broadcast_to(to_trits([s], SEL_TRITS), (n, SEL_TRITS)), (body + masks[s]) % 3], axis=1)
+        bases = rotate_encode(trits, prev)
+        gc = prim_gc + np.isin(bases, (1, 2)).sum(axis=1)
+        last = bases[:, -1]
+        # linker: differs from the last core base and the reverse primer's first base, GC toward half
+        want_gc = gc + 1 <= total / 2
+        linker = _pick_linker(last, int(p2c[0]) if p2 else -1, want_gc)
+        gc = gc + np.isin(linker, (1, 2))
+        frac = gc / total
+        take = (chosen < 0) & (frac >= lo) & (frac <= hi)
+        chosen[take] = s
+        cores[take] = np.concatenate([bases, linker[:, None]], axis=1)[take]
+        gc_frac[take] = frac[take]
+    if (chosen < 0).any():
+        bad = int(np.flatnonzero(chosen < 0)[0])
+        raise DnastoreError(f"strand {bad} cannot be kept inside the GC band {lo}-{hi}; widen --gc-band or lengthen strands")
+    strands = [p1 + decode_bases(c) + p2 for c in cores]
+    bits = 8 * len(sym)
+    manifest = {"kind": "dnastore-oligos", "encoding_id": encoding_id, **meta,
+                "density": {"payload_bits": bits, "total_nt": n * total,
+                            "bits_per_nt": bits / (n * total),
+                            "bits_per_nt_without_primers": bits / (n * (total - len(p1) - len(p2)))}}
+    return Encoded(strands, manifest, gc_frac)
+
+
+def _pick_linker(last: np.ndarray, first_p2: int, want_gc: np.ndarray) -> np.ndarray:
+    """Per strand, a base unlike ``last`` and ``first_p2``, C/G first where GC is wanted."""
+    gc_first = np.array([1, 2, 0, 3])
+    at_first = np.array([0, 3, 1, 2])
+    out = np.full(len(last), -1, dtype=np.int64)
+    for i in range(4):
+        cand = np.where(want_gc, gc_first[i], at_first[i])
+        ok = (out < 0) & (cand != last) & (cand != first_p2)
+        out[ok] = cand[ok]
+    return out.astype(np.uint8)
+
+
+@dataclass
+class Decoded:
+    rows: np.ndarray          # (n_strands, B) bytes, zero where missing
+    present: np.ndarray       # (n_strands,) bool
+    stats: dict[str, Any]
+
+
+def orient(seq: str, layout: Layout) -> str:
+    """Turn a strand around when it reads as the reverse complement of the design."""
+    p1, p2 = layout.primers
+    if not p1 and not p2:
+        return seq
+    rc = revcomp(seq)
+
+    def score(s: str) -> int:
+        return sum(a == b for a, b in zip(s[:len(p1)], p1)) + sum(a == b for a, b in zip(s[-len(p2):] if p2 else "", p2))
+    return rc if score(rc) > score(seq) else seq
+
+
+def decode_strands(strands: list[tuple[str, int]], manifest: dict[str, Any]) -> Decoded:
+    """Strands (sequence, weight such as cluster size) -> payload rows by index.
+
+    Strands of the wrong length, with a repeated base, a failed check or an invalid Huffman
+    codeword are erasures. Where two valid strands claim one index, the heavier wins.
+    """
+    layout = Layout.from_json(manifest["layout"])
+    n = int(manifest["n_strands"])
+    b = int(manifest["bytes_per_strand"])
+    huff = TernaryHuffman(manifest["huffman_lengths"])
+    enc_id = manifest["encoding_id"]
+    L = layout.strand_length
+    seqs, weights = [], []
+    wrong_length = 0
+    for s, w in strands:
+        s = orient(s, layout)
+        if len(s) != L:
+            wrong_length += 1
+            continue
+        seqs.append(s)
+        weights.append(w)
+    stats: dict[str, Any] = {"strands_in": len(strands), "wrong_length": wrong_length}
+    rows = np.zeros((n, b), dtype=np.uint8)
+    present = np.zeros(n, dtype=bool)
+    if not seqs:
+        stats.update(bad_sequence=0, failed_check=0, valid=0, duplicates=0, recovered=0)
+        return Decoded(rows, present, stats)
+    codes = encode_bases("".join(seqs)).reshape(len(seqs), L)
+    c0 = layout.core_start
+    core = codes[:, c0:c0 + layout.core_trits]
+    prev = int(encode_bases(layout.primers[0][-1])[0]) if layout.primers[0] else 0
+    trits, ok_seq = rotate_decode(core, prev)
+    sel = from_trits(trits[:, :SEL_TRITS])
+    ok_seq &= sel < N_MASKS
+    body = (trits[:, SEL_TRITS:].astype(np.int64) - _masks(trits.shape[1] - SEL_TRITS)[np.minimum(sel, N_MASKS - 1)]) % 3
+    I, C = layout.index_trits, layout.check_trits
+    check = from_trits(body[:, -C:])
+    ok_check = ok_seq & (_check_values(enc_id, body[:, :-C], 3 ** C) == check)
+    index = from_trits(body[:, :I])
+    ok_check &= index < n
+    payload, ok_huff = huff.decode_rows(body[:, I:-C], b)
+    valid = ok_check & ok_huff
+    weights = np.asarray(weights, dtype=np.float64)
+    # heaviest valid strand per index
+    order = np.lexsort((-weights, index))
+    order = order[valid[order]]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = index[order][1:] != index[order][:-1]
+    keep = order[first]
+    rows[index[keep]] = payload[keep]
+    present[index[keep]] = True
+    stats.update(bad_sequence=int((~ok_seq).sum()), failed_check=int((ok_seq & ~ok_check).sum()),
+                 valid=int(valid.sum()), duplicates=int(valid.sum() - len(keep)), recovered=int(present.sum()))
+    return Decoded(rows, present, stats)
+
+
+def assemble_payload(dec: Decoded, manifest: dict[str, Any], *, allow_partial: bool = False) -> tuple[bytes, np.ndarray, dict]:
+    """Rows -> payload bytes, through the outer code if there is one.
+
+    Returns (payload, byte_erased mask, stats). Without ``allow_partial`` a payload with holes
+    raises :class:`DnastoreError`.
+    """
+    n_data = int(manifest["n_data_strands"])
+    b = int(manifest["bytes_per_strand"])
+    stats = dict(dec.stats)
+    data, ok = dec.rows[:n_data], dec.present[:n_data].copy()
+    if manifest.get("outer"):
+        plan = RSPlan.from_json(manifest["outer"])
+        try:
+            data, rs_stats = rs_decode(data, dec.rows[n_data:], ok, dec.present[n_data:], plan)
+            ok = np.ones(n_data, dtype=bool)
+            stats["outer"] = rs_stats
+        except DnastoreError as e:
+            if not allow_partial:
+                raise
+            stats["outer"] = {"error": str(e)}
+    stats["data_strands_missing"] = int((~ok).sum())
+    erased = np.repeat(~ok, b)[:int(manifest["payload_bytes"])]
+    payload = data.reshape(-1)[:int(manifest["payload_bytes"])].tobytes()
+    if erased.any() and not allow_partial:
+        raise DnastoreError(
+            f"{int((~ok).sum())} of {n_data} data strands are missing and the payload cannot be restored "
+            "(sequence deeper, encode with --outer-redundancy, or pass --partial for a best-effort output)")
+    return payload, erased, stats
