@@ -11,7 +11,8 @@ Strand layout (5' -> 3')::
 - ``index`` restores the order of strands; ``check`` is a CRC-32 of (index, payload) keyed by
   the encoding id, reduced to ``C`` trits. A strand that fails it is an erasure.
 - index, payload and check are whitened by one of nine fixed pseudo-random trit masks; the two
-  ``sel`` trits say which. The encoder picks, per strand, the first mask whose oligo has GC
+  ``sel`` trits say which. Payload and check are further whitened by a mask keyed by the
+  index, so that no two strands share their tails (the clustering anchors on them). The encoder picks, per strand, the first mask whose oligo has GC
   content inside the band, which keeps GC balanced whatever the data.
 - The rotating code maps trit ``t`` after base ``b`` to base ``(b + 1 + t) mod 4``, so two
   neighbouring bases always differ; the linker base keeps the junction with the reverse
@@ -52,6 +53,21 @@ def _masks(width: int) -> np.ndarray:
     """The nine fixed whitening masks, (9, width) trits."""
     return np.stack([np.random.default_rng([MASK_SEED, s]).integers(0, 3, width, dtype=np.uint8)
                      for s in range(N_MASKS)])
+
+
+def _index_masks(index: np.ndarray, width: int) -> np.ndarray:
+    """(n, width) pseudo-random trits keyed by strand index (a splitmix64 hash of index and
+    position). Whitening payload and check with them makes every strand's tail distinct,
+    even where payload padding and short checks coincide."""
+    with np.errstate(over="ignore"):
+        x = (np.asarray(index, dtype=np.uint64)[:, None] * np.uint64(0x9E3779B97F4A7C15)
+             + np.arange(width, dtype=np.uint64)[None, :] * np.uint64(0xBF58476D1CE4E5B9) + np.uint64(MASK_SEED))
+        x ^= x >> np.uint64(30)
+        x *= np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(27)
+        x *= np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+    return (x % np.uint64(3)).astype(np.uint8)
 
 
 def to_trits(values: np.ndarray, width: int) -> np.ndarray:
@@ -222,6 +238,8 @@ def encode_payload(payload: bytes | np.ndarray, layout: Layout, *, unit: int = 1
     body = np.concatenate([idx, pay, np.zeros((n, layout.check_trits), np.uint8)], axis=1)
     body[:, -layout.check_trits:] = to_trits(_check_values(encoding_id, body[:, :-layout.check_trits],
                                                            3 ** layout.check_trits), layout.check_trits)
+    I = layout.index_trits
+    body[:, I:] = (body[:, I:] + _index_masks(np.arange(n), body.shape[1] - I)) % 3
     masks = _masks(body.shape[1])
     prev = int(encode_bases(p1[-1])[0]) if p1 else 0
     p1c, p2c = encode_bases(p1), encode_bases(p2)
@@ -324,9 +342,10 @@ def decode_strands(strands: list[tuple[str, int]], manifest: dict[str, Any]) -> 
     ok_seq &= sel < N_MASKS
     body = (trits[:, SEL_TRITS:].astype(np.int64) - _masks(trits.shape[1] - SEL_TRITS)[np.minimum(sel, N_MASKS - 1)]) % 3
     I, C = layout.index_trits, layout.check_trits
+    index = from_trits(body[:, :I])
+    body[:, I:] = (body[:, I:] - _index_masks(index, body.shape[1] - I)) % 3
     check = from_trits(body[:, -C:])
     ok_check = ok_seq & (_check_values(enc_id, body[:, :-C], 3 ** C) == check)
-    index = from_trits(body[:, :I])
     ok_check &= index < n
     payload, ok_huff = huff.decode_rows(body[:, I:-C], b)
     valid = ok_check & ok_huff

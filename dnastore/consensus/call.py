@@ -1,0 +1,326 @@
+"""Clustering reads and calling one strand per cluster, without any truth sidecar.
+
+1. **Orient and trim.** A read is turned to the design's orientation and cut down to its core
+   (the part between the primers). Reads that start with the forward primer, or with the
+   reverse complement of the reverse primer, and end with the other one are handled as whole
+   arrays; the rest (reads cut short, run into adapters, or with indels in a primer) are
+   located with edlib's infix alignment of each primer on both orientations.
+2. **Cluster.** Each core contributes four k-mer anchors (two at its start, two at its end, so
+   an indel in the middle still leaves anchors in place); reads sharing an anchor are joined,
+   and clusters are the connected components of that graph (scipy).
+3. **Call.** ``vote``: a Phred-weighted column vote over reads of the design length, as one
+   array operation over all clusters; reads of another length in thin clusters are aligned
+   to that draft with edlib and vote through the alignment; clusters with no read of the
+   design length go to partial-order alignment (spoa). ``spoa``: partial-order alignment
+   for every cluster.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+import edlib
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from dnastore.errors import DnastoreError
+from dnastore.io.seqio import decode_bases, encode_bases, revcomp
+
+_CIGAR = re.compile(r"(\d+)([=XID])")
+
+
+@dataclass
+class Design:
+    """What consensus needs to know of the oligos: primers and the core length."""
+
+    p1: str
+    p2: str
+    core_len: int
+
+    @classmethod
+    def from_manifest(cls, man: dict) -> "Design":
+        lay = man["layout"]
+        p1, p2 = lay["primers"]
+        return cls(p1, p2, int(lay["strand_length"]) - len(p1) - len(p2))
+
+
+def infer_design(seqs: list[str], sample: int = 5000) -> Design:
+    """Guess primers and core length from the reads themselves (for reads with no manifest):
+    the commonest 12-mer start marks forward reads, whose conserved first and last columns are
+    taken as the primers."""
+    s = seqs[:sample]
+    if not s:
+        raise DnastoreError("no reads to infer the design from")
+    length = Counter(len(x) for x in s).most_common(1)[0][0]
+    head, n_head = Counter(x[:12] for x in s if len(x) >= 12).most_common(1)[0]
+    fwd = [x for x in s if x.startswith(head) and len(x) == length]
+    if n_head < 0.2 * len(s) or len(fwd) < 5:
+        return Design("", "", length)
+    m = encode_bases("".join(fwd)).reshape(len(fwd), length)
+
+    def conserved(cols: np.ndarray) -> int:
+        n = 0
+        for c in cols.T:
+            if np.bincount(c, minlength=5).max() < 0.9 * len(c):
+                break
+            n += 1
+        return n
+    l1 = conserved(m)
+    l2 = conserved(m[:, ::-1])
+    if l1 + l2 >= length:
+        return Design("", "", length)
+    maj = lambda cols: decode_bases(np.array([np.bincount(c, minlength=5).argmax() for c in cols.T]))
+    p1 = maj(m[:, :l1])
+    p2 = maj(m[:, length - l2:]) if l2 else ""
+    return Design(p1, p2, length - l1 - l2)
+
+
+def _hamming_prefix(mat: np.ndarray, motif: np.ndarray) -> np.ndarray:
+    return (mat[:, :len(motif)] != motif[None, :]).sum(axis=1)
+
+
+def _locate(read: str, d: Design) -> tuple[str | None, bool]:
+    """Slow path: (core or None, reversed?) by infix alignment of the primers."""
+    best = None
+    for rev, r in ((False, read), (True, revcomp(read))):
+        s1 = e1 = s2 = None
+        d1 = d2 = None
+        if d.p1:
+            a = edlib.align(d.p1, r, mode="HW", task="locations", k=max(2, len(d.p1) // 4))
+            if a["editDistance"] >= 0:
+                d1, e1 = a["editDistance"], a["locations"][0][1] + 1
+        if d.p2:
+            a = edlib.align(d.p2, r, mode="HW", task="locations", k=max(2, len(d.p2) // 4))
+            if a["editDistance"] >= 0:
+                d2, s2 = a["editDistance"], a["locations"][-1][0]
+        found = (d1 is not None) + (d2 is not None)
+        if not found:
+            continue
+        if e1 is not None and s2 is not None and s2 > e1:
+            core = r[e1:s2]
+        elif e1 is not None:
+            core = r[e1:e1 + d.core_len]
+        elif s2 is not None:
+            core = r[max(0, s2 - d.core_len):s2]
+        else:
+            continue
+        score = (found, -((d1 or 0) + (d2 or 0)))
+        if best is None or score > best[0]:
+            best = (score, core, rev)
+    if best is None:
+        return None, False
+    return best[1], best[2]
+
+
+@dataclass
+class Cores:
+    """Read cores in design orientation: design-length ones as a matrix, the rest as strings."""
+
+    mat: np.ndarray          # (n, L) uint8 base codes
+    qmat: np.ndarray         # (n, L) uint8 Phred
+    var: list[str]           # cores of any other length
+    varq: list[np.ndarray]
+
+    @property
+    def n(self) -> int:
+        return self.mat.shape[0] + len(self.var)
+
+
+def _pack(seqs: list[str], quals: list[str | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Reads -> left-aligned base codes and Phred scores (padding N / 0) and lengths."""
+    n = len(seqs)
+    lens = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=n)
+    width = int(lens.max()) if n else 0
+    mat = encode_bases("".join(s.ljust(width, "N") for s in seqs)).reshape(n, width)
+    if all(q is not None for q in quals):
+        qmat = np.frombuffer("".join(q.ljust(width, "!") for q in quals).encode("ascii"),
+                             dtype=np.uint8).reshape(n, width) - np.uint8(33)
+    else:
+        qmat = np.where(mat < 4, 30, 0).astype(np.uint8)
+    return mat, qmat, lens
+
+
+def _tail(mat: np.ndarray, lens: np.ndarray, k: int) -> np.ndarray:
+    """The last k columns of each row (rows shorter than k give padding)."""
+    idx = lens[:, None] - k + np.arange(k)[None, :]
+    return np.where(idx >= 0, np.take_along_axis(mat, np.clip(idx, 0, mat.shape[1] - 1), axis=1), 4)
+
+
+def orient_and_trim(seqs: list[str], quals: list[str | None], d: Design) -> tuple[Cores, dict]:
+    """Cores of the reads in design orientation, with their Phred scores.
+
+    Reads whose two ends carry the primers (either orientation) are trimmed as arrays; a
+    read whose core has the design length joins the matrix. The others are located with
+    edlib one by one."""
+    n = len(seqs)
+    L = d.core_len
+    stats = {"reads": n, "fast_path": 0, "located": 0, "unplaced": 0, "reverse": 0}
+    mat, qmat, lens = _pack(seqs, quals)
+    a, b2 = len(d.p1), len(d.p2)
+    if not d.p1 and not d.p2:
+        fwd = np.ones(n, dtype=bool)
+        rev = np.zeros(n, dtype=bool)
+    else:
+        k1, k2 = min(a, 16), min(b2, 16)
+        tol1, tol2 = max(1, k1 // 5), max(1, k2 // 5)
+        fwd = lens >= a + b2 + 1
+        rev = fwd.copy()
+        if k1:
+            fwd &= _hamming_prefix(mat, encode_bases(d.p1[:k1])) <= tol1
+            rev &= _hamming_prefix(_tail(mat, lens, k1), encode_bases(revcomp(d.p1)[a - k1:])) <= tol1
+        if k2:
+            fwd &= _hamming_prefix(_tail(mat, lens, k2), encode_bases(d.p2[b2 - k2:])) <= tol2
+            rev &= _hamming_prefix(mat, encode_bases(revcomp(d.p2)[:k2])) <= tol2
+        rev &= ~fwd
+    core_len = lens - a - b2
+    stats["reverse"] = int(rev.sum())
+    # design-length cores straight from the matrices
+    fm = np.flatnonzero(fwd & (core_len == L))
+    rm = np.flatnonzero(rev & (core_len == L))
+    cmat = [mat[fm, a:a + L]]
+    cq = [qmat[fm, a:a + L]]
+    if len(rm):
+        # these reads have the full design length: reverse the row, complement the bases
+        full = a + L + b2
+        rseq = mat[rm, :full][:, ::-1][:, a:a + L]
+        cmat.append(np.where(rseq < 4, 3 - rseq, 4).astype(np.uint8))
+        cq.append(qmat[rm, :full][:, ::-1][:, a:a + L])
+    var: list[str] = []
+    varq: list[np.ndarray] = []
+    for i in np.flatnonzero((fwd | rev) & (core_len != L) & (core_len > 0)):
+        s, q = seqs[i], qmat[i, :lens[i]]
+        if rev[i]:
+            s, q = revcomp(s), q[::-1]
+        var.append(s[a:len(s) - b2])
+        varq.append(q[a:len(s) - b2])
+    stats["fast_path"] = int((fwd | rev).sum())
+    for i in np.flatnonzero(~(fwd | rev) | (core_len <= 0)):
+        core, was_rev = _locate(seqs[i], d)
+        if not core:
+            stats["unplaced"] += 1
+            continue
+        stats["located"] += 1
+        stats["reverse"] += was_rev
+        s, q = seqs[i], qmat[i, :lens[i]]
+        if was_rev:
+            s, q = revcomp(s), q[::-1]
+        at = s.find(core)
+        var.append(core)
+        varq.append(q[at:at + len(core)])
+    cores = Cores(np.concatenate(cmat) if cmat else np.zeros((0, L), np.uint8),
+                  np.concatenate(cq) if cq else np.zeros((0, L), np.uint8), var, varq)
+    return cores, stats
+
+
+def cluster(cores: Cores, k: int) -> np.ndarray:
+    """Cluster labels from shared start/end k-mer anchors (connected components).
+
+    Labels index the matrix cores first, then the variable-length ones."""
+    n1, n = cores.mat.shape[0], cores.n
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    weights = (4 ** np.arange(k, dtype=np.int64))[::-1]
+    windows = ((0, k), (k, 2 * k), (-k, None), (-2 * k, -k))
+    rows, keys = [], []
+    vsel = [i for i, c in enumerate(cores.var) if len(c) >= 2 * k]
+    for w, (lo, hi) in enumerate(windows):
+        parts = [(np.arange(n1), cores.mat[:, lo if lo >= 0 else cores.mat.shape[1] + lo:
+                                                (hi if hi is None or hi >= 0 else cores.mat.shape[1] + hi)])]
+        if vsel:
+            vw = encode_bases("".join(cores.var[i][lo:hi] for i in vsel)).reshape(len(vsel), k)
+            parts.append((n1 + np.asarray(vsel), vw))
+        for r, win in parts:
+            win = win.astype(np.int64)
+            if win.shape[1] != k or not len(r):
+                continue
+            good = (win < 4).all(axis=1)
+            rows.append(r[good])
+            keys.append((win[good] @ weights) * 4 + w)
+    if not rows:
+        return np.arange(n)
+    rows_a = np.concatenate(rows)
+    uniq, key_idx = np.unique(np.concatenate(keys), return_inverse=True)
+    m = sp.coo_matrix((np.ones(len(rows_a), dtype=np.int8), (rows_a, n + key_idx)), shape=(n + len(uniq),) * 2)
+    _, labels = connected_components(m, directed=False)
+    return labels[:n]
+
+
+def _spoa(seqs: list[str]) -> str:
+    from spoa import poa
+    return poa(seqs)[0]
+
+
+def _project_votes(counts: np.ndarray, draft: str, read: str, q: np.ndarray) -> None:
+    """Add a read's votes to a (L, 5) count matrix through its alignment to the draft."""
+    res = edlib.align(read, draft, mode="NW", task="path")
+    i = j = 0
+    codes = encode_bases(read)
+    for num, op in _CIGAR.findall(res["cigar"] or ""):
+        num = int(num)
+        if op in "=X":
+            counts[np.arange(j, j + num), codes[i:i + num]] += q[i:i + num]
+            i += num
+            j += num
+        elif op == "I":
+            i += num
+        else:
+            j += num
+
+
+def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16, min_size: int = 1,
+                   thin: int = 3) -> tuple[list[tuple[str, int]], dict]:
+    """(consensus strand with primers, cluster size) per cluster, largest first, and stats."""
+    if method not in ("vote", "spoa"):
+        raise DnastoreError(f"unknown consensus method {method!r}; choose vote or spoa")
+    L = d.core_len
+    k = max(6, min(k, L // 4)) if L >= 24 else max(4, L // 4)
+    n1 = cores.mat.shape[0]
+    labels = cluster(cores, k)
+    n_clusters = int(labels.max()) + 1 if len(labels) else 0
+    sizes = np.bincount(labels, minlength=n_clusters)
+    stats = {"clusters": n_clusters, "kept": 0, "method": method, "spoa_clusters": 0, "projected_reads": 0}
+    order = np.argsort(labels, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+
+    def seq_of(i: int) -> str:
+        return decode_bases(cores.mat[i]) if i < n1 else cores.var[i - n1]
+
+    out: list[tuple[str, int]] = []
+    n_exact = np.bincount(labels[:n1], minlength=n_clusters)
+    if method == "spoa":
+        rest = np.flatnonzero(sizes >= min_size)
+        voted = np.zeros(0, dtype=np.int64)
+    else:
+        # column vote over all clusters at once, for the clusters that have design-length reads
+        voted = np.flatnonzero((n_exact > 0) & (sizes >= min_size))
+        rest = np.flatnonzero((n_exact == 0) & (sizes >= min_size))
+        compact = np.full(n_clusters, -1)
+        compact[voted] = np.arange(len(voted))
+        flat = (compact[labels[:n1]][:, None] * L + np.arange(L)[None, :]) * 5 + cores.mat
+        counts = np.bincount(flat.ravel(), weights=np.maximum(cores.qmat, 1).ravel(),
+                             minlength=len(voted) * L * 5).astype(np.float32).reshape(len(voted), L, 5)
+        counts[..., 4] = 0
+        drafts = counts.argmax(axis=2)
+        # thin clusters: reads of other lengths vote through an alignment to the draft
+        for c in voted[(n_exact[voted] < thin) & (sizes[voted] > n_exact[voted])]:
+            row = compact[c]
+            draft = decode_bases(drafts[row])
+            for i in order[bounds[c]:bounds[c + 1]]:
+                if i >= n1 and cores.var[i - n1]:
+                    _project_votes(counts[row], draft, cores.var[i - n1], cores.varq[i - n1])
+                    stats["projected_reads"] += 1
+            drafts[row] = counts[row].argmax(axis=1)
+        text = decode_bases(drafts.reshape(-1)) if len(voted) else ""
+        for row, c in enumerate(voted):
+            out.append((d.p1 + text[row * L:(row + 1) * L] + d.p2, int(sizes[c])))
+    for c in rest:
+        seqs = [seq_of(i) for i in order[bounds[c]:bounds[c + 1]]]
+        out.append((d.p1 + (seqs[0] if len(seqs) == 1 else _spoa(seqs)) + d.p2, int(sizes[c])))
+        stats["spoa_clusters"] += len(seqs) > 1
+    out.sort(key=lambda t: -t[1])
+    stats["kept"] = len(out)
+    return out, stats
