@@ -167,7 +167,7 @@ def _reads_kernel(key, src, lens, p_sub, p_ins, p_del, slope, rc_fraction, lout)
     qb = jax.random.bits(k_q, (B, (lout + 1) // 2), dtype=jnp.uint32)
     halves = jnp.concatenate([qb & 0xFFFF, qb >> 16], axis=1)[:, :lout]
     z = ((halves & 0xFF) + (halves >> 8)).astype(jnp.float32) * (1.0 / 104.5) - (255.0 / 104.5)
-    q = -10.0 * jnp.log10(jnp.maximum(p_loc, 1e-4)) + 2.0 * z
+    q = -10.0 * jnp.log10(jnp.maximum(p_loc, 1e-4)) + jnp.where(p_loc > 0, 2.0 * z, 0.0)
     q = jnp.where(err, q - 15.0 + z, q)
     q = jnp.clip(jnp.round(q), 2, 40).astype(jnp.uint8)
     counts = jnp.stack([sub.sum(1), ins.sum(1), dele.sum(1)], axis=1)

@@ -1,4 +1,4 @@
-"""The oligo codec: bytes <-> strands, after Goldman et al. (2013) as used by the Generative
+r"""The oligo codec: bytes <-> strands, after Goldman et al. (2013) as used by the Generative
 DNA paper (Franzese et al., section III).
 
 Strand layout (5' -> 3')::
@@ -194,39 +194,34 @@ def encode_payload(payload: bytes | np.ndarray, layout: Layout, *, unit: int = 1
     auto_index = layout.index_trits == 0
     if auto_index:
         layout.index_trits = 1
+    b_cap = None
     while True:
         width = layout.payload_trits
         if width < huff.lmax:
             raise DnastoreError(f"--strand-length {layout.strand_length} leaves only {width} payload trits; raise it")
         b = _choose_bytes_per_strand(sym, huff, width, unit)
+        if b_cap is not None:
+            b = min(b, b_cap)
+        if b < unit:
+            raise DnastoreError("parity strands do not fit; raise --strand-length")
         n_data = math.ceil(len(sym) / b)
+        data = np.zeros(n_data * b, dtype=np.uint8)
+        data[:len(sym)] = sym
+        rows = data.reshape(n_data, b)
         plan = RSPlan.make(n_data, redundancy) if redundancy else None
-        n_total = n_data + (plan.n_parity if plan else 0)
-        need = max(1, math.ceil(math.log(n_total, 3))) if n_total > 1 else 1
+        if plan is not None:
+            parity = rs_encode(rows, plan)
+            # parity bytes follow no histogram: shrink the chunk until they fit as well
+            if huff.row_lengths(parity).max() > width:
+                b_cap = b - unit
+                continue
+            rows = np.concatenate([rows, parity])
+        need = max(1, math.ceil(math.log(rows.shape[0], 3))) if rows.shape[0] > 1 else 1
         if need <= layout.index_trits:
             break
         if not auto_index:
-            raise DnastoreError(f"{n_total} strands need {need} index trits; --index-trits is {layout.index_trits}")
+            raise DnastoreError(f"{rows.shape[0]} strands need {need} index trits; --index-trits is {layout.index_trits}")
         layout.index_trits = need
-    data = np.zeros(n_data * b, dtype=np.uint8)
-    data[:len(sym)] = sym
-    rows = data.reshape(n_data, b)
-    if plan is not None:
-        parity = rs_encode(rows, plan)
-        # parity bytes follow no histogram: shrink the chunk until they fit as well
-        while huff.row_lengths(parity).max() > width:
-            b -= unit
-            if b < unit:
-                raise DnastoreError("parity strands do not fit; raise --strand-length")
-            n_data = math.ceil(len(sym) / b)
-            plan = RSPlan.make(n_data, redundancy)
-            data = np.zeros(n_data * b, dtype=np.uint8)
-            data[:len(sym)] = sym
-            rows = data.reshape(n_data, b)
-            parity = rs_encode(rows, plan)
-            if max(1, math.ceil(math.log(n_data + plan.n_parity, 3))) > layout.index_trits:
-                raise DnastoreError("parity strands overflow the index; pass a larger --index-trits")
-        rows = np.concatenate([rows, parity])
     n = rows.shape[0]
     meta = {"layout": layout.to_json(), "huffman_lengths": huff.lengths.tolist(), "bytes_per_strand": b,
             "unit": unit, "payload_bytes": int(len(sym)), "n_data_strands": n_data, "n_strands": n,

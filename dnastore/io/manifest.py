@@ -45,11 +45,18 @@ def read_json(path: str | os.PathLike, what: str = "JSON sidecar") -> dict[str, 
     return obj
 
 
+def _manifest_in(obj: dict[str, Any]) -> dict[str, Any] | None:
+    """The oligo manifest a sidecar is or carries (reads and consensus sidecars may carry none)."""
+    if obj.get("kind") == MANIFEST_KIND:
+        return obj
+    man = obj.get("manifest")
+    return man if isinstance(man, dict) and man.get("kind") == MANIFEST_KIND else None
+
+
 def load_manifest(path: str | os.PathLike) -> dict[str, Any]:
     """Read and sanity-check an oligo manifest."""
-    obj = read_json(path, "manifest")
-    man = obj.get("manifest", obj)
-    if not isinstance(man, dict) or man.get("kind") != MANIFEST_KIND:
+    man = _manifest_in(read_json(path, "manifest"))
+    if man is None:
         raise DnastoreError(f"{path} is not a dnastore oligo manifest")
     return man
 
@@ -60,7 +67,7 @@ def find_manifest(seq_path: str | os.PathLike, explicit: str | os.PathLike | Non
     beside = sidecar_path(seq_path)
     found = None
     if beside.exists():
-        found = load_manifest(beside)
+        found = _manifest_in(read_json(beside))
     if explicit is not None:
         man = load_manifest(explicit)
         if found is not None and found["encoding_id"] != man["encoding_id"]:

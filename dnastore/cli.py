@@ -1,0 +1,473 @@
+"""The ``dnastore`` command line: one command per pipeline stage.
+
+Shared options (``--seed``, ``--force``, ``--progress/--no-progress``, ``-v``, ``--json``)
+are declared once in :func:`common_options` and attached to every command.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import re
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from dnastore import __version__
+from dnastore.errors import DnastoreError
+
+
+@dataclass
+class Run:
+    seed: int
+    force: bool
+    progress: bool
+    verbose: int
+    as_json: bool
+
+    def log(self, msg: str, level: int = 0) -> None:
+        if self.verbose >= level and not (self.as_json and level > 0):
+            click.echo(msg, err=True)
+
+    def warn(self, msg: str) -> None:
+        click.echo(f"Warning: {msg}", err=True)
+
+    def bar(self, length: int, label: str):
+        return click.progressbar(length=length, label=label, file=sys.stderr,
+                                 hidden=not self.progress or self.as_json or not sys.stderr.isatty(), show_eta=False)
+
+    def report(self, summary: dict[str, Any]) -> None:
+        if self.as_json:
+            click.echo(json.dumps(summary, sort_keys=True))
+        else:
+            for k, v in summary.items():
+                if isinstance(v, float):
+                    v = f"{v:.4g}"
+                elif isinstance(v, dict):
+                    v = ", ".join(f"{a}={(f'{b:.4g}' if isinstance(b, float) else b)}" for a, b in v.items())
+                click.echo(f"{k}: {v}")
+
+
+def common_options(f: Callable) -> Callable:
+    """Attach the shared options; the command receives a :class:`Run` as first argument."""
+
+    @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable JSON summary on stdout.")
+    @click.option("-v", "--verbose", count=True, help="More detail on stderr (repeatable).")
+    @click.option("--progress/--no-progress", default=True, show_default=True, help="Show progress bars on stderr.")
+    @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
+    @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice.")
+    @functools.wraps(f)
+    def wrapper(seed, force, progress, verbose, as_json, **kw):
+        return f(Run(seed, force, progress, verbose, as_json), **kw)
+    return wrapper
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except OSError as e:
+            raise DnastoreError(f"{e.filename or ''}: {e.strerror or e}".lstrip(": ")) from None
+        except Exception as e:  # a bug, not bad input: one line unless -v
+            if "-v" in sys.argv or "--verbose" in sys.argv or any(re.fullmatch(r"-v+", a) for a in sys.argv):
+                traceback.print_exc()
+            raise click.ClickException(f"internal error ({type(e).__name__}: {e}); rerun with -v for details") from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="dnastore")
+def cli() -> None:
+    """Store images (or any file) in synthetic DNA, simulate the wet lab, and read them back.
+
+    \b
+    Stages: oligo-encode -> simulate -> consensus -> oligo-decode
+    Each reads one artifact and writes the next; see `dnastore COMMAND --help`.
+    """
+    _setup_jax_cache()
+
+
+def _setup_jax_cache() -> None:
+    base = os.environ.get("DNASTORE_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "dnastore")
+    try:
+        import jax
+        jax.config.update("jax_compilation_cache_dir", os.path.join(base, "jax"))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    except Exception:  # a cache is an optimisation only
+        pass
+
+
+def _parse_primers(value: str | None, none: bool) -> tuple[str, str] | None:
+    if none:
+        return ("", "")
+    if value is None:
+        return None
+    parts = value.upper().split(",")
+    if len(parts) != 2 or any(set(p) - set("ACGT") for p in parts):
+        raise DnastoreError(f"--primers takes FWD,REV in ACGT letters, got {value!r}")
+    return parts[0], parts[1]
+
+
+def _parse_band(value: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(x) for x in value.split(","))
+    except ValueError:
+        raise DnastoreError(f"--gc-band takes LOW,HIGH such as 0.4,0.6, got {value!r}") from None
+    return lo, hi
+
+
+# ----------------------------------------------------------------------------- oligo-encode
+@cli.command("oligo-encode")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Oligo FASTA to write [SOURCE.fasta].")
+@click.option("--strand-length", type=click.IntRange(40, 10000), default=150, show_default=True,
+              help="Total length of each oligo in nt, primers included.")
+@click.option("--primers", help="Forward and reverse primer, FWD,REV (default: dnastore's 20-nt pair).")
+@click.option("--no-primers", is_flag=True, help="Oligos without primers.")
+@click.option("--index-trits", type=click.IntRange(0, 40), default=0, show_default=True,
+              help="Width of the strand index in trits (0: as few as needed).")
+@click.option("--check-trits", type=click.IntRange(4, 20), default=10, show_default=True,
+              help="Width of the per-strand check (a keyed CRC) in trits.")
+@click.option("--gc-band", default="0.40,0.60", show_default=True, help="Allowed GC fraction per oligo, LOW,HIGH.")
+@click.option("--outer-redundancy", type=float, default=0.0, show_default=True,
+              help="Parity strands per data strand of the outer Reed-Solomon code (0: off). "
+                   "Use 0.1-0.3 to store files precisely.")
+@common_options
+def oligo_encode(run: Run, source: Path, output: Path | None, strand_length: int, primers: str | None,
+                 no_primers: bool, index_trits: int, check_trits: int, gc_band: str, outer_redundancy: float) -> None:
+    """Encode a file (precise mode) or a codes Zarr (approximate mode) into oligos.
+
+    Writes OUTPUT (FASTA, one record per strand) and OUTPUT.json, the manifest with every
+    parameter the decoder needs.
+
+    \b
+    Example:
+      dnastore oligo-encode photo.jpg -o photo.fasta --outer-redundancy 0.15
+      dnastore oligo-encode codes.zarr -o codes.fasta
+    """
+    from dnastore.dna.codec import DEFAULT_PRIMERS, Layout, encode_payload
+    from dnastore.io.atomic import atomic_outputs
+    from dnastore.io.manifest import sidecar_path, write_json
+    from dnastore.io.provenance import file_digest, provenance
+    from dnastore.io.seqio import write_fasta
+    from dnastore.io.zarrio import is_zarr, read_codes
+
+    if not source.exists():
+        raise DnastoreError(f"{source}: no such file or folder")
+    if outer_redundancy < 0 or outer_redundancy > 1:
+        raise DnastoreError(f"--outer-redundancy must be in [0, 1], got {outer_redundancy}")
+    output = output or source.with_name(source.name.rstrip("/").removesuffix(".zarr") + ".fasta")
+    layout = Layout(strand_length, _parse_primers(primers, no_primers) or DEFAULT_PRIMERS, index_trits,
+                    check_trits, _parse_band(gc_band))
+    if is_zarr(source):
+        codes, attrs, extra_arrays = read_codes(source)
+        unit = codes.dtype.itemsize
+        payload = codes.astype(">u2").tobytes() if unit == 2 else codes.tobytes()
+        extra = {"mode": "codes", "codes": {
+            "shape": list(codes.shape), "dtype": str(codes.dtype),
+            "attrs": {k: v for k, v in attrs.items() if k != "provenance"},
+            "source_provenance": attrs.get("provenance"),
+            "arrays": {k: {"dtype": str(v.dtype), "shape": list(v.shape), "data": v.ravel().tolist()}
+                       for k, v in extra_arrays.items()}}}
+    elif source.is_dir():
+        raise DnastoreError(f"{source} is a folder but not a codes Zarr artifact")
+    else:
+        payload = source.read_bytes()
+        if not payload:
+            raise DnastoreError(f"{source} is empty: nothing to encode")
+        unit = 1
+        extra = {"mode": "file", "file_name": source.name, "sha256": hashlib.sha256(payload).hexdigest()}
+    enc = encode_payload(payload, layout, unit=unit, redundancy=outer_redundancy or None, extra=extra)
+    man = enc.manifest
+    params = {"strand_length": strand_length, "primers": list(layout.primers), "index_trits": index_trits,
+              "check_trits": check_trits, "gc_band": list(layout.gc_band), "outer_redundancy": outer_redundancy}
+    man["provenance"] = provenance("oligo-encode", params, {"source": source})
+    with atomic_outputs(run.force) as outs:
+        tmp = outs.path(output)
+        write_fasta(tmp, ((f"s{i:07d}", s) for i, s in enumerate(enc.strands)), target_name=output.name)
+        write_json(outs.path(sidecar_path(output)), man)
+    run.report({"output": str(output), "manifest": str(sidecar_path(output)), "mode": man["mode"],
+                "encoding_id": man["encoding_id"], "strands": man["n_strands"], "data_strands": man["n_data_strands"],
+                "strand_length": strand_length, "bytes_per_strand": man["bytes_per_strand"],
+                "payload_bytes": man["payload_bytes"], "density": man["density"],
+                "gc_min": float(enc.gc.min()), "gc_max": float(enc.gc.max()),
+                "input_digest": file_digest(source)})
+
+
+# ----------------------------------------------------------------------------- simulate
+def _last_encoding(folder: Path) -> Path:
+    """The newest oligo FASTA (one with a dnastore manifest beside it) in ``folder``."""
+    cands = []
+    for p in folder.iterdir():
+        side = p.with_name(p.name + ".json")
+        if p.is_file() and side.exists() and p.suffix in (".fasta", ".fa", ".gz"):
+            try:
+                if json.loads(side.read_text()).get("kind") == "dnastore-oligos":
+                    cands.append(p)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                continue
+    if not cands:
+        raise DnastoreError(f"no oligo FASTA with a manifest in {folder}; give the FASTA to simulate")
+    return max(cands, key=lambda p: p.stat().st_mtime_ns)
+
+
+@cli.command("simulate")
+@click.argument("oligos", required=False, type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Reads FASTQ to write [OLIGOS stem + .fastq].")
+@click.option("--coverage", type=float, default=10.0, show_default=True, help="Mean reads per designed strand.")
+@click.option("--preset", type=click.Choice(["illumina", "nanopore", "ideal"]), default="illumina", show_default=True,
+              help="Sequencing error profile (sets the rates below unless given).")
+@click.option("--synthesis", type=click.Choice(["twist", "customarray", "ideal"]),
+              help="Synthesis profile: copy-number bias and synthesis errors [preset's].")
+@click.option("--sub", type=float, help="Sequencing substitution rate per base.")
+@click.option("--ins", type=float, help="Sequencing insertion rate per base.")
+@click.option("--del", "dele", type=float, help="Sequencing deletion rate per base.")
+@click.option("--slope", type=float, help="Error rate rises from (1-slope)x to (1+slope)x along the read.")
+@click.option("--rc-fraction", type=float, help="Fraction of reads that are reverse complements.")
+@click.option("--bias", type=float, help="Copy-number spread (sigma of the lognormal; 0.30 Twist, 1.30 CustomArray).")
+@click.option("--copy-dist", type=click.Choice(["lognormal", "negbin"]), help="Copy-number distribution.")
+@click.option("--dropout", type=float, help="Probability that a strand is lost in synthesis.")
+@click.option("--synth-sub", type=float, help="Synthesis substitution rate per base.")
+@click.option("--synth-del", type=float, help="Synthesis deletion rate per base.")
+@click.option("--truth", type=click.Path(path_type=Path),
+              help="Also write a TSV mapping each read to its source strand (for evaluation only).")
+@common_options
+def simulate(run: Run, oligos: Path | None, output: Path | None, coverage: float, preset: str, synthesis: str | None,
+             truth: Path | None, **rates) -> None:
+    """Simulate synthesis and sequencing of an oligo FASTA; write reads as FASTQ.
+
+    With no OLIGOS, the newest `oligo-encode`/`encode` output in the current folder is used.
+    The FASTQ gets a sidecar OUTPUT.json with the run's provenance and the oligos' manifest,
+    so that `consensus` and `oligo-decode` need no further flags.
+
+    \b
+    Example:
+      dnastore simulate photo.fasta --coverage 10 -o reads.fastq
+      dnastore simulate --coverage 3 --preset nanopore --seed 7
+    """
+    import numpy as np
+
+    from dnastore.channel.dna import params_dict, preset_params, simulate_reads
+    from dnastore.io.atomic import atomic_outputs
+    from dnastore.io.manifest import load_manifest, sidecar_path, write_json
+    from dnastore.io.provenance import provenance
+    from dnastore.io.seqio import FastqWriter, encode_bases, read_fasta
+
+    if coverage <= 0:
+        raise DnastoreError(f"--coverage must be > 0, got {coverage}")
+    if oligos is None:
+        oligos = _last_encoding(Path.cwd())
+        run.log(f"using {oligos.name}, the newest encoding here")
+    params = preset_params(preset, synthesis, coverage=coverage, **rates)
+    names, seqs = [], []
+    for name, seq in read_fasta(oligos):
+        names.append(name)
+        seqs.append(seq)
+    lens = np.array([len(s) for s in seqs])
+    width = int(lens.max())
+    mat = encode_bases("".join(s.ljust(width, "N") for s in seqs)).reshape(len(seqs), width)
+    side = sidecar_path(oligos)
+    manifest = load_manifest(side) if side.exists() else None
+    output = output or oligos.with_name(oligos.name.split(".")[0] + ".fastq")
+    n_reads, weights, batches = simulate_reads(mat, lens, params, run.seed)
+    dec = np.frombuffer(b"ACGTN", dtype=np.uint8)
+    errs = np.zeros(3, dtype=np.int64)
+    n_rc = 0
+    with atomic_outputs(run.force) as outs:
+        tmp = outs.path(output)
+        tf = open(outs.path(truth), "w") if truth else None
+        try:
+            if tf:
+                tf.write("read\tstrand\tstrand_name\treverse\tsubstitutions\tinsertions\tdeletions\n")
+            with FastqWriter(tmp, target_name=output.name) as w, run.bar(n_reads, "simulating") as bar:
+                done = 0
+                for b in batches:
+                    width_o = b.seqs.shape[1]
+                    seq_txt = dec[b.seqs].tobytes().decode("ascii")
+                    q_txt = (b.quals + 33).astype(np.uint8).tobytes().decode("ascii")
+                    recs = []
+                    for j in range(len(b.lens)):
+                        o = j * width_o
+                        ln = int(b.lens[j])
+                        recs.append((f"r{done + j:08d}", seq_txt[o:o + ln], q_txt[o:o + ln]))
+                    w.write_batch(recs)
+                    if tf:
+                        tf.write("".join(f"r{done + j:08d}\t{b.source[j]}\t{names[b.source[j]]}\t{int(b.rc[j])}\t"
+                                         f"{b.errors[j, 0]}\t{b.errors[j, 1]}\t{b.errors[j, 2]}\n"
+                                         for j in range(len(b.lens))))
+                    errs += b.errors.sum(axis=0)
+                    n_rc += int(b.rc.sum())
+                    done += len(b.lens)
+                    bar.update(len(b.lens))
+        finally:
+            if tf:
+                tf.close()
+        prov = provenance("simulate", {"preset": preset, "synthesis": synthesis, "seed": run.seed,
+                                       **params_dict(params)}, {"oligos": oligos})
+        write_json(outs.path(sidecar_path(output)), {"kind": "dnastore-reads", "provenance": prov,
+                                                     "manifest": manifest})
+    total_bases = float(lens[np.minimum(np.arange(len(lens)), len(lens) - 1)].mean()) * n_reads
+    run.report({"output": str(output), "oligos": str(oligos), "reads": n_reads, "strands": len(seqs),
+                "coverage": coverage, "preset": preset, "strands_dropped": int((weights == 0).sum()),
+                "strands_unsampled_expected": float(np.exp(-coverage * weights / max(weights.mean(), 1e-12)).sum()),
+                "reverse_reads": n_rc,
+                "error_rates": {"sub": errs[0] / total_bases, "ins": errs[1] / total_bases, "del": errs[2] / total_bases},
+                "truth": str(truth) if truth else None})
+
+
+# ----------------------------------------------------------------------------- consensus
+@cli.command("consensus")
+@click.argument("reads", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Consensus FASTA [READS stem + .consensus.fasta].")
+@click.option("--manifest", type=click.Path(path_type=Path),
+              help="Manifest of the oligos (default: the one carried in READS.json, else inferred from the reads).")
+@click.option("--primers", help="Primers FWD,REV, for reads with no manifest.")
+@click.option("--length", "strand_length", type=int, help="Oligo length, for reads with no manifest.")
+@click.option("--method", type=click.Choice(["vote", "spoa"]), default="vote", show_default=True,
+              help="vote: quality-weighted column vote (spoa only where needed); spoa: partial-order alignment.")
+@click.option("--min-size", type=click.IntRange(1), default=1, show_default=True, help="Smallest cluster kept.")
+@common_options
+def consensus(run: Run, reads: Path, output: Path | None, manifest: Path | None, primers: str | None,
+              strand_length: int | None, method: str, min_size: int) -> None:
+    """Cluster reads (FASTQ or FASTA, gzip allowed) and call one strand per cluster.
+
+    \b
+    Example:
+      dnastore consensus reads.fastq -o consensus.fasta
+      dnastore consensus peer_reads.fq.gz --manifest photo.fasta.json
+    """
+    from dnastore.consensus.call import Design, call_consensus, infer_design, orient_and_trim
+    from dnastore.io.atomic import atomic_outputs
+    from dnastore.io.manifest import load_manifest, read_json, sidecar_path, write_json
+    from dnastore.io.provenance import provenance
+    from dnastore.io.seqio import read_sequences, write_fasta
+
+    man = None
+    if manifest is not None:
+        man = load_manifest(manifest)
+    elif sidecar_path(reads).exists():
+        man = read_json(sidecar_path(reads)).get("manifest")
+    seqs, quals = [], []
+    for _, s, q in read_sequences(reads):
+        seqs.append(s)
+        quals.append(q)
+    if man is not None:
+        design, source = Design.from_manifest(man), "manifest"
+    elif primers is not None or strand_length is not None:
+        p = _parse_primers(primers, False) or ("", "")
+        total = strand_length or max(set(len(s) for s in seqs), key=[len(s) for s in seqs].count)
+        design, source = Design(p[0], p[1], total - len(p[0]) - len(p[1])), "options"
+    else:
+        design, source = infer_design(seqs), "inferred"
+        run.log(f"no manifest: inferred primers {design.p1 or '-'} / {design.p2 or '-'} and core length {design.core_len}")
+    if design.core_len <= 0:
+        raise DnastoreError("the oligo length leaves no room between the primers")
+    cores, tstats = orient_and_trim(seqs, quals, design)
+    strands, cstats = call_consensus(cores, design, method=method, min_size=min_size)
+    output = output or reads.with_name(reads.name.split(".")[0] + ".consensus.fasta")
+    prov = provenance("consensus", {"method": method, "min_size": min_size, "design_from": source,
+                                    "primers": [design.p1, design.p2], "core_length": design.core_len},
+                      {"reads": reads})
+    with atomic_outputs(run.force) as outs:
+        write_fasta(outs.path(output), ((f"c{i:07d};size={n}", s) for i, (s, n) in enumerate(strands)),
+                    target_name=output.name)
+        write_json(outs.path(sidecar_path(output)), {"kind": "dnastore-consensus", "provenance": prov, "manifest": man})
+    run.report({"output": str(output), "reads": len(seqs), "design_from": source, **tstats,
+                "clusters": cstats["clusters"], "strands": cstats["kept"], "spoa_clusters": cstats["spoa_clusters"],
+                "projected_reads": cstats["projected_reads"]})
+
+
+# ----------------------------------------------------------------------------- oligo-decode
+_SIZE = re.compile(r";size=(\d+)")
+
+
+@cli.command("oligo-decode")
+@click.argument("strands", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="Restored file, or codes Zarr in approximate mode [STRANDS stem + .out / .codes.zarr].")
+@click.option("--manifest", type=click.Path(path_type=Path),
+              help="The oligos' manifest (default: the one beside STRANDS).")
+@click.option("--partial", is_flag=True, help="Precise mode: write a best-effort file even with strands missing.")
+@common_options
+def oligo_decode(run: Run, strands: Path, output: Path | None, manifest: Path | None, partial: bool) -> None:
+    """Decode consensus strands (or any FASTA of oligos) back into the file or the codes.
+
+    \b
+    Example:
+      dnastore oligo-decode consensus.fasta -o photo.jpg
+      dnastore oligo-decode consensus.fasta --manifest codes.fasta.json -o codes_out.zarr
+    """
+    import numpy as np
+
+    from dnastore.dna.codec import assemble_payload, decode_strands
+    from dnastore.io.atomic import atomic_outputs
+    from dnastore.io.manifest import find_manifest
+    from dnastore.io.provenance import provenance
+    from dnastore.io.seqio import read_sequences
+    from dnastore.io.zarrio import CODES_KIND, write_group
+
+    man, man_path = find_manifest(strands, manifest)
+    recs = []
+    for name, s, _ in read_sequences(strands):
+        m = _SIZE.search(name)
+        recs.append((s, int(m.group(1)) if m else 1))
+    dec = decode_strands(recs, man)
+    st = dec.stats
+    mode = man.get("mode", "file")
+    if st["valid"] == 0 and st["strands_in"] > 0 and mode == "file":
+        raise DnastoreError(
+            f"none of the {st['strands_in']} strands in {strands} passes the check of manifest {man_path} "
+            f"(encoding {man['encoding_id']}): the manifest is from another encoding, or the reads are unusable")
+    prov = provenance("oligo-decode", {"manifest_encoding_id": man["encoding_id"], "partial": partial},
+                      {"strands": strands, "manifest": man_path})
+    if mode == "codes":
+        payload, erased_bytes, stats = assemble_payload(dec, man, allow_partial=True)
+        c = man["codes"]
+        shape = tuple(c["shape"])
+        dtype = np.dtype(c["dtype"])
+        raw = np.frombuffer(payload, dtype=">u2" if dtype.itemsize == 2 else np.uint8)
+        codes = raw.astype(dtype).reshape(shape)
+        erased = erased_bytes.reshape(-1, dtype.itemsize).any(axis=1).reshape(shape)
+        codes = np.where(erased, 0, codes).astype(dtype)
+        if st["valid"] == 0:
+            run.warn(f"no strand of {strands} could be decoded: every code is erased")
+        arrays = {"codes": codes, "erased": erased}
+        for k, v in c.get("arrays", {}).items():
+            arrays[k] = np.asarray(v["data"], dtype=v["dtype"]).reshape(v["shape"])
+        attrs = {**c.get("attrs", {}), "kind": CODES_KIND, "provenance": prov}
+        output = output or strands.with_name(strands.name.split(".")[0] + ".codes.zarr")
+        with atomic_outputs(run.force) as outs:
+            write_group(outs.path(output), arrays, attrs)
+        summary = {"codes_erased": int(erased.sum()), "codes_total": int(erased.size)}
+    else:
+        payload, erased_bytes, stats = assemble_payload(dec, man, allow_partial=partial)
+        verified = hashlib.sha256(payload).hexdigest() == man.get("sha256")
+        if not verified and not partial:
+            raise DnastoreError("the restored payload does not match the original's sha256; "
+                                "pass --partial to keep a best-effort copy")
+        output = output or strands.with_name(strands.name.split(".")[0] + ".out")
+        with atomic_outputs(run.force) as outs:
+            outs.path(output).write_bytes(payload)
+        summary = {"bytes": len(payload), "sha256_verified": verified, "bytes_erased": int(erased_bytes.sum())}
+        if erased_bytes.any():
+            run.warn(f"{int(erased_bytes.sum())} bytes could not be restored and are zero in {output}")
+    run.report({"output": str(output), "mode": mode, "encoding_id": man["encoding_id"], **summary,
+                "strands_in": st["strands_in"], "strands_valid": st["valid"], "strands_recovered": st["recovered"],
+                "data_strands_missing": stats["data_strands_missing"], "wrong_length": st["wrong_length"],
+                "failed_check": st["failed_check"], "outer": stats.get("outer")})
+
+
+def main() -> None:
+    cli(prog_name="dnastore")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from dnastore.channel import bec, bsc
+from dnastore.channel.dna import preset_params, simulate_reads
+from dnastore.errors import DnastoreError
+
+
+def _strands(rng, n=400, length=120):
+    return rng.integers(0, 4, (n, length)).astype(np.uint8), np.full(n, length)
+
+
+def _run(strands, lens, params, seed):
+    n, w, it = simulate_reads(strands, lens, params, seed, batch=1024)
+    return n, w, list(it)
+
+
+def test_same_seed_same_reads_other_seed_other_reads(rng):
+    s, l = _strands(rng)
+    p = preset_params("nanopore", coverage=3)
+    a = _run(s, l, p, 5)[2]
+    b = _run(s, l, p, 5)[2]
+    c = _run(s, l, p, 6)[2]
+    assert all((x.seqs == y.seqs).all() and (x.quals == y.quals).all() for x, y in zip(a, b))
+    assert any((x.seqs != y.seqs).any() for x, y in zip(a, c))
+
+
+def test_coverage_and_error_rates_match_the_parameters(rng):
+    s, l = _strands(rng, 1000, 150)
+    p = preset_params("illumina", coverage=8, synthesis="ideal", sub=0.01, ins=0.002, dele=0.004, slope=0.0)
+    n, _, batches = _run(s, l, p, 3)
+    assert n == 8000
+    errs = sum(b.errors.sum(axis=0) for b in batches) / (n * 150)
+    assert errs[0] == pytest.approx(0.01, rel=0.1)
+    assert errs[1] == pytest.approx(0.002, rel=0.2)
+    assert errs[2] == pytest.approx(0.004, rel=0.15)
+    lens = np.concatenate([b.lens for b in batches])
+    err = np.concatenate([b.errors for b in batches])
+    assert (lens == 150 + err[:, 1] - err[:, 2]).all()
+
+
+def test_error_free_reads_are_the_strand_or_its_reverse_complement(rng):
+    s, l = _strands(rng, 200, 100)
+    p = preset_params("ideal", coverage=5, rc_fraction=0.5)
+    _, _, batches = _run(s, l, p, 1)
+    b = batches[0]
+    fwd = ~b.rc
+    assert 0.35 < b.rc.mean() < 0.65
+    assert (b.seqs[fwd, :100] == s[b.source[fwd]]).all()
+    assert (b.seqs[~fwd, :100] == 3 - s[b.source[~fwd]][:, ::-1]).all()
+    assert (b.quals[:, :100] == 40).all()
+
+
+def test_position_dependent_rate_and_qualities(rng):
+    s, l = _strands(rng, 2000, 150)
+    p = preset_params("illumina", coverage=10, synthesis="ideal", sub=0.01, ins=0.0, dele=0.0, slope=0.8,
+                      rc_fraction=0.0)
+    _, _, batches = _run(s, l, p, 2)
+    seqs = np.concatenate([b.seqs for b in batches])[:, :150]
+    src = s[np.concatenate([b.source for b in batches])]
+    wrong = seqs != src
+    first, last = wrong[:, :30].mean(), wrong[:, -30:].mean()
+    assert last > 3 * first
+    q = np.concatenate([b.quals for b in batches])[:, :150]
+    assert q[wrong].mean() < q[~wrong].mean() - 8
+
+
+def test_bias_spreads_coverage_and_dropout_removes_strands(rng):
+    s, l = _strands(rng, 3000, 60)
+    tight = _run(s, l, preset_params("ideal", coverage=20, bias=0.3), 1)
+    wide = _run(s, l, preset_params("ideal", coverage=20, bias=1.3), 1)
+    cv = lambda r: np.bincount(np.concatenate([b.source for b in r[2]]), minlength=3000).std() / 20
+    assert cv(wide) > 2 * cv(tight)
+    drop = _run(s, l, preset_params("ideal", coverage=5, dropout=0.2), 1)
+    assert 0.15 < (drop[1] == 0).mean() < 0.25
+    seen = np.unique(np.concatenate([b.source for b in drop[2]]))
+    assert not np.isin(seen, np.flatnonzero(drop[1] == 0)).any()
+
+
+def test_negative_binomial_copy_numbers(rng):
+    s, l = _strands(rng, 2000, 60)
+    _, w, _ = _run(s, l, preset_params("ideal", coverage=1, bias=0.5, copy_dist="negbin"), 1)
+    assert w.mean() == pytest.approx(1.0, rel=0.1) and w.std() == pytest.approx(0.5, rel=0.15)
+
+
+def test_bad_rates_are_refused():
+    with pytest.raises(DnastoreError):
+        preset_params("illumina", coverage=0)
+    with pytest.raises(DnastoreError):
+        preset_params("illumina", sub=1.5)
+    with pytest.raises(DnastoreError):
+        preset_params("warp-drive")
+
+
+def test_bsc_and_bec_rates():
+    bits = jnp.zeros(200_000, dtype=jnp.uint8)
+    key = jax.random.PRNGKey(0)
+    assert float(bsc(key, bits, 0.05).mean()) == pytest.approx(0.05, rel=0.05)
+    assert bool((bsc(key, bits, 0.0) == bits).all())
+    out, erased = bec(key, jnp.ones(200_000, jnp.uint8), 0.1)
+    assert float(erased.mean()) == pytest.approx(0.1, rel=0.05)
+    assert bool((out[erased] == 0).all()) and bool((out[~erased] == 1).all())
+    # the same under jit as eagerly, as a pure function of the key
+    assert bool((bsc(key, bits, 0.05) == jax.jit(bsc)(key, bits, 0.05)).all())

@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+
+from dnastore.channel.dna import preset_params, simulate_reads
+from dnastore.consensus.call import Design, call_consensus, infer_design, orient_and_trim
+from dnastore.dna.codec import Layout, assemble_payload, decode_strands, encode_payload
+from dnastore.io.seqio import decode_bases, encode_bases, revcomp
+
+
+def _reads(strands, params, seed=0):
+    mat = encode_bases("".join(strands)).reshape(len(strands), len(strands[0]))
+    _, _, it = simulate_reads(mat, np.full(len(strands), mat.shape[1]), params, seed, batch=4096)
+    seqs, quals, src = [], [], []
+    for b in it:
+        for s, n, q, o in zip(b.seqs, b.lens, b.quals, b.source):
+            seqs.append(decode_bases(s[:n]))
+            quals.append((q[:n] + 33).astype(np.uint8).tobytes().decode())
+            src.append(o)
+    return seqs, quals, np.array(src)
+
+
+@pytest.fixture(scope="module")
+def encoded():
+    rng = np.random.default_rng(7)
+    data = rng.integers(0, 256, 6000).astype(np.uint8).tobytes()
+    return data, encode_payload(data, Layout(), redundancy=0.2)
+
+
+@pytest.mark.parametrize("method", ["vote", "spoa"])
+def test_illumina_reads_give_back_the_strands(encoded, method):
+    data, enc = encoded
+    seqs, quals, _ = _reads(enc.strands, preset_params("illumina", coverage=8))
+    d = Design.from_manifest(enc.manifest)
+    cores, st = orient_and_trim(seqs, quals, d)
+    assert st["reverse"] > 0.3 * len(seqs)
+    out, cst = call_consensus(cores, d, method=method)
+    exact = len(set(s for s, _ in out) & set(enc.strands))
+    assert exact >= 0.97 * len(enc.strands)
+    dec = decode_strands(out, enc.manifest)
+    assert assemble_payload(dec, enc.manifest)[0] == data
+
+
+def test_reads_longer_and_shorter_than_the_design(encoded):
+    """Reads that run into sequencing adapters, or are cut short before the reverse primer."""
+    data, enc = encoded
+    rng = np.random.default_rng(3)
+    seqs = []
+    for s in enc.strands:
+        for _ in range(4):
+            r = "ACACTCTTTCCC"[: rng.integers(0, 12)] + s + "GTGACTGGAG"[: rng.integers(0, 10)]
+            if rng.random() < 0.3:
+                r = r[: len(r) - rng.integers(5, 15)]
+            seqs.append(revcomp(r) if rng.random() < 0.5 else r)
+    d = Design.from_manifest(enc.manifest)
+    cores, st = orient_and_trim(seqs, [None] * len(seqs), d)
+    assert st["unplaced"] == 0
+    out, _ = call_consensus(cores, d)
+    dec = decode_strands(out, enc.manifest)
+    assert dec.present.all()
+    assert assemble_payload(dec, enc.manifest)[0] == data
+
+
+def test_design_is_inferred_from_reads(encoded):
+    _, enc = encoded
+    seqs, _, _ = _reads(enc.strands, preset_params("illumina", coverage=5))
+    d = infer_design(seqs)
+    p1, p2 = enc.manifest["layout"]["primers"]
+    # with reads in both orientations either one may be taken as forward
+    forward = d.p1.startswith(p1) and d.p2.endswith(p2)
+    backward = d.p1.startswith(revcomp(p2)) and d.p2.endswith(revcomp(p1))
+    assert forward or backward
+    assert len(d.p1) + d.core_len + len(d.p2) == 150
+    # and the strands it calls decode (turned around where needed)
+    def recovered(design):
+        cores, _ = orient_and_trim(seqs, [None] * len(seqs), design)
+        return decode_strands(call_consensus(cores, design)[0], enc.manifest).present.mean()
+    with_manifest = recovered(Design.from_manifest(enc.manifest))
+    assert with_manifest > 0.9
+    assert recovered(d) >= with_manifest - 0.01
