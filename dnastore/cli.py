@@ -255,7 +255,7 @@ def simulate(run: Run, oligos: Path | None, output: Path | None, coverage: float
     """
     import numpy as np
 
-    from dnastore.channel.dna import params_dict, preset_params, simulate_reads
+    from dnastore.channel.dna import format_fastq, params_dict, preset_params, simulate_reads
     from dnastore.io.atomic import atomic_outputs
     from dnastore.io.manifest import load_manifest, sidecar_path, write_json
     from dnastore.io.provenance import provenance
@@ -278,7 +278,6 @@ def simulate(run: Run, oligos: Path | None, output: Path | None, coverage: float
     manifest = load_manifest(side) if side.exists() else None
     output = output or oligos.with_name(oligos.name.split(".")[0] + ".fastq")
     n_reads, weights, batches = simulate_reads(mat, lens, params, run.seed)
-    dec = np.frombuffer(b"ACGTN", dtype=np.uint8)
     errs = np.zeros(3, dtype=np.int64)
     n_rc = 0
     with atomic_outputs(run.force) as outs:
@@ -290,15 +289,7 @@ def simulate(run: Run, oligos: Path | None, output: Path | None, coverage: float
             with FastqWriter(tmp, target_name=output.name) as w, run.bar(n_reads, "simulating") as bar:
                 done = 0
                 for b in batches:
-                    width_o = b.seqs.shape[1]
-                    seq_txt = dec[b.seqs].tobytes().decode("ascii")
-                    q_txt = (b.quals + 33).astype(np.uint8).tobytes().decode("ascii")
-                    recs = []
-                    for j in range(len(b.lens)):
-                        o = j * width_o
-                        ln = int(b.lens[j])
-                        recs.append((f"r{done + j:08d}", seq_txt[o:o + ln], q_txt[o:o + ln]))
-                    w.write_batch(recs)
+                    w.write_text(format_fastq(b, done), len(b.lens))
                     if tf:
                         tf.write("".join(f"r{done + j:08d}\t{b.source[j]}\t{names[b.source[j]]}\t{int(b.rc[j])}\t"
                                          f"{b.errors[j, 0]}\t{b.errors[j, 1]}\t{b.errors[j, 2]}\n"

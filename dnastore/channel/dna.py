@@ -129,7 +129,7 @@ def _reads_kernel(key, src, lens, p_sub, p_ins, p_del, slope, rc_fraction, lout)
     deletion, insertion or substitution interval (at most one event per base; their rates
     add), and its low bits pick the substituted and inserted bases."""
     B, L = src.shape
-    k_rc, k_bits, k_q = jax.random.split(key, 3)
+    k_rc, k_bits = jax.random.split(key, 2)
     pos = jnp.arange(L)[None, :]
     valid = pos < lens[:, None]
     rc = jax.random.bernoulli(k_rc, rc_fraction, (B,))
@@ -159,19 +159,43 @@ def _reads_kernel(key, src, lens, p_sub, p_ins, p_del, slope, rc_fraction, lout)
     out = packed & 7
     err = packed >= 8
     out_len = jnp.minimum(emit.sum(axis=1), lout)
-    # Phred: the local error rate along the read, with noise (sum of two random bytes:
-    # triangular, unit variance), and low where an error sits
+    # Phred: the local error rate along the read, with noise, and low where an error sits.
+    # The noise is the sum of two random bytes (triangular, unit variance) taken from the
+    # per-base words of the read: bits 0-7 (spent only where an event happened) and 8-15
+    # (the low end of the event uniform, independent of whether an event happened).
     opos = jnp.arange(lout)[None, :]
     ofrac = opos / jnp.maximum(out_len[:, None] - 1, 1)
     p_loc = (p_sub + p_ins + p_del) * (1.0 + slope * (2.0 * ofrac - 1.0))
-    qb = jax.random.bits(k_q, (B, (lout + 1) // 2), dtype=jnp.uint32)
-    halves = jnp.concatenate([qb & 0xFFFF, qb >> 16], axis=1)[:, :lout]
-    z = ((halves & 0xFF) + (halves >> 8)).astype(jnp.float32) * (1.0 / 104.5) - (255.0 / 104.5)
+    wq = jnp.concatenate([w, w[:, :lout - L]], axis=1) if lout > L else w[:, :lout]
+    z = ((wq & 0xFF) + ((wq >> 8) & 0xFF)).astype(jnp.float32) * (1.0 / 104.5) - (255.0 / 104.5)
     q = -10.0 * jnp.log10(jnp.maximum(p_loc, 1e-4)) + jnp.where(p_loc > 0, 2.0 * z, 0.0)
     q = jnp.where(err, q - 15.0 + z, q)
     q = jnp.clip(jnp.round(q), 2, 40).astype(jnp.uint8)
     counts = jnp.stack([sub.sum(1), ins.sum(1), dele.sum(1)], axis=1)
     return out, out_len, q, rc, counts
+
+
+def format_fastq(batch: "ReadBatch", first: int, prefix: str = "r") -> bytes:
+    """FASTQ text of a batch, built as one byte matrix (names ``r00000000`` numbered from
+    ``first``); padding is dropped in one masked copy."""
+    m, width = batch.seqs.shape
+    digits = 8
+    head = len(prefix) + digits + 2
+    row = head + width + 3 + width + 1
+    buf = np.zeros((m, row), dtype=np.uint8)
+    buf[:, 0] = ord("@")
+    buf[:, 1:1 + len(prefix)] = np.frombuffer(prefix.encode(), dtype=np.uint8)
+    num = first + np.arange(m, dtype=np.int64)
+    for d in range(digits):
+        buf[:, 1 + len(prefix) + d] = 48 + (num // 10 ** (digits - 1 - d)) % 10
+    buf[:, head - 1] = ord("\n")
+    inside = np.arange(width)[None, :] < batch.lens[:, None]
+    buf[:, head:head + width] = np.where(inside, np.frombuffer(b"ACGTN", dtype=np.uint8)[batch.seqs], 0)
+    buf[:, head + width:head + width + 3] = np.frombuffer(b"\n+\n", dtype=np.uint8)
+    buf[:, head + width + 3:head + 2 * width + 3] = np.where(inside, batch.quals + 33, 0)
+    buf[:, -1] = ord("\n")
+    flat = buf.ravel()
+    return flat[flat != 0].tobytes()
 
 
 @dataclass
@@ -206,16 +230,23 @@ def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, see
     dev_strands = jnp.asarray(strands)
     dev_lens = jnp.asarray(lens)
 
+    def launch(bi: int, start: int):
+        idx = src_idx[start:start + batch]
+        pad_idx = np.zeros(batch, dtype=idx.dtype)
+        pad_idx[:len(idx)] = idx
+        res = _reads_kernel(jax.random.fold_in(root, bi + 1), dev_strands[pad_idx], dev_lens[pad_idx],
+                            p_sub, params.ins, p_del, params.slope, params.rc_fraction, lout)
+        return idx, res
+
     def batches() -> Iterator[ReadBatch]:
-        for bi, start in enumerate(range(0, n_reads, batch)):
-            idx = src_idx[start:start + batch]
+        # JAX dispatches asynchronously: the next batch computes while the caller formats this one
+        starts = list(range(0, n_reads, batch))
+        pending = launch(0, 0)
+        for bi in range(len(starts)):
+            idx, (out, out_len, q, rc, counts) = pending
+            if bi + 1 < len(starts):
+                pending = launch(bi + 1, starts[bi + 1])
             m = len(idx)
-            pad_idx = np.zeros(batch, dtype=idx.dtype)
-            pad_idx[:m] = idx
-            key = jax.random.fold_in(root, bi + 1)
-            out, out_len, q, rc, counts = _reads_kernel(
-                key, dev_strands[pad_idx], dev_lens[pad_idx], p_sub, params.ins, p_del,
-                params.slope, params.rc_fraction, lout)
             yield ReadBatch(np.asarray(out)[:m], np.asarray(out_len)[:m], np.asarray(q)[:m], idx,
                             np.asarray(rc)[:m], np.asarray(counts)[:m])
     return n_reads, np.asarray(weights), batches()

@@ -164,6 +164,11 @@ class FastqWriter:
         self._raw = getattr(self._f, "fileobj", None)
         self.count = 0
 
+    def write_text(self, text: bytes, n_records: int) -> None:
+        """Append records already formatted as FASTQ text."""
+        self._f.write(text)
+        self.count += n_records
+
     def write_batch(self, records: Iterable[tuple[str, str, str]]) -> None:
         chunk = "".join(f"@{n}\n{s}\n+\n{q}\n" for n, s, q in records)
         self.count += chunk.count("\n+\n")

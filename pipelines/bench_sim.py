@@ -1,0 +1,142 @@
+"""Benchmark: the DNA simulator against peers, and consensus + decode throughput.
+
+    make bench-sim        # = python pipelines/bench_sim.py --out results/bench_sim.json
+
+20,000 oligos of 150 nt (a random payload, no outer code) are sequenced to coverage 10
+(200,000 reads) by ``dnastore simulate`` (Illumina preset), by dt4dds (Twist array synthesis
+then iSeq100 sequencing) and by BBMap's randomreads, each as a whole command timed in the
+same run, so the ratios hold on a shared, noisy machine. Then ``dnastore consensus`` and
+``dnastore oligo-decode`` run on our reads; their wall time gives reads per second.
+
+The figures go to the results JSON and into README.md between the bench-sim markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+DNASTORE = [sys.executable, "-m", "dnastore.cli"]
+
+
+def sh(cmd: list[str], **kw) -> float:
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw)
+    return time.perf_counter() - t
+
+
+def make_oligos(work: Path, n_strands: int, seed: int) -> Path:
+    """A random payload sized so that the encoding has exactly ``n_strands`` strands."""
+    from dnastore.dna.codec import Layout, encode_payload
+    rng = np.random.default_rng(seed)
+    size = n_strands * 16
+    for _ in range(8):
+        data = rng.integers(0, 256, size).astype(np.uint8).tobytes()
+        man = encode_payload(data, Layout()).manifest
+        if man["n_strands"] == n_strands:
+            break
+        size = n_strands * man["bytes_per_strand"]
+    else:
+        raise SystemExit("could not size the payload to the strand count")
+    (work / "payload.bin").write_bytes(data)
+    sh(DNASTORE + ["oligo-encode", str(work / "payload.bin"), "-o", str(work / "oligos.fasta"), "--force"])
+    return work / "oligos.fasta"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--strands", type=int, default=20_000)
+    ap.add_argument("--coverage", type=float, default=10.0)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench_sim.json")
+    ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    args = ap.parse_args()
+
+    from dnastore import peers
+    res: dict = {"strands": args.strands, "strand_length": 150, "coverage": args.coverage,
+                 "reads": int(round(args.strands * args.coverage)),
+                 "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                             "platform": platform.platform()}}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        fasta = make_oligos(work, args.strands, args.seed)
+        env = dict(os.environ, DNASTORE_CACHE=str(work / "cache"))
+        sim = DNASTORE + ["simulate", str(fasta), "--coverage", str(args.coverage), "--preset", "illumina",
+                          "--seed", str(args.seed), "-o", str(work / "ours.fastq"), "--force", "--no-progress"]
+        res["ours_cold_s"] = sh(sim, env=env)      # JIT compilation included
+        res["ours_s"] = sh(sim, env=env)           # compiled kernels from the persistent cache
+        print(f"dnastore simulate: {res['ours_s']:.2f} s ({res['ours_cold_s']:.2f} s with compilation)")
+        if peers.have_randomreads():
+            rr = work / "rr"
+            rr.mkdir()
+            t = time.perf_counter()
+            peers.randomreads(fasta, rr / "reads.fq", coverage=args.coverage, length=150, seed=args.seed)
+            res["randomreads_s"] = time.perf_counter() - t
+            res["speedup_vs_randomreads"] = res["randomreads_s"] / res["ours_s"]
+            print(f"randomreads: {res['randomreads_s']:.2f} s -> dnastore is {res['speedup_vs_randomreads']:.1f}x faster")
+        else:
+            print("randomreads not installed: skipped (make peers)")
+        if peers.have_dt4dds():
+            code = ("import sys; from dnastore import peers; from dnastore.io.seqio import read_fasta; "
+                    f"peers.dt4dds_reads([s for _, s in read_fasta({str(fasta)!r})], {str(work)!r}, "
+                    f"coverage={args.coverage}, seed={args.seed})")
+            res["dt4dds_s"] = sh([sys.executable, "-c", code])
+            res["speedup_vs_dt4dds"] = res["dt4dds_s"] / res["ours_s"]
+            print(f"dt4dds: {res['dt4dds_s']:.2f} s -> dnastore is {res['speedup_vs_dt4dds']:.1f}x faster")
+        else:
+            print("dt4dds not installed: skipped (make peers)")
+        t_c = sh(DNASTORE + ["consensus", str(work / "ours.fastq"), "-o", str(work / "c.fasta"), "--force",
+                             "--no-progress"], env=env)
+        out = subprocess.run(DNASTORE + ["oligo-decode", str(work / "c.fasta"), "-o", str(work / "out.bin"),
+                                         "--force", "--partial", "--json"], env=env, check=True,
+                             capture_output=True, text=True)
+        t_all = time.perf_counter()
+        subprocess.run(DNASTORE + ["oligo-decode", str(work / "c.fasta"), "-o", str(work / "out.bin"),
+                                   "--force", "--partial", "--json"], env=env, check=True, capture_output=True)
+        t_d = time.perf_counter() - t_all
+        dec = json.loads(out.stdout)
+        res.update(consensus_s=t_c, decode_s=t_d, consensus_decode_reads_per_s=res["reads"] / (t_c + t_d),
+                   strands_recovered=dec["strands_recovered"],
+                   strands_recovered_fraction=dec["strands_recovered"] / args.strands)
+        print(f"consensus {t_c:.2f} s + oligo-decode {t_d:.2f} s: "
+              f"{res['consensus_decode_reads_per_s']:,.0f} reads/s, "
+              f"{dec['strands_recovered']}/{args.strands} strands recovered")
+    res["targets"] = {"vs_dt4dds": 5, "vs_randomreads": 10, "consensus_decode_reads_per_s": 100_000}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(res, indent=1) + "\n")
+    print(f"wrote {args.out}")
+    if args.readme.exists():
+        table = "\n".join([
+            "| measure | dnastore | peer | ratio | target |",
+            "| --- | --- | --- | --- | --- |",
+            f"| simulate {res['reads']:,} reads vs dt4dds (Twist + iSeq100) | {res['ours_s']:.1f} s | "
+            + (f"{res['dt4dds_s']:.1f} s | {res['speedup_vs_dt4dds']:.1f}x |" if "dt4dds_s" in res else "n/a | n/a |")
+            + " >= 5x |",
+            f"| simulate {res['reads']:,} reads vs randomreads | {res['ours_s']:.1f} s | "
+            + (f"{res['randomreads_s']:.1f} s | {res['speedup_vs_randomreads']:.1f}x |" if "randomreads_s" in res
+               else "n/a | n/a |") + " >= 10x |",
+            f"| simulate, first run (JIT compilation) | {res['ours_cold_s']:.1f} s | | | |",
+            f"| consensus + oligo-decode | {res['consensus_decode_reads_per_s']:,.0f} reads/s | | | >= 100,000 reads/s |",
+            f"| strands recovered (no outer code) | {res['strands_recovered']:,} / {res['strands']:,} | | | |",
+        ])
+        text = args.readme.read_text()
+        new = re.sub(r"(<!-- bench-sim:start -->\n).*?(<!-- bench-sim:end -->)", lambda m: m.group(1) + table + "\n" + m.group(2),
+                     text, flags=re.S)
+        if new != text:
+            args.readme.write_text(new)
+            print(f"updated {args.readme}")
+
+
+if __name__ == "__main__":
+    main()
