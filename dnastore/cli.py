@@ -91,10 +91,10 @@ def cli() -> None:
     Stages: oligo-encode -> simulate -> consensus -> oligo-decode
     Each reads one artifact and writes the next; see `dnastore COMMAND --help`.
     """
-    _setup_jax_cache()
 
 
 def _setup_jax_cache() -> None:
+    """Keep compiled kernels on disk between runs (JAX's persistent compilation cache)."""
     base = os.environ.get("DNASTORE_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "dnastore")
     try:
@@ -158,7 +158,6 @@ def oligo_encode(run: Run, source: Path, output: Path | None, strand_length: int
     from dnastore.io.manifest import sidecar_path, write_json
     from dnastore.io.provenance import file_digest, provenance
     from dnastore.io.seqio import write_fasta
-    from dnastore.io.zarrio import is_zarr, read_codes
 
     if not source.exists():
         raise DnastoreError(f"{source}: no such file or folder")
@@ -167,7 +166,8 @@ def oligo_encode(run: Run, source: Path, output: Path | None, strand_length: int
     output = output or source.with_name(source.name.rstrip("/").removesuffix(".zarr") + ".fasta")
     layout = Layout(strand_length, _parse_primers(primers, no_primers) or DEFAULT_PRIMERS, index_trits,
                     check_trits, _parse_band(gc_band))
-    if is_zarr(source):
+    if (source / "zarr.json").is_file():
+        from dnastore.io.zarrio import read_codes
         codes, attrs, extra_arrays = read_codes(source)
         unit = codes.dtype.itemsize
         payload = codes.astype(">u2").tobytes() if unit == 2 else codes.tobytes()
@@ -263,6 +263,7 @@ def simulate(run: Run, oligos: Path | None, output: Path | None, coverage: float
 
     if coverage <= 0:
         raise DnastoreError(f"--coverage must be > 0, got {coverage}")
+    _setup_jax_cache()
     if oligos is None:
         oligos = _last_encoding(Path.cwd())
         run.log(f"using {oligos.name}, the newest encoding here")
@@ -339,7 +340,7 @@ def consensus(run: Run, reads: Path, output: Path | None, manifest: Path | None,
     from dnastore.io.atomic import atomic_outputs
     from dnastore.io.manifest import load_manifest, read_json, sidecar_path, write_json
     from dnastore.io.provenance import provenance
-    from dnastore.io.seqio import read_sequences, write_fasta
+    from dnastore.io.seqio import read_fastq_arrays, read_sequences, sniff_format, write_fasta
 
     man = None
     if manifest is not None:
@@ -347,9 +348,14 @@ def consensus(run: Run, reads: Path, output: Path | None, manifest: Path | None,
     elif sidecar_path(reads).exists():
         man = read_json(sidecar_path(reads)).get("manifest")
     seqs, quals = [], []
-    for _, s, q in read_sequences(reads):
-        seqs.append(s)
-        quals.append(q)
+    if sniff_format(reads) == "fastq":
+        for batch_seqs, batch_quals in read_fastq_arrays(reads):
+            seqs += batch_seqs
+            quals += batch_quals
+    else:
+        for _, s, q in read_sequences(reads):
+            seqs.append(s)
+            quals.append(q)
     if man is not None:
         design, source = Design.from_manifest(man), "manifest"
     elif primers is not None or strand_length is not None:
@@ -403,7 +409,6 @@ def oligo_decode(run: Run, strands: Path, output: Path | None, manifest: Path | 
     from dnastore.io.manifest import find_manifest
     from dnastore.io.provenance import provenance
     from dnastore.io.seqio import read_sequences
-    from dnastore.io.zarrio import CODES_KIND, write_group
 
     man, man_path = find_manifest(strands, manifest)
     recs = []
@@ -420,6 +425,7 @@ def oligo_decode(run: Run, strands: Path, output: Path | None, manifest: Path | 
     prov = provenance("oligo-decode", {"manifest_encoding_id": man["encoding_id"], "partial": partial},
                       {"strands": strands, "manifest": man_path})
     if mode == "codes":
+        from dnastore.io.zarrio import CODES_KIND, write_group
         payload, erased_bytes, stats = assemble_payload(dec, man, allow_partial=True)
         c = man["codes"]
         shape = tuple(c["shape"])

@@ -77,3 +77,21 @@ def test_design_is_inferred_from_reads(encoded):
     with_manifest = recovered(Design.from_manifest(enc.manifest))
     assert with_manifest > 0.9
     assert recovered(d) >= with_manifest - 0.01
+
+
+def test_column_vote_matches_a_plain_weighted_majority():
+    from dnastore.consensus.call import Cores, _column_vote
+    rng = np.random.default_rng(5)
+    n, L, nc = 400, 30, 37
+    cid = rng.integers(-1, nc, n)
+    cid[:nc] = np.arange(nc)  # every cluster has a read
+    mat = rng.integers(0, 4, (n, L)).astype(np.uint8)
+    q = rng.integers(1, 41, (n, L)).astype(np.uint8)
+    got = _column_vote(Cores(mat, q, [], []), cid, nc, L)
+    for c in range(nc):
+        members = np.flatnonzero(cid == c)
+        w = np.zeros((L, 4))
+        for i in members:
+            w[np.arange(L), mat[i]] += q[i]
+        best = w.max(axis=1)
+        assert (w[np.arange(L), got[c]] == best).all()

@@ -79,10 +79,6 @@ def infer_design(seqs: list[str], sample: int = 5000) -> Design:
     return Design(p1, p2, length - l1 - l2)
 
 
-def _hamming_prefix(mat: np.ndarray, motif: np.ndarray) -> np.ndarray:
-    return (mat[:, :len(motif)] != motif[None, :]).sum(axis=1)
-
-
 def _locate(read: str, d: Design) -> tuple[str | None, bool]:
     """Slow path: (core or None, reversed?) by infix alignment of the primers."""
     best = None
@@ -130,87 +126,76 @@ class Cores:
         return self.mat.shape[0] + len(self.var)
 
 
-def _pack(seqs: list[str], quals: list[str | None]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Reads -> left-aligned base codes and Phred scores (padding N / 0) and lengths."""
-    n = len(seqs)
-    lens = np.fromiter((len(s) for s in seqs), dtype=np.int64, count=n)
-    width = int(lens.max()) if n else 0
-    mat = encode_bases("".join(s.ljust(width, "N") for s in seqs)).reshape(n, width)
-    if all(q is not None for q in quals):
-        qmat = np.frombuffer("".join(q.ljust(width, "!") for q in quals).encode("ascii"),
-                             dtype=np.uint8).reshape(n, width) - np.uint8(33)
-    else:
-        qmat = np.where(mat < 4, 30, 0).astype(np.uint8)
-    return mat, qmat, lens
-
-
-def _tail(mat: np.ndarray, lens: np.ndarray, k: int) -> np.ndarray:
-    """The last k columns of each row (rows shorter than k give padding)."""
-    idx = lens[:, None] - k + np.arange(k)[None, :]
-    return np.where(idx >= 0, np.take_along_axis(mat, np.clip(idx, 0, mat.shape[1] - 1), axis=1), 4)
-
-
 def orient_and_trim(seqs: list[str], quals: list[str | None], d: Design) -> tuple[Cores, dict]:
     """Cores of the reads in design orientation, with their Phred scores.
 
-    Reads whose two ends carry the primers (either orientation) are trimmed as arrays; a
-    read whose core has the design length joins the matrix. The others are located with
-    edlib one by one."""
+    Reads are taken in groups of equal length, each group one matrix. Reads whose two ends
+    carry the primers (either orientation) are trimmed as arrays; a read whose core has the
+    design length joins the core matrix. The others are located with edlib one by one."""
     n = len(seqs)
     L = d.core_len
     stats = {"reads": n, "fast_path": 0, "located": 0, "unplaced": 0, "reverse": 0}
-    mat, qmat, lens = _pack(seqs, quals)
     a, b2 = len(d.p1), len(d.p2)
-    if not d.p1 and not d.p2:
-        fwd = np.ones(n, dtype=bool)
-        rev = np.zeros(n, dtype=bool)
-    else:
-        k1, k2 = min(a, 16), min(b2, 16)
-        tol1, tol2 = max(1, k1 // 5), max(1, k2 // 5)
-        fwd = lens >= a + b2 + 1
-        rev = fwd.copy()
-        if k1:
-            fwd &= _hamming_prefix(mat, encode_bases(d.p1[:k1])) <= tol1
-            rev &= _hamming_prefix(_tail(mat, lens, k1), encode_bases(revcomp(d.p1)[a - k1:])) <= tol1
-        if k2:
-            fwd &= _hamming_prefix(_tail(mat, lens, k2), encode_bases(d.p2[b2 - k2:])) <= tol2
-            rev &= _hamming_prefix(mat, encode_bases(revcomp(d.p2)[:k2])) <= tol2
-        rev &= ~fwd
-    core_len = lens - a - b2
-    stats["reverse"] = int(rev.sum())
-    # design-length cores straight from the matrices
-    fm = np.flatnonzero(fwd & (core_len == L))
-    rm = np.flatnonzero(rev & (core_len == L))
-    cmat = [mat[fm, a:a + L]]
-    cq = [qmat[fm, a:a + L]]
-    if len(rm):
-        # these reads have the full design length: reverse the row, complement the bases
-        full = a + L + b2
-        rseq = mat[rm, :full][:, ::-1][:, a:a + L]
-        cmat.append(np.where(rseq < 4, 3 - rseq, 4).astype(np.uint8))
-        cq.append(qmat[rm, :full][:, ::-1][:, a:a + L])
-    var: list[str] = []
-    varq: list[np.ndarray] = []
-    for i in np.flatnonzero((fwd | rev) & (core_len != L) & (core_len > 0)):
-        s, q = seqs[i], qmat[i, :lens[i]]
-        if rev[i]:
-            s, q = revcomp(s), q[::-1]
-        var.append(s[a:len(s) - b2])
-        varq.append(q[a:len(s) - b2])
-    stats["fast_path"] = int((fwd | rev).sum())
-    for i in np.flatnonzero(~(fwd | rev) | (core_len <= 0)):
+    full = a + L + b2
+    k1, k2 = min(a, 16), min(b2, 16)
+    tol1, tol2 = max(1, k1 // 5), max(1, k2 // 5)
+    p1h, p2t = encode_bases(d.p1[:k1]), encode_bases(d.p2[b2 - k2:])
+    rc2h, rc1t = encode_bases(revcomp(d.p2)[:k2]), encode_bases(revcomp(d.p1)[a - k1:])
+    has_q = all(q is not None for q in quals)
+    lens = np.fromiter((len(x) for x in seqs), dtype=np.int64, count=n)
+    order = np.argsort(lens, kind="stable")
+    cuts = np.flatnonzero(np.diff(lens[order])) + 1
+    cmat, cq, var, varq, slow = [], [], [], [], []
+    for grp in np.split(order, cuts):
+        ln = int(lens[grp[0]]) if len(grp) else 0
+        if ln <= a + b2:
+            slow.extend(grp.tolist())
+            continue
+        m = encode_bases("".join([seqs[i] for i in grp])).reshape(len(grp), ln)
+        q = (np.frombuffer("".join([quals[i] for i in grp]).encode("ascii"), dtype=np.uint8).reshape(len(grp), ln)
+             - np.uint8(33)) if has_q else np.where(m < 4, 30, 0).astype(np.uint8)
+        if not a and not b2:
+            fwd, rev = np.ones(len(grp), bool), np.zeros(len(grp), bool)
+        else:
+            fwd, rev = np.ones(len(grp), bool), np.ones(len(grp), bool)
+            if k1:
+                fwd &= (m[:, :k1] != p1h).sum(axis=1) <= tol1
+                rev &= (m[:, ln - k1:] != rc1t).sum(axis=1) <= tol1
+            if k2:
+                fwd &= (m[:, ln - k2:] != p2t).sum(axis=1) <= tol2
+                rev &= (m[:, :k2] != rc2h).sum(axis=1) <= tol2
+            rev &= ~fwd
+        stats["reverse"] += int(rev.sum())
+        stats["fast_path"] += int((fwd | rev).sum())
+        if ln == full:
+            cmat.append(m[fwd, a:a + L])
+            cq.append(q[fwd, a:a + L])
+            r = m[rev][:, ::-1][:, a:a + L]
+            cmat.append(np.where(r < 4, 3 - r, 4).astype(np.uint8))
+            cq.append(q[rev][:, ::-1][:, a:a + L])
+        else:
+            for j in np.flatnonzero(fwd):
+                var.append(seqs[grp[j]][a:ln - b2])
+                varq.append(q[j, a:ln - b2])
+            for j in np.flatnonzero(rev):
+                var.append(revcomp(seqs[grp[j]])[a:ln - b2])
+                varq.append(q[j, ::-1][a:ln - b2])
+        slow.extend(grp[~(fwd | rev)].tolist())
+    for i in slow:
         core, was_rev = _locate(seqs[i], d)
         if not core:
             stats["unplaced"] += 1
             continue
         stats["located"] += 1
         stats["reverse"] += was_rev
-        s, q = seqs[i], qmat[i, :lens[i]]
+        s = seqs[i]
+        ph = (np.frombuffer(quals[i].encode("ascii"), dtype=np.uint8) - np.uint8(33)) if has_q \
+            else np.full(len(s), 30, dtype=np.uint8)
         if was_rev:
-            s, q = revcomp(s), q[::-1]
+            s, ph = revcomp(s), ph[::-1]
         at = s.find(core)
         var.append(core)
-        varq.append(q[at:at + len(core)])
+        varq.append(ph[at:at + len(core)])
     cores = Cores(np.concatenate(cmat) if cmat else np.zeros((0, L), np.uint8),
                   np.concatenate(cq) if cq else np.zeros((0, L), np.uint8), var, varq)
     return cores, stats
@@ -271,6 +256,40 @@ def _project_votes(counts: np.ndarray, draft: str, read: str, q: np.ndarray) -> 
             j += num
 
 
+def _column_vote(cores: Cores, cid: np.ndarray, n_voted: int, L: int) -> np.ndarray:
+    """Phred-weighted majority per cluster and column over the design-length reads.
+
+    ``cid``: compact cluster of each matrix row (-1: not voted). Most columns are unanimous:
+    each read is compared with its cluster's first read, and only the (cluster, column)
+    pairs where some read disagrees are tallied, over every read of the cluster."""
+    rows = np.flatnonzero(cid >= 0)
+    rows = rows[np.argsort(cid[rows], kind="stable")]
+    if not len(rows):
+        return np.zeros((n_voted, L), dtype=np.uint8)
+    c_sorted = cid[rows]
+    starts = np.flatnonzero(np.r_[True, c_sorted[1:] != c_sorted[:-1]])
+    sizes = np.diff(np.r_[starts, len(rows)])
+    ms = cores.mat[rows]
+    drafts = ms[starts].copy()                                   # (n_voted, L): first read of each cluster
+    r, col = np.nonzero(ms != np.repeat(drafts, sizes, axis=0))
+    if not len(r):
+        return drafts
+    pairs = np.unique(c_sorted[r] * L + col)                     # (cluster, column) pairs to vote on
+    pc, pcol = pairs // L, pairs % L
+    # every read of the pair's cluster, at the pair's column
+    cnt = sizes[pc]
+    pair_of = np.repeat(np.arange(len(pairs)), cnt)
+    offs = np.arange(cnt.sum()) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    rr = rows[starts[pc][pair_of] + offs]
+    cc = pcol[pair_of]
+    base = cores.mat[rr, cc].astype(np.int64)
+    w = np.maximum(cores.qmat[rr, cc], 1).astype(np.float64)
+    w[base > 3] = 0
+    votes = np.bincount(pair_of * 4 + np.minimum(base, 3), weights=w, minlength=len(pairs) * 4).reshape(-1, 4)
+    drafts[pc, pcol] = votes.argmax(axis=1)
+    return drafts
+
+
 def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16, min_size: int = 1,
                    thin: int = 3) -> tuple[list[tuple[str, int]], dict]:
     """(consensus strand with primers, cluster size) per cluster, largest first, and stats."""
@@ -300,20 +319,21 @@ def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16
         rest = np.flatnonzero((n_exact == 0) & (sizes >= min_size))
         compact = np.full(n_clusters, -1)
         compact[voted] = np.arange(len(voted))
-        flat = (compact[labels[:n1]][:, None] * L + np.arange(L)[None, :]) * 5 + cores.mat
-        counts = np.bincount(flat.ravel(), weights=np.maximum(cores.qmat, 1).ravel(),
-                             minlength=len(voted) * L * 5).astype(np.float32).reshape(len(voted), L, 5)
-        counts[..., 4] = 0
-        drafts = counts.argmax(axis=2)
+        drafts = _column_vote(cores, compact[labels[:n1]], len(voted), L)
         # thin clusters: reads of other lengths vote through an alignment to the draft
         for c in voted[(n_exact[voted] < thin) & (sizes[voted] > n_exact[voted])]:
             row = compact[c]
+            counts = np.zeros((L, 5), dtype=np.float32)
+            members = order[bounds[c]:bounds[c + 1]]
+            for i in members[members < n1]:
+                counts[np.arange(L), cores.mat[i]] += np.maximum(cores.qmat[i], 1)
             draft = decode_bases(drafts[row])
-            for i in order[bounds[c]:bounds[c + 1]]:
-                if i >= n1 and cores.var[i - n1]:
-                    _project_votes(counts[row], draft, cores.var[i - n1], cores.varq[i - n1])
+            for i in members[members >= n1]:
+                if cores.var[i - n1]:
+                    _project_votes(counts, draft, cores.var[i - n1], cores.varq[i - n1])
                     stats["projected_reads"] += 1
-            drafts[row] = counts[row].argmax(axis=1)
+            counts[:, 4] = 0
+            drafts[row] = counts.argmax(axis=1)
         text = decode_bases(drafts.reshape(-1)) if len(voted) else ""
         for row, c in enumerate(voted):
             out.append((d.p1 + text[row * L:(row + 1) * L] + d.p2, int(sizes[c])))

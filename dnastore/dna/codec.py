@@ -37,7 +37,7 @@ import numpy as np
 from dnastore.dna.huffman import TernaryHuffman
 from dnastore.dna.outer import RSPlan, rs_decode, rs_encode
 from dnastore.errors import DnastoreError
-from dnastore.io.seqio import decode_bases, encode_bases, revcomp
+from dnastore.io.seqio import decode_bases, encode_bases
 
 # 20-nt primers, 50% GC, no repeated neighbour, far from each other and from their reverse complements
 DEFAULT_PRIMERS = ("CTACACGACGCTCAGTCGAT", "GATCGTAGCACTGTCAGTGC")
@@ -289,16 +289,21 @@ class Decoded:
     stats: dict[str, Any]
 
 
-def orient(seq: str, layout: Layout) -> str:
-    """Turn a strand around when it reads as the reverse complement of the design."""
-    p1, p2 = layout.primers
-    if not p1 and not p2:
-        return seq
-    rc = revcomp(seq)
+def _orient_rows(codes: np.ndarray, layout: Layout) -> np.ndarray:
+    """Turn around the strands (rows of base codes) that match the primers better as reverse
+    complements; without primers, the ones that only decode that way are found by the check."""
+    p1, p2 = (encode_bases(p) for p in layout.primers)
+    if not len(p1) and not len(p2):
+        return codes
+    rc = np.where(codes < 4, 3 - codes, 4)[:, ::-1]
 
-    def score(s: str) -> int:
-        return sum(a == b for a, b in zip(s[:len(p1)], p1)) + sum(a == b for a, b in zip(s[-len(p2):] if p2 else "", p2))
-    return rc if score(rc) > score(seq) else seq
+    def score(m: np.ndarray) -> np.ndarray:
+        s = (m[:, :len(p1)] == p1).sum(axis=1)
+        if len(p2):
+            s = s + (m[:, m.shape[1] - len(p2):] == p2).sum(axis=1)
+        return s
+    flip = score(rc) > score(codes)
+    return np.where(flip[:, None], rc, codes)
 
 
 def decode_strands(strands: list[tuple[str, int]], manifest: dict[str, Any]) -> Decoded:
@@ -313,22 +318,18 @@ def decode_strands(strands: list[tuple[str, int]], manifest: dict[str, Any]) -> 
     huff = TernaryHuffman(manifest["huffman_lengths"])
     enc_id = manifest["encoding_id"]
     L = layout.strand_length
-    seqs, weights = [], []
-    wrong_length = 0
-    for s, w in strands:
-        s = orient(s, layout)
-        if len(s) != L:
-            wrong_length += 1
-            continue
-        seqs.append(s)
-        weights.append(w)
-    stats: dict[str, Any] = {"strands_in": len(strands), "wrong_length": wrong_length}
+    n_in = len(strands)
+    lens = np.fromiter((len(x) for x, _ in strands), dtype=np.int64, count=n_in)
+    keep_len = np.flatnonzero(lens == L)
+    stats: dict[str, Any] = {"strands_in": n_in, "wrong_length": int(n_in - len(keep_len))}
     rows = np.zeros((n, b), dtype=np.uint8)
     present = np.zeros(n, dtype=bool)
-    if not seqs:
+    if not len(keep_len):
         stats.update(bad_sequence=0, failed_check=0, valid=0, duplicates=0, recovered=0)
         return Decoded(rows, present, stats)
-    codes = encode_bases("".join(seqs)).reshape(len(seqs), L)
+    codes = encode_bases("".join(strands[i][0] for i in keep_len)).reshape(len(keep_len), L)
+    weights = [strands[i][1] for i in keep_len]
+    codes = _orient_rows(codes, layout)
     c0 = layout.core_start
     core = codes[:, c0:c0 + layout.core_trits]
     prev = int(encode_bases(layout.primers[0][-1])[0]) if layout.primers[0] else 0

@@ -105,6 +105,64 @@ def read_fastq(path: str | os.PathLike) -> Iterator[tuple[str, str, str]]:
         raise DnastoreError(f"{path}: no FASTQ records found")
 
 
+def read_fastq_arrays(path: str | os.PathLike, block: int = 1 << 24) -> Iterator[tuple[list[str], list[str]]]:
+    """Batches of (sequences, qualities) from a FASTQ file.
+
+    Plain four-line records (what sequencers and simulators write) are split in bulk, a block
+    at a time; a block that is not plain four-line FASTQ (wrapped lines, a broken record) goes
+    through Biopython's parser instead, which reads the general format and reports errors
+    with the record number."""
+    path = Path(path)
+    _check_nonempty(path, "FASTQ")
+    if sniff_format(path) != "fastq":
+        raise DnastoreError(f"{path}: not a FASTQ file (it does not start with '@')")
+    n = 0
+    with _open_text(path) as handle:
+        carry = ""
+        while True:
+            chunk = handle.read(block)
+            text = carry + chunk
+            if not chunk:
+                lines = text.split("\n")
+                if lines and lines[-1] == "":
+                    lines.pop()
+                carry = ""
+            else:
+                lines = text.split("\n")
+                keep = (len(lines) - 1) // 4 * 4
+                carry = "\n".join(lines[keep:])
+                lines = lines[:keep]
+            if lines:
+                heads, seqs, plus, quals = lines[0::4], lines[1::4], lines[2::4], lines[3::4]
+                plain = (len(lines) % 4 == 0 and all(h[:1] == "@" for h in heads) and all(p[:1] == "+" for p in plus)
+                         and all(len(a) == len(b) for a, b in zip(seqs, quals)))
+                if not plain:
+                    # let Biopython read this stretch: it handles the general format and names the bad record
+                    recs = _parse_fastq_text("\n".join(lines) + "\n", path, n)
+                    seqs = [r[0] for r in recs]
+                    quals = [r[1] for r in recs]
+                else:
+                    seqs = [x.rstrip("\r").upper() for x in seqs]
+                    quals = [x.rstrip("\r") for x in quals]
+                n += len(seqs)
+                yield seqs, quals
+            if not chunk:
+                break
+    if n == 0:
+        raise DnastoreError(f"{path}: no FASTQ records found")
+
+
+def _parse_fastq_text(text: str, path: Path, before: int) -> list[tuple[str, str]]:
+    out = []
+    try:
+        for _, seq, qual in FastqGeneralIterator(io.StringIO(text)):
+            out.append((seq.upper(), qual))
+    except ValueError as e:
+        k = before + len(out) + 1
+        raise DnastoreError(f"{path}: malformed FASTQ at record {k} (line {4 * (k - 1) + 1}): {e}") from None
+    return out
+
+
 def sniff_format(path: str | os.PathLike) -> str:
     """'fasta' or 'fastq', from the first character of the (possibly gzipped) file."""
     path = Path(path)
