@@ -290,7 +290,7 @@ def simulate(run: Run, oligos: Path | None, output: Path | None, coverage: float
             with FastqWriter(tmp, target_name=output.name) as w, run.bar(n_reads, "simulating") as bar:
                 done = 0
                 for b in batches:
-                    w.write_text(format_fastq(b, done), len(b.lens))
+                    w.write_text(format_fastq(b), len(b.lens))
                     if tf:
                         tf.write("".join(f"r{done + j:08d}\t{b.source[j]}\t{names[b.source[j]]}\t{int(b.rc[j])}\t"
                                          f"{b.errors[j, 0]}\t{b.errors[j, 1]}\t{b.errors[j, 2]}\n"

@@ -13,8 +13,9 @@ Sequencing
     deletions whose rates rise linearly along the read (``slope``), and Phred qualities that
     follow the local error rate and drop at the errors themselves.
 
-Every random draw comes from one root key: ``fold_in(key, batch)`` per batch, so the output
-is byte-identical for a seed whatever the batch count.
+Copy numbers and the source strand of each read come from a numpy generator seeded with the
+seed; the per-base noise comes from one JAX root key with ``fold_in(key, batch)`` per batch.
+The output is byte-identical for a seed.
 """
 
 from __future__ import annotations
@@ -103,26 +104,42 @@ def root_key(seed: int) -> jax.Array:
     return jax.random.key(seed, impl="rbg")
 
 
-@partial(jax.jit, static_argnames=("n_reads",))
-def _pool(key, n_strands_arr, bias, dropout, negbin, n_reads):
-    """Copy numbers -> source strand of each read (inverse-CDF sampling)."""
-    n = n_strands_arr.shape[0]
-    k1, k2, k3 = jax.random.split(key, 3)
-    logn = jnp.exp(bias * jax.random.normal(k1, (n,)))
-    shape = 1.0 / jnp.maximum(bias, 1e-3) ** 2
-    gam = jax.random.gamma(k1, shape, (n,)) / shape
-    w = jnp.where(negbin, gam, logn)
-    w = jnp.where(jax.random.bernoulli(k2, dropout, (n,)), 0.0, w)
-    cdf = jnp.cumsum(w)
-    u = jax.random.uniform(k3, (n_reads,)) * cdf[-1]
-    return jnp.clip(jnp.searchsorted(cdf, u, side="right"), 0, n - 1), w
+def copy_numbers(rng: np.random.Generator, n: int, params: SimParams) -> np.ndarray:
+    """Relative copy number of each designed strand after synthesis (0 where it dropped out)."""
+    if params.copy_dist == "negbin":
+        shape = 1.0 / max(params.bias, 1e-3) ** 2
+        w = rng.gamma(shape, 1.0 / shape, n)
+    else:
+        w = np.exp(params.bias * rng.standard_normal(n))
+    w[rng.random(n) < params.dropout] = 0.0
+    return w
 
 
 _U24 = 1.0 / (1 << 24)
 
 
+NAME_DIGITS = 8
+_ASCII = np.frombuffer(b"ACGTN", dtype=np.uint8)
+
+
+def _records(out, out_len, q, first):
+    """FASTQ record bytes, one row per read: ``@rNNNNNNNN\\n SEQ \\n+\\n QUAL \\n`` with
+    zeros where a read is shorter than the row; dropping the zeros gives the file's text."""
+    B, lout = out.shape
+    num = first + jnp.arange(B, dtype=jnp.int32)
+    pw = jnp.asarray([10 ** (NAME_DIGITS - 1 - d) for d in range(NAME_DIGITS)], dtype=jnp.int32)
+    digits = (48 + (num[:, None] // pw[None, :]) % 10).astype(jnp.uint8)
+    head = jnp.concatenate([jnp.full((B, 1), ord("@"), jnp.uint8), jnp.full((B, 1), ord("r"), jnp.uint8),
+                            digits, jnp.full((B, 1), 10, jnp.uint8)], axis=1)
+    inside = jnp.arange(lout)[None, :] < out_len[:, None]
+    seq = jnp.where(inside, jnp.asarray(_ASCII)[out], 0).astype(jnp.uint8)
+    qual = jnp.where(inside, q + 33, 0).astype(jnp.uint8)
+    plus = jnp.broadcast_to(jnp.asarray([10, ord("+"), 10], jnp.uint8), (B, 3))
+    return jnp.concatenate([head, seq, plus, qual, jnp.full((B, 1), 10, jnp.uint8)], axis=1)
+
+
 @partial(jax.jit, static_argnames=("lout",))
-def _reads_kernel(key, src, lens, p_sub, p_ins, p_del, slope, rc_fraction, lout):
+def _reads_kernel(key, src, lens, p_sub, p_ins, p_del, slope, rc_fraction, first, lout):
     """One batch of reads. src: (B, L) base codes padded with 4; lens: (B,).
 
     Per-base randomness is one 32-bit word: its top 24 bits are a uniform that falls in the
@@ -172,29 +189,12 @@ def _reads_kernel(key, src, lens, p_sub, p_ins, p_del, slope, rc_fraction, lout)
     q = jnp.where(err, q - 15.0 + z, q)
     q = jnp.clip(jnp.round(q), 2, 40).astype(jnp.uint8)
     counts = jnp.stack([sub.sum(1), ins.sum(1), dele.sum(1)], axis=1)
-    return out, out_len, q, rc, counts
+    return out, out_len, q, rc, counts, _records(out, out_len, q, first)
 
 
-def format_fastq(batch: "ReadBatch", first: int, prefix: str = "r") -> bytes:
-    """FASTQ text of a batch, built as one byte matrix (names ``r00000000`` numbered from
-    ``first``); padding is dropped in one masked copy."""
-    m, width = batch.seqs.shape
-    digits = 8
-    head = len(prefix) + digits + 2
-    row = head + width + 3 + width + 1
-    buf = np.zeros((m, row), dtype=np.uint8)
-    buf[:, 0] = ord("@")
-    buf[:, 1:1 + len(prefix)] = np.frombuffer(prefix.encode(), dtype=np.uint8)
-    num = first + np.arange(m, dtype=np.int64)
-    for d in range(digits):
-        buf[:, 1 + len(prefix) + d] = 48 + (num // 10 ** (digits - 1 - d)) % 10
-    buf[:, head - 1] = ord("\n")
-    inside = np.arange(width)[None, :] < batch.lens[:, None]
-    buf[:, head:head + width] = np.where(inside, np.frombuffer(b"ACGTN", dtype=np.uint8)[batch.seqs], 0)
-    buf[:, head + width:head + width + 3] = np.frombuffer(b"\n+\n", dtype=np.uint8)
-    buf[:, head + width + 3:head + 2 * width + 3] = np.where(inside, batch.quals + 33, 0)
-    buf[:, -1] = ord("\n")
-    flat = buf.ravel()
+def format_fastq(batch: "ReadBatch") -> bytes:
+    """The batch's FASTQ text (reads named ``r`` + 8 digits, numbered across batches)."""
+    flat = np.asarray(batch.records)[:batch.n].ravel()
     return flat[flat != 0].tobytes()
 
 
@@ -206,6 +206,8 @@ class ReadBatch:
     source: np.ndarray  # (B,) strand number
     rc: np.ndarray      # (B,) bool
     errors: np.ndarray  # (B, 3): substitutions, insertions, deletions
+    records: jax.Array = dataclasses.field(repr=False, default=None)  # FASTQ bytes per read, see _records
+    n: int = 0
 
 
 def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, seed: int,
@@ -218,11 +220,14 @@ def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, see
     n = strands.shape[0]
     n_reads = max(1, int(round(params.coverage * n)))
     root = root_key(seed)
-    src_idx, weights = _pool(jax.random.fold_in(root, 0), jnp.zeros(n), params.bias, params.dropout,
-                             params.copy_dist == "negbin", n_reads)
-    if not float(jnp.sum(weights)) > 0:
+    # the pool (O(strands) work) from a numpy generator on the same seed; the per-base noise
+    # (O(reads x length)) in the JAX kernel below
+    rng = np.random.default_rng([seed, 0x5EED])
+    weights = copy_numbers(rng, n, params)
+    if not weights.sum() > 0:
         raise DnastoreError("every strand dropped out: lower --dropout")
-    src_idx = np.asarray(src_idx)
+    cdf = np.cumsum(weights)
+    src_idx = np.minimum(np.searchsorted(cdf, rng.random(n_reads) * cdf[-1], side="right"), n - 1)
     L = strands.shape[1]
     lout = L + max(8, int(np.ceil(L * (params.ins * 6 + 0.02))))
     p_sub = params.sub + params.synth_sub
@@ -235,7 +240,7 @@ def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, see
         pad_idx = np.zeros(batch, dtype=idx.dtype)
         pad_idx[:len(idx)] = idx
         res = _reads_kernel(jax.random.fold_in(root, bi + 1), dev_strands[pad_idx], dev_lens[pad_idx],
-                            p_sub, params.ins, p_del, params.slope, params.rc_fraction, lout)
+                            p_sub, params.ins, p_del, params.slope, params.rc_fraction, start, lout)
         return idx, res
 
     def batches() -> Iterator[ReadBatch]:
@@ -243,13 +248,13 @@ def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, see
         starts = list(range(0, n_reads, batch))
         pending = launch(0, 0)
         for bi in range(len(starts)):
-            idx, (out, out_len, q, rc, counts) = pending
+            idx, (out, out_len, q, rc, counts, rec) = pending
             if bi + 1 < len(starts):
                 pending = launch(bi + 1, starts[bi + 1])
             m = len(idx)
             yield ReadBatch(np.asarray(out)[:m], np.asarray(out_len)[:m], np.asarray(q)[:m], idx,
-                            np.asarray(rc)[:m], np.asarray(counts)[:m])
-    return n_reads, np.asarray(weights), batches()
+                            np.asarray(rc)[:m], np.asarray(counts)[:m], rec, m)
+    return n_reads, weights, batches()
 
 
 def params_dict(params: SimParams) -> dict:
