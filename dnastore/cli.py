@@ -306,7 +306,7 @@ def simulate(run: Run, oligos: Path | None, output: Path | None, coverage: float
                                        **params_dict(params)}, {"oligos": oligos})
         write_json(outs.path(sidecar_path(output)), {"kind": "dnastore-reads", "provenance": prov,
                                                      "manifest": manifest})
-    total_bases = float(lens[np.minimum(np.arange(len(lens)), len(lens) - 1)].mean()) * n_reads
+    total_bases = float(lens.mean()) * n_reads
     run.report({"output": str(output), "oligos": str(oligos), "reads": n_reads, "strands": len(seqs),
                 "coverage": coverage, "preset": preset, "strands_dropped": int((weights == 0).sum()),
                 "strands_unsampled_expected": float(np.exp(-coverage * weights / max(weights.mean(), 1e-12)).sum()),
@@ -367,8 +367,11 @@ def consensus(run: Run, reads: Path, output: Path | None, manifest: Path | None,
         run.log(f"no manifest: inferred primers {design.p1 or '-'} / {design.p2 or '-'} and core length {design.core_len}")
     if design.core_len <= 0:
         raise DnastoreError("the oligo length leaves no room between the primers")
-    cores, tstats = orient_and_trim(seqs, quals, design)
-    strands, cstats = call_consensus(cores, design, method=method, min_size=min_size)
+    with run.bar(2, "consensus (trim, then cluster and call)") as bar:
+        cores, tstats = orient_and_trim(seqs, quals, design)
+        bar.update(1)
+        strands, cstats = call_consensus(cores, design, method=method, min_size=min_size)
+        bar.update(1)
     output = output or reads.with_name(reads.name.split(".")[0] + ".consensus.fasta")
     prov = provenance("consensus", {"method": method, "min_size": min_size, "design_from": source,
                                     "primers": [design.p1, design.p2], "core_length": design.core_len},

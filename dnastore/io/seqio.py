@@ -214,7 +214,7 @@ def write_fasta(path: str | os.PathLike, records: Iterable[tuple[str, str]], tar
 
 
 class FastqWriter:
-    """Streaming FASTQ writer for batches of records."""
+    """Streaming FASTQ writer for batches of records formatted elsewhere (gzip by name)."""
 
     def __init__(self, path: str | os.PathLike, target_name: str | None = None):
         path = Path(path)
@@ -226,11 +226,6 @@ class FastqWriter:
         """Append records already formatted as FASTQ text."""
         self._f.write(text)
         self.count += n_records
-
-    def write_batch(self, records: Iterable[tuple[str, str, str]]) -> None:
-        chunk = "".join(f"@{n}\n{s}\n+\n{q}\n" for n, s, q in records)
-        self.count += chunk.count("\n+\n")
-        self._f.write(chunk.encode("ascii"))
 
     def close(self) -> None:
         self._f.close()

@@ -35,10 +35,6 @@ def open_group(path: str | os.PathLike, kind: str) -> zarr.Group:
     return g
 
 
-def is_zarr(path: str | os.PathLike) -> bool:
-    return Path(path, "zarr.json").is_file()
-
-
 def write_group(path: str | os.PathLike, arrays: dict[str, np.ndarray], attrs: dict[str, Any],
                 chunk_rows: int = 4096) -> None:
     """Write arrays (chunked along the first axis) and attributes as a new Zarr v3 group."""
