@@ -40,6 +40,20 @@ def test_illumina_reads_give_back_the_strands(encoded, method):
     assert assemble_payload(dec, enc.manifest)[0] == data
 
 
+def test_nanopore_reads_at_high_coverage(encoded):
+    """Indel-rich reads: window minimizers keep clusters together, and partial-order alignment
+    of whole reads calls them."""
+    data, enc = encoded
+    seqs, quals, _ = _reads(enc.strands, preset_params("nanopore", coverage=30))
+    d = Design.from_manifest(enc.manifest)
+    cores, _ = orient_and_trim(seqs, quals, d)
+    out, st = call_consensus(cores, d)
+    assert st["spoa_clusters"] > 0
+    dec = decode_strands(out, enc.manifest)
+    assert dec.present.mean() > 0.9
+    assert assemble_payload(dec, enc.manifest)[0] == data
+
+
 def test_reads_longer_and_shorter_than_the_design(encoded):
     """Reads that run into sequencing adapters, or are cut short before the reverse primer."""
     data, enc = encoded

@@ -6,12 +6,15 @@
    arrays; the rest (reads cut short, run into adapters, or with indels in a primer) are
    located with edlib's infix alignment of each primer on both orientations.
 2. **Cluster.** Each core contributes four k-mer anchors (two at its start, two at its end, so
-   an indel in the middle still leaves anchors in place); reads sharing an anchor are joined,
-   and clusters are the connected components of that graph (scipy).
+   an indel in the middle still leaves anchors in place); where most reads are off the design
+   length (nanopore), each core also contributes the smallest-hash k-mer of each of eight
+   windows (a minimizer moves with its k-mer, so indels elsewhere leave it in place). Reads
+   sharing an anchor are joined; clusters are the connected components (scipy).
 3. **Call.** ``vote``: a Phred-weighted column vote over reads of the design length, as one
    array operation over all clusters; reads of another length in thin clusters are aligned
    to that draft with edlib and vote through the alignment; clusters with no read of the
-   design length go to partial-order alignment (spoa). ``spoa``: partial-order alignment
+   design length (or, for indel-rich reads, too few to be a majority) go to partial-order
+   alignment (spoa) of the whole reads, trimmed to the core afterwards. ``spoa``: partial-order alignment
    for every cluster.
 """
 
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import edlib
@@ -120,6 +123,7 @@ class Cores:
     qmat: np.ndarray         # (n, L) uint8 Phred
     var: list[str]           # cores of any other length
     varq: list[np.ndarray]
+    varfull: list[str] = field(default_factory=list)  # those reads whole, in design orientation
 
     @property
     def n(self) -> int:
@@ -145,7 +149,7 @@ def orient_and_trim(seqs: list[str], quals: list[str | None], d: Design) -> tupl
     lens = np.fromiter((len(x) for x in seqs), dtype=np.int64, count=n)
     order = np.argsort(lens, kind="stable")
     cuts = np.flatnonzero(np.diff(lens[order])) + 1
-    cmat, cq, var, varq, slow = [], [], [], [], []
+    cmat, cq, var, varq, varfull, slow = [], [], [], [], [], []
     for grp in np.split(order, cuts):
         ln = int(lens[grp[0]]) if len(grp) else 0
         if ln <= a + b2:
@@ -175,11 +179,15 @@ def orient_and_trim(seqs: list[str], quals: list[str | None], d: Design) -> tupl
             cq.append(q[rev][:, ::-1][:, a:a + L])
         else:
             for j in np.flatnonzero(fwd):
-                var.append(seqs[grp[j]][a:ln - b2])
+                full_read = seqs[grp[j]]
+                var.append(full_read[a:ln - b2])
                 varq.append(q[j, a:ln - b2])
+                varfull.append(full_read)
             for j in np.flatnonzero(rev):
-                var.append(revcomp(seqs[grp[j]])[a:ln - b2])
+                full_read = revcomp(seqs[grp[j]])
+                var.append(full_read[a:ln - b2])
                 varq.append(q[j, ::-1][a:ln - b2])
+                varfull.append(full_read)
         slow.extend(grp[~(fwd | rev)].tolist())
     for i in slow:
         core, was_rev = _locate(seqs[i], d)
@@ -194,37 +202,86 @@ def orient_and_trim(seqs: list[str], quals: list[str | None], d: Design) -> tupl
         if was_rev:
             s, ph = revcomp(s), ph[::-1]
         at = s.find(core)
+        if len(core) == L:  # located reads of the design length vote with the others
+            cmat.append(encode_bases(core)[None, :])
+            cq.append(ph[None, at:at + L])
+            continue
         var.append(core)
         varq.append(ph[at:at + len(core)])
+        varfull.append(s)
     cores = Cores(np.concatenate(cmat) if cmat else np.zeros((0, L), np.uint8),
-                  np.concatenate(cq) if cq else np.zeros((0, L), np.uint8), var, varq)
+                  np.concatenate(cq) if cq else np.zeros((0, L), np.uint8), var, varq, varfull)
     return cores, stats
 
 
-def cluster(cores: Cores, k: int) -> np.ndarray:
-    """Cluster labels from shared start/end k-mer anchors (connected components).
+_MIX = np.uint64(0x9E3779B97F4A7C15)
 
-    Labels index the matrix cores first, then the variable-length ones."""
+
+def _minimizers(codes: np.ndarray, k: int, n_windows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the k-mer of smallest hash in each of ``n_windows`` equal windows of start
+    positions. Returns (keys (n, n_windows) int64, valid mask). A minimizer moves with its
+    k-mer, so an indel before it (as long as it stays in its window) leaves it intact."""
+    n, L = codes.shape
+    m = L - k + 1
+    h = np.zeros((n, m), dtype=np.uint64)
+    bad = np.zeros((n, m), dtype=bool)
+    for j in range(k):
+        col = codes[:, j:j + m]
+        h = (h << np.uint64(2)) | (col & 3).astype(np.uint64)
+        bad |= col > 3
+    with np.errstate(over="ignore"):
+        mixed = (h * _MIX) >> np.uint64(16)
+    mixed[bad] = np.iinfo(np.uint64).max
+    edges = np.linspace(0, m, n_windows + 1).astype(int)
+    keys = np.zeros((n, n_windows), dtype=np.int64)
+    ok = np.zeros((n, n_windows), dtype=bool)
+    rows = np.arange(n)
+    for w in range(n_windows):
+        seg = mixed[:, edges[w]:edges[w + 1]]
+        j = seg.argmin(axis=1)
+        keys[:, w] = h[rows, edges[w] + j].astype(np.int64)
+        ok[:, w] = seg[rows, j] != np.iinfo(np.uint64).max
+    return keys, ok
+
+
+def cluster(cores: Cores, k: int, minimizers: bool = False, n_windows: int = 8) -> np.ndarray:
+    """Cluster labels: reads that share an anchor are joined, and clusters are the connected
+    components (scipy). Labels index the matrix cores first, then the others.
+
+    Anchors are the k-mers at both ends of the core (two at the start, two at the end, so an
+    indel in the middle leaves some in place) and, with ``minimizers`` (for indel-rich reads),
+    the smallest-hash k-mer of each of ``n_windows`` windows, which moves with its k-mer."""
     n1, n = cores.mat.shape[0], cores.n
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     weights = (4 ** np.arange(k, dtype=np.int64))[::-1]
-    windows = ((0, k), (k, 2 * k), (-k, None), (-2 * k, -k))
     rows, keys = [], []
-    vsel = [i for i, c in enumerate(cores.var) if len(c) >= 2 * k]
-    for w, (lo, hi) in enumerate(windows):
-        parts = [(np.arange(n1), cores.mat[:, lo if lo >= 0 else cores.mat.shape[1] + lo:
-                                                (hi if hi is None or hi >= 0 else cores.mat.shape[1] + hi)])]
-        if vsel:
-            vw = encode_bases("".join(cores.var[i][lo:hi] for i in vsel)).reshape(len(vsel), k)
-            parts.append((n1 + np.asarray(vsel), vw))
-        for r, win in parts:
-            win = win.astype(np.int64)
-            if win.shape[1] != k or not len(r):
-                continue
-            good = (win < 4).all(axis=1)
-            rows.append(r[good])
-            keys.append((win[good] @ weights) * 4 + w)
+    n_pos = 4
+
+    def add(r: np.ndarray, kk: np.ndarray, ok: np.ndarray, offset: int) -> None:
+        rr = np.broadcast_to(r[:, None], kk.shape)
+        rows.append(rr[ok])
+        keys.append((kk * (n_pos + n_windows) + offset + np.arange(kk.shape[1])[None, :])[ok])
+
+    def positional(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        L = codes.shape[1]
+        wins = [codes[:, 0:k], codes[:, k:2 * k], codes[:, L - k:L], codes[:, L - 2 * k:L - k]]
+        kk = np.stack([w.astype(np.int64) @ weights for w in wins], axis=1)
+        ok = np.stack([(w < 4).all(axis=1) for w in wins], axis=1)
+        return kk, ok
+
+    groups = []
+    if n1 and cores.mat.shape[1] >= 2 * k:
+        groups.append((np.arange(n1), cores.mat))
+    vl = np.fromiter((len(c) for c in cores.var), dtype=np.int64, count=len(cores.var))
+    order = np.argsort(vl, kind="stable")
+    for grp in np.split(order, np.flatnonzero(np.diff(vl[order])) + 1):
+        if len(grp) and vl[grp[0]] >= 2 * k:
+            groups.append((n1 + grp, encode_bases("".join(cores.var[i] for i in grp)).reshape(len(grp), int(vl[grp[0]]))))
+    for r, codes in groups:
+        add(r, *positional(codes), 0)
+        if minimizers and codes.shape[1] >= k + n_windows:
+            add(r, *_minimizers(codes, k, n_windows), n_pos)
     if not rows:
         return np.arange(n)
     rows_a = np.concatenate(rows)
@@ -298,15 +355,31 @@ def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16
     L = d.core_len
     k = max(6, min(k, L // 4)) if L >= 24 else max(4, L // 4)
     n1 = cores.mat.shape[0]
-    labels = cluster(cores, k)
+    # indel-rich reads (nanopore): most cores are off the design length
+    indel_rich = len(cores.var) > n1
+    labels = cluster(cores, k, minimizers=indel_rich)
     n_clusters = int(labels.max()) + 1 if len(labels) else 0
     sizes = np.bincount(labels, minlength=n_clusters)
-    stats = {"clusters": n_clusters, "kept": 0, "method": method, "spoa_clusters": 0, "projected_reads": 0}
+    stats = {"clusters": n_clusters, "kept": 0, "method": method, "spoa_clusters": 0, "projected_reads": 0,
+             "indel_rich": bool(indel_rich)}
     order = np.argsort(labels, kind="stable")
     bounds = np.concatenate([[0], np.cumsum(sizes)])
 
-    def seq_of(i: int) -> str:
-        return decode_bases(cores.mat[i]) if i < n1 else cores.var[i - n1]
+    def whole(i: int) -> str:
+        """Read i whole, in design orientation (primers as designed for matrix reads)."""
+        return d.p1 + decode_bases(cores.mat[i]) + d.p2 if i < n1 else cores.varfull[i - n1]
+
+    def poa(members: np.ndarray) -> str:
+        """Partial-order consensus of whole reads, trimmed to its core afterwards: trimming
+        every indel-rich read first would shift their ends against each other."""
+        if len(members) == 1:
+            i = members[0]
+            return decode_bases(cores.mat[i]) if i < n1 else cores.var[i - n1]
+        cons = _spoa([whole(i) for i in members])
+        if not d.p1 and not d.p2:
+            return cons
+        core, was_rev = _locate(cons, d)
+        return core if core and not was_rev else cons[len(d.p1):len(cons) - len(d.p2)]
 
     out: list[tuple[str, int]] = []
     n_exact = np.bincount(labels[:n1], minlength=n_clusters)
@@ -315,8 +388,11 @@ def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16
         voted = np.zeros(0, dtype=np.int64)
     else:
         # column vote over all clusters at once, for the clusters that have design-length reads
-        voted = np.flatnonzero((n_exact > 0) & (sizes >= min_size))
-        rest = np.flatnonzero((n_exact == 0) & (sizes >= min_size))
+        # with indel-rich reads the vote needs a majority of design-length reads (those may
+        # carry an insertion and a deletion); other clusters go to partial-order alignment
+        votable = (n_exact > 0) & ((2 * n_exact >= sizes) | (not indel_rich))
+        voted = np.flatnonzero(votable & (sizes >= min_size))
+        rest = np.flatnonzero(~votable & (sizes >= min_size))
         compact = np.full(n_clusters, -1)
         compact[voted] = np.arange(len(voted))
         drafts = _column_vote(cores, compact[labels[:n1]], len(voted), L)
@@ -338,9 +414,9 @@ def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16
         for row, c in enumerate(voted):
             out.append((d.p1 + text[row * L:(row + 1) * L] + d.p2, int(sizes[c])))
     for c in rest:
-        seqs = [seq_of(i) for i in order[bounds[c]:bounds[c + 1]]]
-        out.append((d.p1 + (seqs[0] if len(seqs) == 1 else _spoa(seqs)) + d.p2, int(sizes[c])))
-        stats["spoa_clusters"] += len(seqs) > 1
+        members = order[bounds[c]:bounds[c + 1]]
+        out.append((d.p1 + poa(members) + d.p2, int(sizes[c])))
+        stats["spoa_clusters"] += len(members) > 1
     out.sort(key=lambda t: -t[1])
     stats["kept"] = len(out)
     return out, stats
