@@ -382,7 +382,7 @@ def consensus(run: Run, reads: Path, output: Path | None, manifest: Path | None,
         write_json(outs.path(sidecar_path(output)), {"kind": "dnastore-consensus", "provenance": prov, "manifest": man})
     run.report({"output": str(output), "reads": len(seqs), "design_from": source, **tstats,
                 "clusters": cstats["clusters"], "strands": cstats["kept"], "spoa_clusters": cstats["spoa_clusters"],
-                "projected_reads": cstats["projected_reads"]})
+                "projected_reads": cstats["projected_reads"], "indel_rich": cstats["indel_rich"]})
 
 
 # ----------------------------------------------------------------------------- oligo-decode

@@ -14,7 +14,8 @@ Sequencing
     follow the local error rate and drop at the errors themselves.
 
 Copy numbers and the source strand of each read come from a numpy generator seeded with the
-seed; the per-base noise comes from one JAX root key with ``fold_in(key, batch)`` per batch.
+seed; the per-base noise comes from the JAX key of the seed with ``fold_in(key, batch)`` per
+batch, derived inside the compiled kernel.
 The output is byte-identical for a seed.
 """
 
@@ -139,13 +140,15 @@ def _records(out, out_len, q, first):
 
 
 @partial(jax.jit, static_argnames=("lout",))
-def _reads_kernel(key, src, lens, p_sub, p_ins, p_del, slope, rc_fraction, first, lout):
+def _reads_kernel(seed, batch_index, src, lens, p_sub, p_ins, p_del, slope, rc_fraction, first, lout):
     """One batch of reads. src: (B, L) base codes padded with 4; lens: (B,).
 
     Per-base randomness is one 32-bit word: its top 24 bits are a uniform that falls in the
     deletion, insertion or substitution interval (at most one event per base; their rates
     add), and its low bits pick the substituted and inserted bases."""
     B, L = src.shape
+    # the batch's key is derived here, inside the compiled kernel: no eager JAX op per batch
+    key = jax.random.fold_in(root_key(seed), batch_index)
     k_rc, k_bits = jax.random.split(key, 2)
     pos = jnp.arange(L)[None, :]
     valid = pos < lens[:, None]
@@ -180,12 +183,13 @@ def _reads_kernel(key, src, lens, p_sub, p_ins, p_del, slope, rc_fraction, first
     # The noise is the sum of two random bytes (triangular, unit variance) taken from the
     # per-base words of the read: bits 0-7 (spent only where an event happened) and 8-15
     # (the low end of the event uniform, independent of whether an event happened).
-    opos = jnp.arange(lout)[None, :]
-    ofrac = opos / jnp.maximum(out_len[:, None] - 1, 1)
-    p_loc = (p_sub + p_ins + p_del) * (1.0 + slope * (2.0 * ofrac - 1.0))
+    # the baseline depends on the column only (relative to the padded strand length), so its
+    # logarithm is taken once per column rather than once per base
+    ofrac = jnp.arange(lout) / max(L - 1, 1)
+    p_loc = (p_sub + p_ins + p_del) * (1.0 + slope * (2.0 * jnp.minimum(ofrac, 1.0) - 1.0))
     wq = jnp.concatenate([w, w[:, :lout - L]], axis=1) if lout > L else w[:, :lout]
     z = ((wq & 0xFF) + ((wq >> 8) & 0xFF)).astype(jnp.float32) * (1.0 / 104.5) - (255.0 / 104.5)
-    q = -10.0 * jnp.log10(jnp.maximum(p_loc, 1e-4)) + jnp.where(p_loc > 0, 2.0 * z, 0.0)
+    q = (-10.0 * jnp.log10(jnp.maximum(p_loc, 1e-4)))[None, :] + jnp.where((p_loc > 0)[None, :], 2.0 * z, 0.0)
     q = jnp.where(err, q - 15.0 + z, q)
     q = jnp.clip(jnp.round(q), 2, 40).astype(jnp.uint8)
     counts = jnp.stack([sub.sum(1), ins.sum(1), dele.sum(1)], axis=1)
@@ -219,7 +223,6 @@ def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, see
     params.validate()
     n = strands.shape[0]
     n_reads = max(1, int(round(params.coverage * n)))
-    root = root_key(seed)
     # the pool (O(strands) work) from a numpy generator on the same seed; the per-base noise
     # (O(reads x length)) in the JAX kernel below
     rng = np.random.default_rng([seed, 0x5EED])
@@ -232,15 +235,17 @@ def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, see
     lout = L + max(8, int(np.ceil(L * (params.ins * 6 + 0.02))))
     p_sub = params.sub + params.synth_sub
     p_del = params.dele + params.synth_del
-    dev_strands = jnp.asarray(strands)
-    dev_lens = jnp.asarray(lens)
+    strands = np.ascontiguousarray(strands, dtype=np.uint8)
+    lens = np.asarray(lens, dtype=np.int32)
+    seed32 = np.uint32(seed & 0xFFFFFFFF)
 
     def launch(bi: int, start: int):
         idx = src_idx[start:start + batch]
         pad_idx = np.zeros(batch, dtype=idx.dtype)
         pad_idx[:len(idx)] = idx
-        res = _reads_kernel(jax.random.fold_in(root, bi + 1), dev_strands[pad_idx], dev_lens[pad_idx],
-                            p_sub, params.ins, p_del, params.slope, params.rc_fraction, start, lout)
+        res = _reads_kernel(seed32, np.int32(bi + 1), strands[pad_idx], lens[pad_idx], np.float32(p_sub),
+                            np.float32(params.ins), np.float32(p_del), np.float32(params.slope),
+                            np.float32(params.rc_fraction), np.int32(start), lout)
         return idx, res
 
     def batches() -> Iterator[ReadBatch]:
