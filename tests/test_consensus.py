@@ -109,3 +109,21 @@ def test_column_vote_matches_a_plain_weighted_majority():
             w[np.arange(L), mat[i]] += q[i]
         best = w.max(axis=1)
         assert (w[np.arange(L), got[c]] == best).all()
+
+
+def test_components_match_scipy():
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    from dnastore.consensus.call import components
+    rng = np.random.default_rng(2)
+    n, n_keys = 3000, 2500
+    rows = rng.integers(0, n, 4000)
+    keys = rng.integers(0, n_keys, 4000)
+    ours = components(n, rows, keys, n_keys)
+    m = sp.coo_matrix((np.ones(len(rows)), (rows, n + keys)), shape=(n + n_keys,) * 2)
+    _, ref = connected_components(m, directed=False)
+    ref = ref[:n]
+    # the same partition: a one-to-one map between the labellings
+    pairs = set(zip(ours.tolist(), ref.tolist()))
+    assert len(pairs) == len(set(ours.tolist())) == len(set(ref.tolist()))

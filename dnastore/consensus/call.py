@@ -9,7 +9,7 @@
    an indel in the middle still leaves anchors in place); where most reads are off the design
    length (nanopore), each core also contributes the smallest-hash k-mer of each of eight
    windows (a minimizer moves with its k-mer, so indels elsewhere leave it in place). Reads
-   sharing an anchor are joined; clusters are the connected components (scipy).
+   sharing an anchor are joined; clusters are the connected components.
 3. **Call.** ``vote``: a Phred-weighted column vote over reads of the design length, as one
    array operation over all clusters; reads of another length in thin clusters are aligned
    to that draft with edlib and vote through the alignment; clusters with no read of the
@@ -27,8 +27,6 @@ from typing import Callable, Iterable
 
 import edlib
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from dnastore.errors import DnastoreError
 from dnastore.io.seqio import decode_bases, encode_bases, revcomp
@@ -246,7 +244,7 @@ def _minimizers(codes: np.ndarray, k: int, n_windows: int) -> tuple[np.ndarray, 
 
 def cluster(cores: Cores, k: int, minimizers: bool = False, n_windows: int = 8) -> np.ndarray:
     """Cluster labels: reads that share an anchor are joined, and clusters are the connected
-    components (scipy). Labels index the matrix cores first, then the others.
+    components. Labels index the matrix cores first, then the others.
 
     Anchors are the k-mers at both ends of the core (two at the start, two at the end, so an
     indel in the middle leaves some in place) and, with ``minimizers`` (for indel-rich reads),
@@ -284,11 +282,30 @@ def cluster(cores: Cores, k: int, minimizers: bool = False, n_windows: int = 8) 
             add(r, *_minimizers(codes, k, n_windows), n_pos)
     if not rows:
         return np.arange(n)
-    rows_a = np.concatenate(rows)
     uniq, key_idx = np.unique(np.concatenate(keys), return_inverse=True)
-    m = sp.coo_matrix((np.ones(len(rows_a), dtype=np.int8), (rows_a, n + key_idx)), shape=(n + len(uniq),) * 2)
-    _, labels = connected_components(m, directed=False)
-    return labels[:n]
+    return components(n, np.concatenate(rows), key_idx, len(uniq))
+
+
+def components(n: int, rows: np.ndarray, key_idx: np.ndarray, n_keys: int) -> np.ndarray:
+    """Connected components of the bipartite graph reads -- anchors, as labels 0..C-1 in order
+    of each component's smallest read. Min-label propagation with pointer jumping: each
+    round every anchor takes the smallest label among its reads and every read the smallest
+    among its anchors, then labels follow their own labels to a fixed point."""
+    label = np.arange(n)
+    while True:
+        kmin = np.full(n_keys, n, dtype=np.int64)
+        np.minimum.at(kmin, key_idx, label[rows])
+        new = label.copy()
+        np.minimum.at(new, rows, kmin[key_idx])
+        while True:
+            jumped = new[new]
+            if (jumped == new).all():
+                break
+            new = jumped
+        if (new == label).all():
+            break
+        label = new
+    return np.unique(label, return_inverse=True)[1]
 
 
 def _spoa(seqs: list[str]) -> str:
