@@ -159,10 +159,14 @@ class Encoded:
     gc: np.ndarray = field(repr=False)
 
 
-def _choose_bytes_per_strand(sym: np.ndarray, huff: TernaryHuffman, width: int, unit: int) -> int:
-    """Largest multiple of ``unit`` bytes whose every chunk fits in ``width`` trits."""
+def _choose_bytes_per_strand(sym: np.ndarray, huff: TernaryHuffman, width: int, unit: int,
+                             b_max: int | None = None) -> int:
+    """Largest multiple of ``unit`` bytes, at most ``b_max``, whose every chunk fits in
+    ``width`` trits (checked at that size: a smaller chunk is not bound to fit)."""
     lens = huff.lengths[sym]
     b = (width // int(huff.lengths.min())) // unit * unit
+    if b_max is not None:
+        b = min(b, b_max // unit * unit)
     while b >= unit:
         n = math.ceil(len(sym) / b)
         padded = np.zeros(n * b, dtype=np.int64)
@@ -199,11 +203,9 @@ def encode_payload(payload: bytes | np.ndarray, layout: Layout, *, unit: int = 1
         width = layout.payload_trits
         if width < huff.lmax:
             raise DnastoreError(f"--strand-length {layout.strand_length} leaves only {width} payload trits; raise it")
-        b = _choose_bytes_per_strand(sym, huff, width, unit)
-        if b_cap is not None:
-            b = min(b, b_cap)
-        if b < unit:
+        if b_cap is not None and b_cap < unit:
             raise DnastoreError("parity strands do not fit; raise --strand-length")
+        b = _choose_bytes_per_strand(sym, huff, width, unit, b_cap)
         n_data = math.ceil(len(sym) / b)
         data = np.zeros(n_data * b, dtype=np.uint8)
         data[:len(sym)] = sym
