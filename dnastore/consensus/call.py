@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+
 
 import edlib
 import numpy as np
@@ -84,7 +84,7 @@ def _locate(read: str, d: Design) -> tuple[str | None, bool]:
     """Slow path: (core or None, reversed?) by infix alignment of the primers."""
     best = None
     for rev, r in ((False, read), (True, revcomp(read))):
-        s1 = e1 = s2 = None
+        e1 = s2 = None
         d1 = d2 = None
         if d.p1:
             a = edlib.align(d.p1, r, mode="HW", task="locations", k=max(2, len(d.p1) // 4))
