@@ -336,39 +336,33 @@ def consensus(run: Run, reads: Path, output: Path | None, manifest: Path | None,
       dnastore consensus reads.fastq -o consensus.fasta
       dnastore consensus peer_reads.fq.gz --manifest photo.fasta.json
     """
+    import numpy as np
+
     from dnastore.consensus.call import Design, call_consensus, infer_design, orient_and_trim
     from dnastore.io.atomic import atomic_outputs
     from dnastore.io.manifest import load_manifest, read_json, sidecar_path, write_json
     from dnastore.io.provenance import provenance
-    from dnastore.io.seqio import read_fastq_arrays, read_sequences, sniff_format, write_fasta
+    from dnastore.io.seqio import read_reads, write_fasta
 
     man = None
     if manifest is not None:
         man = load_manifest(manifest)
     elif sidecar_path(reads).exists():
         man = read_json(sidecar_path(reads)).get("manifest")
-    seqs, quals = [], []
-    if sniff_format(reads) == "fastq":
-        for batch_seqs, batch_quals in read_fastq_arrays(reads):
-            seqs += batch_seqs
-            quals += batch_quals
-    else:
-        for _, s, q in read_sequences(reads):
-            seqs.append(s)
-            quals.append(q)
+    readset = read_reads(reads)
     if man is not None:
         design, source = Design.from_manifest(man), "manifest"
     elif primers is not None or strand_length is not None:
         p = _parse_primers(primers, False) or ("", "")
-        total = strand_length or max(set(len(s) for s in seqs), key=[len(s) for s in seqs].count)
+        total = strand_length or int(np.bincount(readset.lens).argmax())
         design, source = Design(p[0], p[1], total - len(p[0]) - len(p[1])), "options"
     else:
-        design, source = infer_design(seqs), "inferred"
+        design, source = infer_design([readset.seq(i) for i in range(min(len(readset), 5000))]), "inferred"
         run.log(f"no manifest: inferred primers {design.p1 or '-'} / {design.p2 or '-'} and core length {design.core_len}")
     if design.core_len <= 0:
         raise DnastoreError("the oligo length leaves no room between the primers")
     with run.bar(2, "consensus (trim, then cluster and call)") as bar:
-        cores, tstats = orient_and_trim(seqs, quals, design)
+        cores, tstats = orient_and_trim(readset, None, design)
         bar.update(1)
         strands, cstats = call_consensus(cores, design, method=method, min_size=min_size)
         bar.update(1)
@@ -380,7 +374,7 @@ def consensus(run: Run, reads: Path, output: Path | None, manifest: Path | None,
         write_fasta(outs.path(output), ((f"c{i:07d};size={n}", s) for i, (s, n) in enumerate(strands)),
                     target_name=output.name)
         write_json(outs.path(sidecar_path(output)), {"kind": "dnastore-consensus", "provenance": prov, "manifest": man})
-    run.report({"output": str(output), "reads": len(seqs), "design_from": source, **tstats,
+    run.report({"output": str(output), "reads": len(readset), "design_from": source, **tstats,
                 "clusters": cstats["clusters"], "strands": cstats["kept"], "spoa_clusters": cstats["spoa_clusters"],
                 "projected_reads": cstats["projected_reads"], "indel_rich": cstats["indel_rich"]})
 

@@ -29,7 +29,7 @@ import edlib
 import numpy as np
 
 from dnastore.errors import DnastoreError
-from dnastore.io.seqio import decode_bases, encode_bases, revcomp
+from dnastore.io.seqio import ReadSet, decode_bases, encode_bases, revcomp
 
 _CIGAR = re.compile(r"(\d+)([=XID])")
 
@@ -128,13 +128,17 @@ class Cores:
         return self.mat.shape[0] + len(self.var)
 
 
-def orient_and_trim(seqs: list[str], quals: list[str | None], d: Design) -> tuple[Cores, dict]:
+def orient_and_trim(reads: ReadSet | list[str], quals: list[str | None] | None, d: Design) -> tuple[Cores, dict]:
     """Cores of the reads in design orientation, with their Phred scores.
 
-    Reads are taken in groups of equal length, each group one matrix. Reads whose two ends
-    carry the primers (either orientation) are trimmed as arrays; a read whose core has the
-    design length joins the core matrix. The others are located with edlib one by one."""
-    n = len(seqs)
+    Reads are taken in groups of equal length, each group one matrix sliced straight from the
+    read buffer. Reads whose two ends carry the primers (either orientation) are trimmed as
+    arrays; a read whose core has the design length joins the core matrix. The others are
+    located with edlib one by one. ``reads`` is a :class:`ReadSet`, or a list of sequences
+    with ``quals`` beside it."""
+    if not isinstance(reads, ReadSet):
+        reads = ReadSet.from_strings(reads, quals)
+    n = len(reads)
     L = d.core_len
     stats = {"reads": n, "fast_path": 0, "located": 0, "unplaced": 0, "reverse": 0}
     a, b2 = len(d.p1), len(d.p2)
@@ -143,8 +147,7 @@ def orient_and_trim(seqs: list[str], quals: list[str | None], d: Design) -> tupl
     tol1, tol2 = max(1, k1 // 5), max(1, k2 // 5)
     p1h, p2t = encode_bases(d.p1[:k1]), encode_bases(d.p2[b2 - k2:])
     rc2h, rc1t = encode_bases(revcomp(d.p2)[:k2]), encode_bases(revcomp(d.p1)[a - k1:])
-    has_q = all(q is not None for q in quals)
-    lens = np.fromiter((len(x) for x in seqs), dtype=np.int64, count=n)
+    lens = reads.lens
     order = np.argsort(lens, kind="stable")
     cuts = np.flatnonzero(np.diff(lens[order])) + 1
     cmat, cq, var, varq, varfull, slow = [], [], [], [], [], []
@@ -153,9 +156,7 @@ def orient_and_trim(seqs: list[str], quals: list[str | None], d: Design) -> tupl
         if ln <= a + b2:
             slow.extend(grp.tolist())
             continue
-        m = encode_bases("".join([seqs[i] for i in grp])).reshape(len(grp), ln)
-        q = (np.frombuffer("".join([quals[i] for i in grp]).encode("ascii"), dtype=np.uint8).reshape(len(grp), ln)
-             - np.uint8(33)) if has_q else np.where(m < 4, 30, 0).astype(np.uint8)
+        m, q = reads.matrices(grp, ln)
         if not a and not b2:
             fwd, rev = np.ones(len(grp), bool), np.zeros(len(grp), bool)
         else:
@@ -169,34 +170,32 @@ def orient_and_trim(seqs: list[str], quals: list[str | None], d: Design) -> tupl
             rev &= ~fwd
         stats["reverse"] += int(rev.sum())
         stats["fast_path"] += int((fwd | rev).sum())
+        if rev.any():
+            # reverse-complement those rows in place: reverse the row, complement the bases
+            r = m[rev][:, ::-1]
+            m[rev] = np.where(r < 4, 3 - r, 4)
+            q[rev] = q[rev][:, ::-1]
+        ok = fwd | rev
         if ln == full:
-            cmat.append(m[fwd, a:a + L])
-            cq.append(q[fwd, a:a + L])
-            r = m[rev][:, ::-1][:, a:a + L]
-            cmat.append(np.where(r < 4, 3 - r, 4).astype(np.uint8))
-            cq.append(q[rev][:, ::-1][:, a:a + L])
-        else:
-            for j in np.flatnonzero(fwd):
-                full_read = seqs[grp[j]]
+            cmat.append(m[ok, a:a + L])
+            cq.append(q[ok, a:a + L])
+        elif ok.any():
+            text = decode_bases(m[ok].reshape(-1))
+            for j, row in enumerate(np.flatnonzero(ok)):
+                full_read = text[j * ln:(j + 1) * ln]
                 var.append(full_read[a:ln - b2])
-                varq.append(q[j, a:ln - b2])
+                varq.append(q[row, a:ln - b2])
                 varfull.append(full_read)
-            for j in np.flatnonzero(rev):
-                full_read = revcomp(seqs[grp[j]])
-                var.append(full_read[a:ln - b2])
-                varq.append(q[j, ::-1][a:ln - b2])
-                varfull.append(full_read)
-        slow.extend(grp[~(fwd | rev)].tolist())
+        slow.extend(grp[~ok].tolist())
     for i in slow:
-        core, was_rev = _locate(seqs[i], d)
+        s = reads.seq(i)
+        core, was_rev = _locate(s, d)
         if not core:
             stats["unplaced"] += 1
             continue
         stats["located"] += 1
         stats["reverse"] += was_rev
-        s = seqs[i]
-        ph = (np.frombuffer(quals[i].encode("ascii"), dtype=np.uint8) - np.uint8(33)) if has_q \
-            else np.full(len(s), 30, dtype=np.uint8)
+        ph = reads.phred(i)
         if was_rev:
             s, ph = revcomp(s), ph[::-1]
         at = s.find(core)

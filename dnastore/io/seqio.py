@@ -13,6 +13,7 @@ import gzip
 import io
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
@@ -105,62 +106,104 @@ def read_fastq(path: str | os.PathLike) -> Iterator[tuple[str, str, str]]:
         raise DnastoreError(f"{path}: no FASTQ records found")
 
 
-def read_fastq_arrays(path: str | os.PathLike, block: int = 1 << 24) -> Iterator[tuple[list[str], list[str]]]:
-    """Batches of (sequences, qualities) from a FASTQ file.
+@dataclass
+class ReadSet:
+    """Reads held as one byte buffer with offsets: no Python string per read, so that whole
+    runs are sliced into matrices by numpy. Sequences are ASCII (any case); qualities are
+    Phred+33, or absent (FASTA)."""
 
-    Plain four-line records (what sequencers and simulators write) are split in bulk, a block
-    at a time; a block that is not plain four-line FASTQ (wrapped lines, a broken record) goes
-    through Biopython's parser instead, which reads the general format and reports errors
-    with the record number."""
+    buf: np.ndarray                  # uint8
+    seq_start: np.ndarray            # (n,) offsets into buf
+    lens: np.ndarray                 # (n,)
+    qual_start: np.ndarray | None    # (n,) offsets, or None
+
+    def __len__(self) -> int:
+        return len(self.lens)
+
+    def seq(self, i: int) -> str:
+        s = int(self.seq_start[i])
+        return self.buf[s:s + int(self.lens[i])].tobytes().decode("ascii").upper()
+
+    def phred(self, i: int) -> np.ndarray:
+        n = int(self.lens[i])
+        if self.qual_start is None:
+            return np.full(n, 30, dtype=np.uint8)
+        s = int(self.qual_start[i])
+        return self.buf[s:s + n] - np.uint8(33)
+
+    def matrices(self, rows: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
+        """Base codes and Phred scores of reads ``rows``, all of length ``length``."""
+        n = len(rows)
+        codes = np.empty((n, length), dtype=np.uint8)
+        phred = np.empty((n, length), dtype=np.uint8)
+        # gathered a few thousand rows at a time: a small int32 index stays in cache
+        itype = np.int32 if len(self.buf) < 2 ** 31 else np.int64
+        cols = np.arange(length, dtype=itype)
+        step = max(1, (1 << 20) // max(length, 1))
+        for lo in range(0, n, step):
+            r = rows[lo:lo + step]
+            np.take(_ENC, np.take(self.buf, self.seq_start[r].astype(itype)[:, None] + cols), out=codes[lo:lo + step])
+            if self.qual_start is not None:
+                np.subtract(np.take(self.buf, self.qual_start[r].astype(itype)[:, None] + cols), 33,
+                            out=phred[lo:lo + step], casting="unsafe")
+        if self.qual_start is None:
+            phred[...] = np.where(codes < 4, 30, 0)
+        return codes, phred
+
+    @classmethod
+    def from_strings(cls, seqs: list[str], quals: list[str | None] | None = None) -> "ReadSet":
+        lens = np.fromiter((len(x) for x in seqs), dtype=np.int64, count=len(seqs))
+        starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
+        text = "".join(seqs)
+        if quals is not None and len(quals) and all(q is not None for q in quals):
+            text += "".join(quals)
+            qstart = starts + int(lens.sum())
+        else:
+            qstart = None
+        return cls(np.frombuffer(text.encode("ascii", "replace"), dtype=np.uint8), starts, lens, qstart)
+
+
+def read_reads(path: str | os.PathLike) -> ReadSet:
+    """All reads of a FASTQ or FASTA file (gzip read transparently) as a :class:`ReadSet`.
+
+    Plain four-line FASTQ is split with numpy in one pass over the bytes; anything else (FASTA,
+    wrapped or broken FASTQ) goes through Biopython's parsers, which read the general format
+    and name the bad record."""
     path = Path(path)
-    _check_nonempty(path, "FASTQ")
-    if sniff_format(path) != "fastq":
-        raise DnastoreError(f"{path}: not a FASTQ file (it does not start with '@')")
-    n = 0
-    with _open_text(path) as handle:
-        carry = ""
-        while True:
-            chunk = handle.read(block)
-            text = carry + chunk
-            if not chunk:
-                lines = text.split("\n")
-                if lines and lines[-1] == "":
-                    lines.pop()
-                carry = ""
-            else:
-                lines = text.split("\n")
-                keep = (len(lines) - 1) // 4 * 4
-                carry = "\n".join(lines[keep:])
-                lines = lines[:keep]
-            if lines:
-                heads, seqs, plus, quals = lines[0::4], lines[1::4], lines[2::4], lines[3::4]
-                plain = (len(lines) % 4 == 0 and all(h[:1] == "@" for h in heads) and all(p[:1] == "+" for p in plus)
-                         and all(len(a) == len(b) for a, b in zip(seqs, quals)))
-                if not plain:
-                    # let Biopython read this stretch: it handles the general format and names the bad record
-                    recs = _parse_fastq_text("\n".join(lines) + "\n", path, n)
-                    seqs = [r[0] for r in recs]
-                    quals = [r[1] for r in recs]
-                else:
-                    seqs = [x.rstrip("\r").upper() for x in seqs]
-                    quals = [x.rstrip("\r") for x in quals]
-                n += len(seqs)
-                yield seqs, quals
-            if not chunk:
-                break
-    if n == 0:
-        raise DnastoreError(f"{path}: no FASTQ records found")
+    fmt = sniff_format(path)
+    if fmt == "fastq":
+        with open(path, "rb") as f:
+            raw = f.read()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        fast = _split_fastq(raw)
+        if fast is not None:
+            return fast
+        seqs, quals = [], []
+        for _, sq, q in read_fastq(path):
+            seqs.append(sq)
+            quals.append(q)
+        return ReadSet.from_strings(seqs, quals)
+    seqs = [sq for _, sq in read_fasta(path, require_acgt=False)]
+    return ReadSet.from_strings(seqs)
 
 
-def _parse_fastq_text(text: str, path: Path, before: int) -> list[tuple[str, str]]:
-    out = []
-    try:
-        for _, seq, qual in FastqGeneralIterator(io.StringIO(text)):
-            out.append((seq.upper(), qual))
-    except ValueError as e:
-        k = before + len(out) + 1
-        raise DnastoreError(f"{path}: malformed FASTQ at record {k} (line {4 * (k - 1) + 1}): {e}") from None
-    return out
+def _split_fastq(raw: bytes) -> ReadSet | None:
+    """Offsets of plain four-line FASTQ records, or None if the text is anything else."""
+    if not raw or b"\r" in raw:
+        return None
+    if not raw.endswith(b"\n"):
+        raw += b"\n"
+    buf = np.frombuffer(raw, dtype=np.uint8)
+    ends = np.flatnonzero(buf == 10)
+    starts = np.concatenate([[0], ends[:-1] + 1])
+    if len(starts) % 4 or not len(starts):
+        return None
+    lens = ends[1::4] - starts[1::4]
+    if not ((buf[starts[0::4]] == 64).all() and (buf[np.minimum(starts[2::4], len(buf) - 1)] == 43).all()
+            and (lens == ends[3::4] - starts[3::4]).all()):
+        return None
+    return ReadSet(buf, starts[1::4].astype(np.int64), lens.astype(np.int64), starts[3::4].astype(np.int64))
 
 
 def sniff_format(path: str | os.PathLike) -> str:
