@@ -405,11 +405,11 @@ def oligo_decode(run: Run, strands: Path, output: Path | None, manifest: Path | 
     from dnastore.io.atomic import atomic_outputs
     from dnastore.io.manifest import find_manifest
     from dnastore.io.provenance import provenance
-    from dnastore.io.seqio import read_sequences
+    from dnastore.io.seqio import read_strands
 
     man, man_path = find_manifest(strands, manifest)
     recs = []
-    for name, s, _ in read_sequences(strands):
+    for name, s in read_strands(strands):
         m = _SIZE.search(name)
         recs.append((s, int(m.group(1)) if m else 1))
     dec = decode_strands(recs, man)

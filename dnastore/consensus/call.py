@@ -170,16 +170,19 @@ def orient_and_trim(reads: ReadSet | list[str], quals: list[str | None] | None, 
             rev &= ~fwd
         stats["reverse"] += int(rev.sum())
         stats["fast_path"] += int((fwd | rev).sum())
-        if rev.any():
-            # reverse-complement those rows in place: reverse the row, complement the bases
-            r = m[rev][:, ::-1]
-            m[rev] = np.where(r < 4, 3 - r, 4)
-            q[rev] = q[rev][:, ::-1]
         ok = fwd | rev
         if ln == full:
-            cmat.append(m[ok, a:a + L])
-            cq.append(q[ok, a:a + L])
+            cmat.append(m[fwd, a:a + L])
+            cq.append(q[fwd, a:a + L])
+            # a reverse read's core sits at [b2, b2 + L): reverse it and complement the bases
+            r = m[rev, b2:b2 + L][:, ::-1]
+            cmat.append(np.where(r < 4, 3 - r, 4).astype(np.uint8))
+            cq.append(q[rev, b2:b2 + L][:, ::-1])
         elif ok.any():
+            if rev.any():
+                r = m[rev][:, ::-1]
+                m[rev] = np.where(r < 4, 3 - r, 4)
+                q[rev] = q[rev][:, ::-1]
             text = decode_bases(m[ok].reshape(-1))
             for j, row in enumerate(np.flatnonzero(ok)):
                 full_read = text[j * ln:(j + 1) * ln]

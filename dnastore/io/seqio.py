@@ -2,6 +2,10 @@
 
 Reading goes through Biopython's streaming parsers (``SimpleFastaParser`` and
 ``FastqGeneralIterator``), record by record, with gzip detected from the magic bytes.
+Whole read sets for consensus (:func:`read_reads`) and strand sets for decoding
+(:func:`read_strands`) take a numpy fast path for the plain layouts sequencers and dnastore
+write (four-line FASTQ, two-line FASTA) and hand anything else to Biopython, which is imported
+only then.
 Malformed input becomes a one-line :class:`DnastoreError` naming the file and record.
 Writing formats records directly (two-line FASTA, four-line FASTQ); a ``.gz`` target is
 written with gzip and a zero mtime so that outputs stay byte-identical across runs.
@@ -18,8 +22,6 @@ from pathlib import Path
 from typing import IO, Iterable, Iterator
 
 import numpy as np
-from Bio.SeqIO.FastaIO import SimpleFastaParser
-from Bio.SeqIO.QualityIO import FastqGeneralIterator
 
 from dnastore.errors import DnastoreError
 
@@ -74,6 +76,7 @@ def read_fasta(path: str | os.PathLike, *, require_acgt: bool = True) -> Iterato
     if sniff_format(path) != "fasta":
         raise DnastoreError(f"{path}: not a FASTA file (it does not start with '>')")
     with _open_text(path) as handle:
+        from Bio.SeqIO.FastaIO import SimpleFastaParser
         for title, seq in SimpleFastaParser(handle):
             n += 1
             name = title.split(None, 1)[0] if title else f"record{n}"
@@ -97,6 +100,7 @@ def read_fastq(path: str | os.PathLike) -> Iterator[tuple[str, str, str]]:
     n = 0
     with _open_text(path) as handle:
         try:
+            from Bio.SeqIO.QualityIO import FastqGeneralIterator
             for title, seq, qual in FastqGeneralIterator(handle):
                 n += 1
                 yield title.split(None, 1)[0], seq.upper(), qual
@@ -188,6 +192,27 @@ def read_reads(path: str | os.PathLike) -> ReadSet:
     return ReadSet.from_strings(seqs)
 
 
+def read_strands(path: str | os.PathLike) -> list[tuple[str, str]]:
+    """(name, sequence) of every record of a FASTA file (or the reads of a FASTQ file)."""
+    path = Path(path)
+    if sniff_format(path) == "fasta":
+        with open(path, "rb") as f:
+            raw = f.read()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        if b"\r" not in raw:
+            lines = raw.decode("ascii", "replace").split("\n")
+            if lines and lines[-1] == "":
+                lines.pop()
+            heads, seqs = lines[0::2], lines[1::2]
+            if (len(lines) % 2 == 0 and all(h[:1] == ">" for h in heads)
+                    and not any(q[:1] == ">" or not q for q in seqs)):
+                return [(h[1:].split(None, 1)[0] if len(h) > 1 else f"record{i + 1}", q.upper())
+                        for i, (h, q) in enumerate(zip(heads, seqs))]
+        return list(read_fasta(path, require_acgt=False))
+    return [(name, seq) for name, seq, _ in read_fastq(path)]
+
+
 def _split_fastq(raw: bytes) -> ReadSet | None:
     """Offsets of plain four-line FASTQ records, or None if the text is anything else."""
     if not raw or b"\r" in raw:
@@ -217,15 +242,6 @@ def sniff_format(path: str | os.PathLike) -> str:
     if c == "@":
         return "fastq"
     raise DnastoreError(f"{path}: neither FASTA nor FASTQ (first character {c!r})")
-
-
-def read_sequences(path: str | os.PathLike) -> Iterator[tuple[str, str, str | None]]:
-    """Reads from FASTA or FASTQ alike: (name, sequence, quality-or-None)."""
-    if sniff_format(path) == "fasta":
-        for name, seq in read_fasta(path, require_acgt=False):
-            yield name, seq, None
-    else:
-        yield from read_fastq(path)
 
 
 def _open_out(path: Path, target_name: str) -> IO[bytes]:
