@@ -80,17 +80,28 @@ def infer_design(seqs: list[str], sample: int = 5000) -> Design:
     return Design(p1, p2, length - l1 - l2)
 
 
-def _locate(read: str, d: Design) -> tuple[str | None, bool]:
-    """Slow path: (core or None, reversed?) by infix alignment of the primers."""
+def _locate(read: str, d: Design, orient: int = 0) -> tuple[str | None, bool]:
+    """Slow path: (core or None, reversed?) by infix alignment of the primers.
+
+    ``orient``: 0 unknown; 1 forward with the forward primer already in place at the start;
+    2 forward with the reverse primer in place at the end; -1 and -2 the same for a read that
+    is the reverse complement. A primer already in place needs no alignment."""
     best = None
-    for rev, r in ((False, read), (True, revcomp(read))):
+    tries = ((False, read), (True, revcomp(read)))
+    if orient:
+        tries = (tries[orient < 0],)
+    for rev, r in tries:
         e1 = s2 = None
         d1 = d2 = None
-        if d.p1:
+        if abs(orient) == 1:
+            d1, e1 = 0, len(d.p1)
+        elif d.p1:
             a = edlib.align(d.p1, r, mode="HW", task="locations", k=max(2, len(d.p1) // 4))
             if a["editDistance"] >= 0:
                 d1, e1 = a["editDistance"], a["locations"][0][1] + 1
-        if d.p2:
+        if abs(orient) == 2:
+            d2, s2 = 0, len(r) - len(d.p2)
+        elif d.p2:
             a = edlib.align(d.p2, r, mode="HW", task="locations", k=max(2, len(d.p2) // 4))
             if a["editDistance"] >= 0:
                 d2, s2 = a["editDistance"], a["locations"][-1][0]
@@ -151,6 +162,7 @@ def orient_and_trim(reads: ReadSet | list[str], quals: list[str | None] | None, 
     order = np.argsort(lens, kind="stable")
     cuts = np.flatnonzero(np.diff(lens[order])) + 1
     cmat, cq, var, varq, varfull, slow = [], [], [], [], [], []
+    hints: dict[int, int] = {}
     for grp in np.split(order, cuts):
         ln = int(lens[grp[0]]) if len(grp) else 0
         if ln <= a + b2:
@@ -160,14 +172,19 @@ def orient_and_trim(reads: ReadSet | list[str], quals: list[str | None] | None, 
         if not a and not b2:
             fwd, rev = np.ones(len(grp), bool), np.zeros(len(grp), bool)
         else:
-            fwd, rev = np.ones(len(grp), bool), np.ones(len(grp), bool)
-            if k1:
-                fwd &= (m[:, :k1] != p1h).sum(axis=1) <= tol1
-                rev &= (m[:, ln - k1:] != rc1t).sum(axis=1) <= tol1
-            if k2:
-                fwd &= (m[:, ln - k2:] != p2t).sum(axis=1) <= tol2
-                rev &= (m[:, :k2] != rc2h).sum(axis=1) <= tol2
-            rev &= ~fwd
+            yes = np.ones(len(grp), bool)
+            f1 = (m[:, :k1] != p1h).sum(axis=1) <= tol1 if k1 else yes
+            r1 = (m[:, ln - k1:] != rc1t).sum(axis=1) <= tol1 if k1 else yes
+            f2 = (m[:, ln - k2:] != p2t).sum(axis=1) <= tol2 if k2 else yes
+            r2 = (m[:, :k2] != rc2h).sum(axis=1) <= tol2 if k2 else yes
+            fwd = f1 & f2
+            rev = r1 & r2 & ~fwd
+            # reads with one end in place: orientation and that boundary are known
+            f_any, r_any = (f1 & bool(k1)) | (f2 & bool(k2)), (r1 & bool(k1)) | (r2 & bool(k2))
+            h = np.where(f_any & ~r_any, np.where(f1 & bool(k1), 1, 2),
+                         np.where(r_any & ~f_any, np.where(r2 & bool(k2), -2, -1), 0))
+            for i, hint in zip(grp[~(fwd | rev)], h[~(fwd | rev)]):
+                hints[i] = int(hint)
         stats["reverse"] += int(rev.sum())
         stats["fast_path"] += int((fwd | rev).sum())
         ok = fwd | rev
@@ -192,7 +209,7 @@ def orient_and_trim(reads: ReadSet | list[str], quals: list[str | None] | None, 
         slow.extend(grp[~ok].tolist())
     for i in slow:
         s = reads.seq(i)
-        core, was_rev = _locate(s, d)
+        core, was_rev = _locate(s, d, hints.get(i, 0))
         if not core:
             stats["unplaced"] += 1
             continue
