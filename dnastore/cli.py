@@ -349,6 +349,12 @@ def consensus(run: Run, reads: Path, output: Path | None, manifest: Path | None,
         man = load_manifest(manifest)
     elif sidecar_path(reads).exists():
         man = read_json(sidecar_path(reads)).get("manifest")
+    # the input's digest (for provenance) is hashed in a thread while the reads are worked on
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dnastore.io.provenance import file_digest
+    hasher = ThreadPoolExecutor(max_workers=1)
+    digest = hasher.submit(file_digest, reads)
     readset = read_reads(reads)
     if man is not None:
         design, source = Design.from_manifest(man), "manifest"
@@ -369,7 +375,8 @@ def consensus(run: Run, reads: Path, output: Path | None, manifest: Path | None,
     output = output or reads.with_name(reads.name.split(".")[0] + ".consensus.fasta")
     prov = provenance("consensus", {"method": method, "min_size": min_size, "design_from": source,
                                     "primers": [design.p1, design.p2], "core_length": design.core_len},
-                      {"reads": reads})
+                      {"reads": reads}, digests={"reads": digest.result()})
+    hasher.shutdown()
     with atomic_outputs(run.force) as outs:
         write_fasta(outs.path(output), ((f"c{i:07d};size={n}", s) for i, (s, n) in enumerate(strands)),
                     target_name=output.name)

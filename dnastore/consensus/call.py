@@ -324,7 +324,10 @@ def components(n: int, rows: np.ndarray, key_idx: np.ndarray, n_keys: int) -> np
         if (new == label).all():
             break
         label = new
-    return np.unique(label, return_inverse=True)[1]
+    # every label is the smallest read of its component: number the roots in order
+    is_root = np.zeros(n, dtype=bool)
+    is_root[label] = True
+    return (np.cumsum(is_root) - 1)[label]
 
 
 def _spoa(seqs: list[str]) -> str:
@@ -349,14 +352,19 @@ def _project_votes(counts: np.ndarray, draft: str, read: str, q: np.ndarray) -> 
             j += num
 
 
-def _column_vote(cores: Cores, cid: np.ndarray, n_voted: int, L: int) -> np.ndarray:
+def _column_vote(cores: Cores, cid: np.ndarray, n_voted: int, L: int,
+                 order: np.ndarray | None = None) -> np.ndarray:
     """Phred-weighted majority per cluster and column over the design-length reads.
 
-    ``cid``: compact cluster of each matrix row (-1: not voted). Most columns are unanimous:
-    each read is compared with its cluster's first read, and only the (cluster, column)
-    pairs where some read disagrees are tallied, over every read of the cluster."""
-    rows = np.flatnonzero(cid >= 0)
-    rows = rows[np.argsort(cid[rows], kind="stable")]
+    ``cid``: compact cluster of each matrix row (-1: not voted); ``order``, if given, lists
+    the rows already sorted by ``cid``. Most columns are unanimous: each read is compared with
+    its cluster's first read, and only the (cluster, column) pairs where some read disagrees
+    are tallied, over every read of the cluster."""
+    if order is None:
+        rows = np.flatnonzero(cid >= 0)
+        rows = rows[np.argsort(cid[rows], kind="stable")]
+    else:
+        rows = order[cid[order] >= 0]
     if not len(rows):
         return np.zeros((n_voted, L), dtype=np.uint8)
     c_sorted = cid[rows]
@@ -431,7 +439,9 @@ def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16
         rest = np.flatnonzero(~votable & (sizes >= min_size))
         compact = np.full(n_clusters, -1)
         compact[voted] = np.arange(len(voted))
-        drafts = _column_vote(cores, compact[labels[:n1]], len(voted), L)
+        # compact ids grow with cluster ids, so the label order is also the compact order
+        cid = compact[labels[:n1]]
+        drafts = _column_vote(cores, cid, len(voted), L, order[order < n1])
         # thin clusters: reads of other lengths vote through an alignment to the draft
         for c in voted[(n_exact[voted] < thin) & (sizes[voted] > n_exact[voted])]:
             row = compact[c]

@@ -34,18 +34,21 @@ def _file_sha(path: Path) -> str:
 
 
 def provenance(stage: str, params: dict[str, Any], inputs: dict[str, str | os.PathLike] | None = None,
-               parent: dict[str, Any] | None = None) -> dict[str, Any]:
+               parent: dict[str, Any] | None = None, digests: dict[str, str] | None = None) -> dict[str, Any]:
     """What wrote an artifact: stage, parameters, the digests of its inputs, tool and version.
 
-    No timestamps: the same inputs and seed give byte-identical artifacts.
+    ``digests`` holds digests already computed (say, in a thread beside the work). No
+    timestamps: the same inputs and seed give byte-identical artifacts.
     """
+    digests = digests or {}
     rec: dict[str, Any] = {
         "tool": "dnastore",
         "version": __version__,
         "format_version": FORMAT_VERSION,
         "stage": stage,
         "params": params,
-        "inputs": {k: {"path": Path(v).name, "digest": file_digest(v)} for k, v in (inputs or {}).items()},
+        "inputs": {k: {"path": Path(v).name, "digest": digests.get(k) or file_digest(v)}
+                   for k, v in (inputs or {}).items()},
     }
     if parent is not None:
         rec["parent"] = parent
