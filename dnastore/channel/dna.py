@@ -22,6 +22,7 @@ The output is byte-identical for a seed.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from functools import partial
 from typing import Iterator
@@ -139,60 +140,110 @@ def _records(out, out_len, q, first):
     return jnp.concatenate([head, seq, plus, qual, jnp.full((B, 1), 10, jnp.uint8)], axis=1)
 
 
-@partial(jax.jit, static_argnames=("lout",))
-def _reads_kernel(seed, batch_index, src, lens, p_sub, p_ins, p_del, slope, rc_fraction, first, lout):
+def max_events(length: int, p_max: float, tail: float = 1e-9) -> int:
+    """Event slots per read: the Poisson count of candidate events exceeds it with
+    probability below ``tail``."""
+    lam = length * -math.log1p(-min(p_max, 0.999))
+    k, pmf = 0, math.exp(-lam)
+    cdf = pmf
+    while 1.0 - cdf > tail:
+        k += 1
+        pmf *= lam / k
+        cdf += pmf
+    return max(4, k)
+
+
+def _hash32(x):
+    """A 32-bit integer mix (lowbias32): cheap per-element pseudo-randomness."""
+    x = x ^ (x >> 16)
+    x = x * jnp.uint32(0x7FEB352D)
+    x = x ^ (x >> 15)
+    x = x * jnp.uint32(0x846CA68B)
+    return x ^ (x >> 16)
+
+
+@partial(jax.jit, static_argnames=("lout", "k_max"))
+def _reads_kernel(seed, batch_index, src, lens, p_sub, p_ins, p_del, slope, rc_fraction, first, lout, k_max):
     """One batch of reads. src: (B, L) base codes padded with 4; lens: (B,).
 
-    Per-base randomness is one 32-bit word: its top 24 bits are a uniform that falls in the
-    deletion, insertion or substitution interval (at most one event per base; their rates
-    add), and its low bits pick the substituted and inserted bases."""
+    Events are sparse, so they are drawn as events rather than per base: each read gets a
+    Poisson number (at most ``k_max``) of candidate positions at rate -ln(1 - p_max) per base,
+    so that after merging repeats a base holds a candidate with probability p_max; a candidate
+    at column j becomes a deletion, insertion or substitution with probabilities
+    p_del(j), p_ins(j), p_sub(j) over p_max (thinning), else nothing. The read is then built
+    by a gather: output column o copies source column o - C(o), where C counts the insertions
+    minus deletions placed at or before o."""
     B, L = src.shape
-    # the batch's key is derived here, inside the compiled kernel: no eager JAX op per batch
+    K = k_max
     key = jax.random.fold_in(root_key(seed), batch_index)
-    k_rc, k_bits = jax.random.split(key, 2)
+    k_rc, k_ev = jax.random.split(key, 2)
     pos = jnp.arange(L)[None, :]
-    valid = pos < lens[:, None]
     rc = jax.random.bernoulli(k_rc, rc_fraction, (B,))
     rev = jnp.clip(lens[:, None] - 1 - pos, 0, L - 1)
     seq = jnp.where(rc[:, None], 3 - jnp.take_along_axis(src, rev, axis=1), src).astype(jnp.int32)
-    frac = pos / jnp.maximum(lens[:, None] - 1, 1)
+    seq = jnp.where(pos < lens[:, None], seq, PAD)
+    # candidate events
+    p_tot = p_sub + p_ins + p_del
+    p_max = jnp.minimum(p_tot * (1.0 + slope), 0.999)
+    lam = lens.astype(jnp.float32) * -jnp.log1p(-p_max)
+    w = jax.random.bits(k_ev, (B, K + 1, 3), dtype=jnp.uint32)
+    u_n = (w[:, 0, 0] >> 8).astype(jnp.float32) * _U24
+    ks = jnp.arange(K + 1, dtype=jnp.float32)
+    log_pmf = ks[None, :] * jnp.log(jnp.maximum(lam, 1e-30))[:, None] - lam[:, None] - jax.lax.lgamma(ks + 1.0)[None, :]
+    cdf = jnp.cumsum(jnp.exp(log_pmf), axis=1)
+    n_ev = jnp.minimum((u_n[:, None] > cdf).sum(axis=1), K)
+    w = w[:, 1:]
+    slot = jnp.arange(K)[None, :]
+    at = jnp.minimum((((w[..., 0] >> 8).astype(jnp.float32) * _U24) * lens[:, None]).astype(jnp.int32), lens[:, None] - 1)
+    at = jnp.where(slot < n_ev[:, None], at, L)              # inactive slots sort last
+    order = jnp.argsort(at, axis=1)
+    at = jnp.take_along_axis(at, order, axis=1)
+    w1 = jnp.take_along_axis(w[..., 1], order, axis=1)
+    w2 = jnp.take_along_axis(w[..., 2], order, axis=1)
+    first_here = jnp.concatenate([jnp.ones((B, 1), bool), at[:, 1:] != at[:, :-1]], axis=1)
+    live = (at < L) & first_here                              # one candidate per base
+    frac = at / jnp.maximum(lens[:, None] - 1, 1)
     mult = 1.0 + slope * (2.0 * frac - 1.0)
-    w = jax.random.bits(k_bits, (B, L), dtype=jnp.uint32)
-    u = (w >> 8).astype(jnp.float32) * _U24
-    t_del = p_del * mult
-    t_ins = t_del + p_ins * mult
-    t_sub = t_ins + p_sub * mult
-    dele = valid & (u < t_del)
-    ins = valid & (u >= t_del) & (u < t_ins)
-    sub = valid & (u >= t_ins) & (u < t_sub)
-    shift = 1 + (((w >> 2) & 0x3F) % 3).astype(jnp.int32)
-    base = jnp.where(sub, (seq + shift) % 4, seq)
-    ins_base = (w & 3).astype(jnp.int32)
-    keep = valid & ~dele
-    emit = keep.astype(jnp.int32) + ins.astype(jnp.int32)
-    start = jnp.cumsum(emit, axis=1) - emit
-    # one scatter places inserted and kept bases; bit 3 of the value flags an error
-    where_ = jnp.concatenate([jnp.where(ins, start, lout), jnp.where(keep, start + ins, lout)], axis=1)
-    value = jnp.concatenate([ins_base + 8, base + 8 * sub], axis=1).astype(jnp.uint8)
+    u = (w1 >> 8).astype(jnp.float32) * _U24 * p_max
+    dele = live & (u < p_del * mult)
+    ins = live & ~dele & (u < (p_del + p_ins) * mult)
+    sub = live & ~dele & ~ins & (u < p_tot * mult)
+    # substitutions change the base in place
     rows = jnp.arange(B)[:, None]
-    packed = jnp.full((B, lout), PAD, dtype=jnp.uint8).at[rows, where_].set(value, mode="drop")
-    out = packed & 7
-    err = packed >= 8
-    out_len = jnp.minimum(emit.sum(axis=1), lout)
-    # Phred: the local error rate along the read, with noise, and low where an error sits.
-    # The noise is the sum of two random bytes (triangular, unit variance) taken from the
-    # per-base words of the read: bits 0-7 (spent only where an event happened) and 8-15
-    # (the low end of the event uniform, independent of whether an event happened).
-    # the baseline depends on the column only (relative to the padded strand length), so its
-    # logarithm is taken once per column rather than once per base
+    at_c = jnp.minimum(at, L - 1)
+    old = jnp.take_along_axis(seq, at_c, axis=1)
+    new = (old + 1 + ((w1 & 0xFF) % 3).astype(jnp.int32)) % 4
+    seq = seq.at[rows, jnp.where(sub, at, L)].set(new, mode="drop")
+    is_sub = jnp.zeros((B, L), bool).at[rows, jnp.where(sub, at, L)].set(True, mode="drop")
+    # output column of each event: its source column plus the insertions minus deletions before it
+    step = ins.astype(jnp.int32) - dele.astype(jnp.int32)
+    before = jnp.cumsum(step, axis=1) - step
+    opos = at + before
+    delta = jnp.zeros((B, lout + 1), jnp.int32).at[rows, jnp.where(ins | dele, jnp.minimum(opos, lout), lout)].add(
+        step, mode="drop")
+    shift = jnp.cumsum(delta[:, :lout], axis=1)
+    ocol = jnp.arange(lout)[None, :]
+    src_col = jnp.clip(ocol - shift, 0, L - 1)
+    out = jnp.take_along_axis(seq, src_col, axis=1)
+    err = jnp.take_along_axis(is_sub, src_col, axis=1)
+    ins_at = jnp.where(ins, jnp.minimum(opos, lout), lout)
+    out = out.at[rows, ins_at].set((w2 & 3).astype(jnp.int32), mode="drop")
+    err = err.at[rows, ins_at].set(True, mode="drop")
+    n_ins, n_del = ins.sum(1), dele.sum(1)
+    out_len = jnp.minimum(lens + n_ins - n_del, lout)
+    inside = ocol < out_len[:, None]
+    out = jnp.where(inside, out, PAD).astype(jnp.uint8)
+    # Phred: the local error rate per column, with noise (two hashed bytes: triangular, unit
+    # variance), and low where an error sits
     ofrac = jnp.arange(lout) / max(L - 1, 1)
-    p_loc = (p_sub + p_ins + p_del) * (1.0 + slope * (2.0 * jnp.minimum(ofrac, 1.0) - 1.0))
-    wq = jnp.concatenate([w, w[:, :lout - L]], axis=1) if lout > L else w[:, :lout]
-    z = ((wq & 0xFF) + ((wq >> 8) & 0xFF)).astype(jnp.float32) * (1.0 / 104.5) - (255.0 / 104.5)
+    p_loc = p_tot * (1.0 + slope * (2.0 * jnp.minimum(ofrac, 1.0) - 1.0))
+    h = _hash32((first + rows).astype(jnp.uint32) * jnp.uint32(0x9E3779B1) + ocol.astype(jnp.uint32)
+                + seed.astype(jnp.uint32) * jnp.uint32(0x85EBCA77))
+    z = ((h & 0xFF) + ((h >> 8) & 0xFF)).astype(jnp.float32) * (1.0 / 104.5) - (255.0 / 104.5)
     q = (-10.0 * jnp.log10(jnp.maximum(p_loc, 1e-4)))[None, :] + jnp.where((p_loc > 0)[None, :], 2.0 * z, 0.0)
     q = jnp.where(err, q - 15.0 + z, q)
     q = jnp.clip(jnp.round(q), 2, 40).astype(jnp.uint8)
-    counts = jnp.stack([sub.sum(1), ins.sum(1), dele.sum(1)], axis=1)
+    counts = jnp.stack([sub.sum(1), n_ins, n_del], axis=1)
     return out, out_len, q, rc, counts, _records(out, out_len, q, first)
 
 
@@ -233,6 +284,8 @@ def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, see
     src_idx = np.minimum(np.searchsorted(cdf, rng.random(n_reads) * cdf[-1], side="right"), n - 1)
     L = strands.shape[1]
     lout = L + max(8, int(np.ceil(L * (params.ins * 6 + 0.02))))
+    k_max = max_events(L, min(0.999, (params.sub + params.synth_sub + params.ins + params.dele + params.synth_del)
+                              * (1 + params.slope)))
     p_sub = params.sub + params.synth_sub
     p_del = params.dele + params.synth_del
     strands = np.ascontiguousarray(strands, dtype=np.uint8)
@@ -245,7 +298,7 @@ def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, see
         pad_idx[:len(idx)] = idx
         res = _reads_kernel(seed32, np.int32(bi + 1), strands[pad_idx], lens[pad_idx], np.float32(p_sub),
                             np.float32(params.ins), np.float32(p_del), np.float32(params.slope),
-                            np.float32(params.rc_fraction), np.int32(start), lout)
+                            np.float32(params.rc_fraction), np.int32(start), lout, k_max)
         return idx, res
 
     def batches() -> Iterator[ReadBatch]:

@@ -69,28 +69,54 @@ def _check_nonempty(path: Path, kind: str) -> None:
 
 
 def read_fasta(path: str | os.PathLike, *, require_acgt: bool = True) -> Iterator[tuple[str, str]]:
-    """Stream (name, sequence) pairs from a FASTA file, uppercased."""
+    """Stream (name, sequence) pairs from a FASTA file, uppercased.
+
+    Two-line FASTA (what dnastore and most tools write) is split directly; anything else
+    (wrapped sequences, blank lines, CRLF) goes through Biopython's parser."""
     path = Path(path)
     _check_nonempty(path, "FASTA")
-    n = 0
     if sniff_format(path) != "fasta":
         raise DnastoreError(f"{path}: not a FASTA file (it does not start with '>')")
-    with _open_text(path) as handle:
-        from Bio.SeqIO.FastaIO import SimpleFastaParser
-        for title, seq in SimpleFastaParser(handle):
-            n += 1
-            name = title.split(None, 1)[0] if title else f"record{n}"
-            seq = seq.upper()
-            if require_acgt:
-                m = _ACGT_RE.search(seq)
-                if m:
-                    raise DnastoreError(
-                        f"{path}: record {n} ({name}) has the non-ACGT letter {m.group()!r} at position {m.start() + 1}")
-                if not seq:
-                    raise DnastoreError(f"{path}: record {n} ({name}) has an empty sequence")
-            yield name, seq
+    records = _plain_fasta(path)
+    if records is None:
+        records = _biopython_fasta(path)
+    n = 0
+    for n, (title, seq) in enumerate(records, 1):
+        name = title.split(None, 1)[0] if title else f"record{n}"
+        seq = seq.upper()
+        if require_acgt:
+            m = _ACGT_RE.search(seq)
+            if m:
+                raise DnastoreError(
+                    f"{path}: record {n} ({name}) has the non-ACGT letter {m.group()!r} at position {m.start() + 1}")
+            if not seq:
+                raise DnastoreError(f"{path}: record {n} ({name}) has an empty sequence")
+        yield name, seq
     if n == 0:
         raise DnastoreError(f"{path}: no FASTA records found")
+
+
+def _plain_fasta(path: Path) -> list[tuple[str, str]] | None:
+    """(title, sequence) of a two-line FASTA file, or None if it is laid out otherwise."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    if b"\r" in raw:
+        return None
+    lines = raw.decode("ascii", "replace").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    heads, seqs = lines[0::2], lines[1::2]
+    if len(lines) % 2 or not all(h[:1] == ">" for h in heads) or any(q[:1] == ">" or not q for q in seqs):
+        return None
+    return [(h[1:].strip(), q) for h, q in zip(heads, seqs)]
+
+
+def _biopython_fasta(path: Path) -> Iterator[tuple[str, str]]:
+    from Bio.SeqIO.FastaIO import SimpleFastaParser
+    with _open_text(path) as handle:
+        yield from SimpleFastaParser(handle)
 
 
 def read_fastq(path: str | os.PathLike) -> Iterator[tuple[str, str, str]]:
@@ -194,21 +220,7 @@ def read_reads(path: str | os.PathLike) -> ReadSet:
 
 def read_strands(path: str | os.PathLike) -> list[tuple[str, str]]:
     """(name, sequence) of every record of a FASTA file (or the reads of a FASTQ file)."""
-    path = Path(path)
     if sniff_format(path) == "fasta":
-        with open(path, "rb") as f:
-            raw = f.read()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-        if b"\r" not in raw:
-            lines = raw.decode("ascii", "replace").split("\n")
-            if lines and lines[-1] == "":
-                lines.pop()
-            heads, seqs = lines[0::2], lines[1::2]
-            if (len(lines) % 2 == 0 and all(h[:1] == ">" for h in heads)
-                    and not any(q[:1] == ">" or not q for q in seqs)):
-                return [(h[1:].split(None, 1)[0] if len(h) > 1 else f"record{i + 1}", q.upper())
-                        for i, (h, q) in enumerate(zip(heads, seqs))]
         return list(read_fasta(path, require_acgt=False))
     return [(name, seq) for name, seq, _ in read_fastq(path)]
 
