@@ -213,22 +213,21 @@ def _reads_kernel(seed, batch_index, src, lens, p_sub, p_ins, p_del, slope, rc_f
     at_c = jnp.minimum(at, L - 1)
     old = jnp.take_along_axis(seq, at_c, axis=1)
     new = (old + 1 + ((w1 & 0xFF) % 3).astype(jnp.int32)) % 4
-    seq = seq.at[rows, jnp.where(sub, at, L)].set(new, mode="drop")
-    is_sub = jnp.zeros((B, L), bool).at[rows, jnp.where(sub, at, L)].set(True, mode="drop")
+    # a substituted base carries bit 3 as its error flag, so one gather moves both
+    seq = seq.at[rows, jnp.where(sub, at, L)].set(new + 8, mode="drop")
     # output column of each event: its source column plus the insertions minus deletions before it
     step = ins.astype(jnp.int32) - dele.astype(jnp.int32)
     before = jnp.cumsum(step, axis=1) - step
     opos = at + before
     delta = jnp.zeros((B, lout + 1), jnp.int32).at[rows, jnp.where(ins | dele, jnp.minimum(opos, lout), lout)].add(
         step, mode="drop")
-    shift = jnp.cumsum(delta[:, :lout], axis=1)
+    shift = jax.lax.associative_scan(jnp.add, delta[:, :lout], axis=1)
     ocol = jnp.arange(lout)[None, :]
     src_col = jnp.clip(ocol - shift, 0, L - 1)
-    out = jnp.take_along_axis(seq, src_col, axis=1)
-    err = jnp.take_along_axis(is_sub, src_col, axis=1)
+    v = jnp.take_along_axis(seq, src_col, axis=1)
     ins_at = jnp.where(ins, jnp.minimum(opos, lout), lout)
-    out = out.at[rows, ins_at].set((w2 & 3).astype(jnp.int32), mode="drop")
-    err = err.at[rows, ins_at].set(True, mode="drop")
+    v = v.at[rows, ins_at].set((w2 & 3).astype(jnp.int32) + 8, mode="drop")
+    out, err = jnp.where(v == PAD, PAD, v & 7), (v >= 8) & (v != PAD)
     n_ins, n_del = ins.sum(1), dele.sum(1)
     out_len = jnp.minimum(lens + n_ins - n_del, lout)
     inside = ocol < out_len[:, None]
