@@ -100,7 +100,7 @@ def _setup_jax_cache() -> None:
     try:
         import jax
         jax.config.update("jax_compilation_cache_dir", os.path.join(base, "jax"))
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     except Exception:  # a cache is an optimisation only
         pass
 

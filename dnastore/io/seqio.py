@@ -168,13 +168,20 @@ class ReadSet:
         phred = np.empty((n, length), dtype=np.uint8)
         # gathered a few thousand rows at a time: a small int32 index stays in cache
         itype = np.int32 if len(self.buf) < 2 ** 31 else np.int64
-        cols = np.arange(length, dtype=itype)
-        step = max(1, (1 << 20) // max(length, 1))
+        qs = self.qual_start
+        # plain FASTQ puts the quality 3 bytes after the sequence ("\n+\n"): one gather takes both
+        span = qs is not None and bool((qs[rows] - self.seq_start[rows] == length + 3).all())
+        width = 2 * length + 3 if span else length
+        cols = np.arange(width, dtype=itype)
+        step = max(1, (1 << 20) // max(width, 1))
         for lo in range(0, n, step):
             r = rows[lo:lo + step]
-            np.take(_ENC, np.take(self.buf, self.seq_start[r].astype(itype)[:, None] + cols), out=codes[lo:lo + step])
-            if self.qual_start is not None:
-                np.subtract(np.take(self.buf, self.qual_start[r].astype(itype)[:, None] + cols), 33,
+            block = np.take(self.buf, self.seq_start[r].astype(itype)[:, None] + cols)
+            np.take(_ENC, block[:, :length], out=codes[lo:lo + step])
+            if span:
+                np.subtract(block[:, length + 3:], 33, out=phred[lo:lo + step], casting="unsafe")
+            elif qs is not None:
+                np.subtract(np.take(self.buf, qs[r].astype(itype)[:, None] + cols), 33,
                             out=phred[lo:lo + step], casting="unsafe")
         if self.qual_start is None:
             phred[...] = np.where(codes < 4, 30, 0)
