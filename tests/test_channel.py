@@ -104,3 +104,15 @@ def test_bsc_and_bec_rates():
     assert bool((out[erased] == 0).all()) and bool((out[~erased] == 1).all())
     # the same under jit as eagerly, as a pure function of the key
     assert bool((bsc(key, bits, 0.05) == jax.jit(bsc)(key, bits, 0.05)).all())
+
+
+def test_synthesis_errors_do_not_follow_the_read_position(rng):
+    s, l = _strands(rng, 2000, 150)
+    p = preset_params("illumina", coverage=10, synthesis="ideal", sub=0.0, ins=0.0, dele=0.0, slope=0.8,
+                      synth_sub=0.01, rc_fraction=0.0)
+    _, _, batches = _run(s, l, p, 4)
+    seqs = np.concatenate([b.seqs for b in batches])[:, :150]
+    src = s[np.concatenate([b.source for b in batches])]
+    wrong = seqs != src
+    assert wrong.mean() == pytest.approx(0.01, rel=0.1)
+    assert wrong[:, -30:].mean() == pytest.approx(wrong[:, :30].mean(), rel=0.25)

@@ -65,7 +65,7 @@ class SimParams:
             raise DnastoreError(f"--bias must be >= 0, got {self.bias}")
         if self.copy_dist not in ("lognormal", "negbin"):
             raise DnastoreError(f"--copy-dist must be lognormal or negbin, got {self.copy_dist}")
-        if (1 + self.slope) * (self.sub + self.synth_sub + self.dele + self.synth_del + self.ins) > 1:
+        if (1 + self.slope) * (self.sub + self.dele + self.ins) + self.synth_sub + self.synth_del > 1:
             raise DnastoreError("the substitution, insertion and deletion rates add up to more than one per base")
 
 
@@ -163,14 +163,16 @@ def _hash32(x):
 
 
 @partial(jax.jit, static_argnames=("lout", "k_max"))
-def _reads_kernel(seed, batch_index, src, lens, p_sub, p_ins, p_del, slope, rc_fraction, first, lout, k_max):
+def _reads_kernel(seed, batch_index, src, lens, p_sub, p_ins, p_del, s_sub, s_del, slope, rc_fraction, first,
+                  lout, k_max):
     """One batch of reads. src: (B, L) base codes padded with 4; lens: (B,).
 
     Events are sparse, so they are drawn as events rather than per base: each read gets a
     Poisson number (at most ``k_max``) of candidate positions at rate -ln(1 - p_max) per base,
     so that after merging repeats a base holds a candidate with probability p_max; a candidate
     at column j becomes a deletion, insertion or substitution with probabilities
-    p_del(j), p_ins(j), p_sub(j) over p_max (thinning), else nothing. The read is then built
+    p_del(j), p_ins(j), p_sub(j) over p_max (thinning), else nothing. Sequencing rates rise
+    along the read (``slope``); the synthesis rates ``s_sub``, ``s_del`` do not. The read is then built
     by a gather: output column o copies source column o - C(o), where C counts the insertions
     minus deletions placed at or before o."""
     B, L = src.shape
@@ -184,7 +186,7 @@ def _reads_kernel(seed, batch_index, src, lens, p_sub, p_ins, p_del, slope, rc_f
     seq = jnp.where(pos < lens[:, None], seq, PAD)
     # candidate events
     p_tot = p_sub + p_ins + p_del
-    p_max = jnp.minimum(p_tot * (1.0 + slope), 0.999)
+    p_max = jnp.minimum(p_tot * (1.0 + slope) + s_sub + s_del, 0.999)
     lam = lens.astype(jnp.float32) * -jnp.log1p(-p_max)
     w = jax.random.bits(k_ev, (B, K + 1, 3), dtype=jnp.uint32)
     u_n = (w[:, 0, 0] >> 8).astype(jnp.float32) * _U24
@@ -205,9 +207,11 @@ def _reads_kernel(seed, batch_index, src, lens, p_sub, p_ins, p_del, slope, rc_f
     frac = at / jnp.maximum(lens[:, None] - 1, 1)
     mult = 1.0 + slope * (2.0 * frac - 1.0)
     u = (w1 >> 8).astype(jnp.float32) * _U24 * p_max
-    dele = live & (u < p_del * mult)
-    ins = live & ~dele & (u < (p_del + p_ins) * mult)
-    sub = live & ~dele & ~ins & (u < p_tot * mult)
+    t_del = p_del * mult + s_del
+    t_ins = t_del + p_ins * mult
+    dele = live & (u < t_del)
+    ins = live & ~dele & (u < t_ins)
+    sub = live & ~dele & ~ins & (u < t_ins + p_sub * mult + s_sub)
     # substitutions change the base in place
     rows = jnp.arange(B)[:, None]
     at_c = jnp.minimum(at, L - 1)
@@ -235,7 +239,7 @@ def _reads_kernel(seed, batch_index, src, lens, p_sub, p_ins, p_del, slope, rc_f
     # Phred: the local error rate per column, with noise (two hashed bytes: triangular, unit
     # variance), and low where an error sits
     ofrac = jnp.arange(lout) / max(L - 1, 1)
-    p_loc = p_tot * (1.0 + slope * (2.0 * jnp.minimum(ofrac, 1.0) - 1.0))
+    p_loc = p_tot * (1.0 + slope * (2.0 * jnp.minimum(ofrac, 1.0) - 1.0)) + s_sub + s_del
     h = _hash32((first + rows).astype(jnp.uint32) * jnp.uint32(0x9E3779B1) + ocol.astype(jnp.uint32)
                 + seed.astype(jnp.uint32) * jnp.uint32(0x85EBCA77))
     z = ((h & 0xFF) + ((h >> 8) & 0xFF)).astype(jnp.float32) * (1.0 / 104.5) - (255.0 / 104.5)
@@ -273,6 +277,9 @@ def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, see
     params.validate()
     n = strands.shape[0]
     n_reads = max(1, int(round(params.coverage * n)))
+    if n_reads >= 10 ** NAME_DIGITS:
+        raise DnastoreError(f"{n_reads:,} reads is more than one run can name (read names have {NAME_DIGITS} digits); "
+                            "lower --coverage or simulate the oligos in parts")
     # the pool (O(strands) work) from a numpy generator on the same seed; the per-base noise
     # (O(reads x length)) in the JAX kernel below
     rng = np.random.default_rng([seed, 0x5EED])
@@ -283,10 +290,8 @@ def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, see
     src_idx = np.minimum(np.searchsorted(cdf, rng.random(n_reads) * cdf[-1], side="right"), n - 1)
     L = strands.shape[1]
     lout = L + max(8, int(np.ceil(L * (params.ins * 6 + 0.02))))
-    k_max = max_events(L, min(0.999, (params.sub + params.synth_sub + params.ins + params.dele + params.synth_del)
-                              * (1 + params.slope)))
-    p_sub = params.sub + params.synth_sub
-    p_del = params.dele + params.synth_del
+    k_max = max_events(L, min(0.999, (params.sub + params.ins + params.dele) * (1 + params.slope)
+                              + params.synth_sub + params.synth_del))
     strands = np.ascontiguousarray(strands, dtype=np.uint8)
     lens = np.asarray(lens, dtype=np.int32)
     seed32 = np.uint32(seed & 0xFFFFFFFF)
@@ -295,8 +300,9 @@ def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, see
         idx = src_idx[start:start + batch]
         pad_idx = np.zeros(batch, dtype=idx.dtype)
         pad_idx[:len(idx)] = idx
-        res = _reads_kernel(seed32, np.int32(bi + 1), strands[pad_idx], lens[pad_idx], np.float32(p_sub),
-                            np.float32(params.ins), np.float32(p_del), np.float32(params.slope),
+        res = _reads_kernel(seed32, np.int32(bi + 1), strands[pad_idx], lens[pad_idx], np.float32(params.sub),
+                            np.float32(params.ins), np.float32(params.dele), np.float32(params.synth_sub),
+                            np.float32(params.synth_del), np.float32(params.slope),
                             np.float32(params.rc_fraction), np.int32(start), lout, k_max)
         return idx, res
 
