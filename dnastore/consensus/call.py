@@ -8,8 +8,9 @@
 2. **Cluster.** Each core contributes four k-mer anchors (two at its start, two at its end, so
    an indel in the middle still leaves anchors in place); where most reads are off the design
    length (nanopore), each core also contributes the smallest-hash k-mer of each of eight
-   windows (a minimizer moves with its k-mer, so indels elsewhere leave it in place). Reads
-   sharing an anchor are joined; clusters are the connected components.
+   windows (a minimizer moves with its k-mer, so indels elsewhere leave it in place), and an
+   anchor must be carried by at least three reads. Reads sharing an anchor are joined;
+   clusters are the connected components.
 3. **Call.** ``vote``: a Phred-weighted column vote over reads of the design length, as one
    array operation over all clusters; reads of another length in thin clusters are aligned
    to that draft with edlib and vote through the alignment; clusters with no read of the
@@ -261,7 +262,7 @@ def _minimizers(codes: np.ndarray, k: int, n_windows: int) -> tuple[np.ndarray, 
     return keys, ok
 
 
-def cluster(cores: Cores, k: int, minimizers: bool = False, n_windows: int = 8) -> np.ndarray:
+def cluster(cores: Cores, k: int, minimizers: bool = False, n_windows: int = 8, min_support: int = 3) -> np.ndarray:
     """Cluster labels: reads that share an anchor are joined, and clusters are the connected
     components. Labels index the matrix cores first, then the others.
 
@@ -301,8 +302,13 @@ def cluster(cores: Cores, k: int, minimizers: bool = False, n_windows: int = 8) 
             add(r, *_minimizers(codes, k, n_windows), n_pos)
     if not rows:
         return np.arange(n)
-    uniq, key_idx = np.unique(np.concatenate(keys), return_inverse=True)
-    return components(n, np.concatenate(rows), key_idx, len(uniq))
+    uniq, key_idx, counts = np.unique(np.concatenate(keys), return_inverse=True, return_counts=True)
+    rows_a = np.concatenate(rows)
+    # with indel-rich reads an anchor links reads only when at least min_support reads carry
+    # it: error k-mers are rare, and two strands' error variants coincide often enough to merge
+    # clusters. (With clean reads a key shared by two reads is a real link at low coverage.)
+    keep = counts[key_idx] >= (min_support if minimizers else 1)
+    return components(n, rows_a[keep], key_idx[keep], len(uniq))
 
 
 def components(n: int, rows: np.ndarray, key_idx: np.ndarray, n_keys: int) -> np.ndarray:
