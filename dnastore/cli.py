@@ -156,7 +156,7 @@ def oligo_encode(run: Run, source: Path, output: Path | None, strand_length: int
     from dnastore.dna.codec import DEFAULT_PRIMERS, Layout, encode_payload
     from dnastore.io.atomic import atomic_outputs
     from dnastore.io.manifest import sidecar_path, write_json
-    from dnastore.io.provenance import file_digest, provenance
+    from dnastore.io.provenance import provenance
     from dnastore.io.seqio import write_fasta
 
     if not source.exists():
@@ -189,7 +189,9 @@ def oligo_encode(run: Run, source: Path, output: Path | None, strand_length: int
     man = enc.manifest
     params = {"strand_length": strand_length, "primers": list(layout.primers), "index_trits": index_trits,
               "check_trits": check_trits, "gc_band": list(layout.gc_band), "outer_redundancy": outer_redundancy}
-    man["provenance"] = provenance("oligo-encode", params, {"source": source})
+    # file mode has hashed its payload already: the provenance takes that digest
+    known = {"source": "sha256:" + extra["sha256"]} if extra["mode"] == "file" else None
+    man["provenance"] = provenance("oligo-encode", params, {"source": source}, digests=known)
     with atomic_outputs(run.force) as outs:
         tmp = outs.path(output)
         write_fasta(tmp, ((f"s{i:07d}", s) for i, s in enumerate(enc.strands)), target_name=output.name)
@@ -199,7 +201,7 @@ def oligo_encode(run: Run, source: Path, output: Path | None, strand_length: int
                 "strand_length": strand_length, "bytes_per_strand": man["bytes_per_strand"],
                 "payload_bytes": man["payload_bytes"], "density": man["density"],
                 "gc_min": float(enc.gc.min()), "gc_max": float(enc.gc.max()),
-                "input_digest": file_digest(source)})
+                "input_digest": man["provenance"]["inputs"]["source"]["digest"]})
 
 
 # ----------------------------------------------------------------------------- simulate
@@ -255,7 +257,7 @@ def simulate(run: Run, oligos: Path | None, output: Path | None, coverage: float
     """
     import numpy as np
 
-    from dnastore.channel.dna import format_fastq, params_dict, preset_params, simulate_reads
+    from dnastore.channel.dna import format_fastq, params_dict, preset_params, read_name, simulate_reads
     from dnastore.io.atomic import atomic_outputs
     from dnastore.io.manifest import load_manifest, sidecar_path, write_json
     from dnastore.io.provenance import provenance
@@ -292,7 +294,7 @@ def simulate(run: Run, oligos: Path | None, output: Path | None, coverage: float
                 for b in batches:
                     w.write_text(format_fastq(b), len(b.lens))
                     if tf:
-                        tf.write("".join(f"r{done + j:08d}\t{b.source[j]}\t{names[b.source[j]]}\t{int(b.rc[j])}\t"
+                        tf.write("".join(f"{read_name(done + j)}\t{b.source[j]}\t{names[b.source[j]]}\t{int(b.rc[j])}\t"
                                          f"{b.errors[j, 0]}\t{b.errors[j, 1]}\t{b.errors[j, 2]}\n"
                                          for j in range(len(b.lens))))
                     errs += b.errors.sum(axis=0)

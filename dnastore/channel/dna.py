@@ -121,6 +121,11 @@ _U24 = 1.0 / (1 << 24)
 
 
 NAME_DIGITS = 8
+
+
+def read_name(i: int) -> str:
+    """The name the simulator gives read ``i`` (built the same way inside the kernel)."""
+    return f"r{i:0{NAME_DIGITS}d}"
 _ASCII = np.frombuffer(b"ACGTN", dtype=np.uint8)
 
 

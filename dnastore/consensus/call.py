@@ -30,7 +30,7 @@ import edlib
 import numpy as np
 
 from dnastore.errors import DnastoreError
-from dnastore.io.seqio import ReadSet, decode_bases, encode_bases, revcomp
+from dnastore.io.seqio import ReadSet, complement_codes, decode_bases, encode_bases, revcomp
 
 _CIGAR = re.compile(r"(\d+)([=XID])")
 
@@ -125,6 +125,12 @@ def _locate(read: str, d: Design, orient: int = 0) -> tuple[str | None, bool]:
     return best[1], best[2]
 
 
+def _by_length(lens: np.ndarray) -> list[np.ndarray]:
+    """Indices grouped by equal length, shortest group first."""
+    order = np.argsort(lens, kind="stable")
+    return np.split(order, np.flatnonzero(np.diff(lens[order])) + 1)
+
+
 @dataclass
 class Cores:
     """Read cores in design orientation: design-length ones as a matrix, the rest as strings."""
@@ -160,11 +166,9 @@ def orient_and_trim(reads: ReadSet | list[str], quals: list[str | None] | None, 
     p1h, p2t = encode_bases(d.p1[:k1]), encode_bases(d.p2[b2 - k2:])
     rc2h, rc1t = encode_bases(revcomp(d.p2)[:k2]), encode_bases(revcomp(d.p1)[a - k1:])
     lens = reads.lens
-    order = np.argsort(lens, kind="stable")
-    cuts = np.flatnonzero(np.diff(lens[order])) + 1
     cmat, cq, var, varq, varfull, slow = [], [], [], [], [], []
     hints: dict[int, int] = {}
-    for grp in np.split(order, cuts):
+    for grp in _by_length(lens):
         ln = int(lens[grp[0]]) if len(grp) else 0
         if ln <= a + b2:
             slow.extend(grp.tolist())
@@ -193,13 +197,11 @@ def orient_and_trim(reads: ReadSet | list[str], quals: list[str | None] | None, 
             cmat.append(m[fwd, a:a + L])
             cq.append(q[fwd, a:a + L])
             # a reverse read's core sits at [b2, b2 + L): reverse it and complement the bases
-            r = m[rev, b2:b2 + L][:, ::-1]
-            cmat.append(np.where(r < 4, 3 - r, 4).astype(np.uint8))
+            cmat.append(complement_codes(m[rev, b2:b2 + L][:, ::-1]))
             cq.append(q[rev, b2:b2 + L][:, ::-1])
         elif ok.any():
             if rev.any():
-                r = m[rev][:, ::-1]
-                m[rev] = np.where(r < 4, 3 - r, 4)
+                m[rev] = complement_codes(m[rev][:, ::-1])
                 q[rev] = q[rev][:, ::-1]
             text = decode_bases(m[ok].reshape(-1))
             for j, row in enumerate(np.flatnonzero(ok)):
@@ -292,8 +294,7 @@ def cluster(cores: Cores, k: int, minimizers: bool = False, n_windows: int = 8, 
     if n1 and cores.mat.shape[1] >= 2 * k:
         groups.append((np.arange(n1), cores.mat))
     vl = np.fromiter((len(c) for c in cores.var), dtype=np.int64, count=len(cores.var))
-    order = np.argsort(vl, kind="stable")
-    for grp in np.split(order, np.flatnonzero(np.diff(vl[order])) + 1):
+    for grp in _by_length(vl):
         if len(grp) and vl[grp[0]] >= 2 * k:
             groups.append((n1 + grp, encode_bases("".join(cores.var[i] for i in grp)).reshape(len(grp), int(vl[grp[0]]))))
     for r, codes in groups:
@@ -415,16 +416,18 @@ def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16
     order = np.argsort(labels, kind="stable")
     bounds = np.concatenate([[0], np.cumsum(sizes)])
 
+    def core_seq(i: int) -> str:
+        return decode_bases(cores.mat[i]) if i < n1 else cores.var[i - n1]
+
     def whole(i: int) -> str:
         """Read i whole, in design orientation (primers as designed for matrix reads)."""
-        return d.p1 + decode_bases(cores.mat[i]) + d.p2 if i < n1 else cores.varfull[i - n1]
+        return d.p1 + core_seq(i) + d.p2 if i < n1 else cores.varfull[i - n1]
 
     def poa(members: np.ndarray) -> str:
         """Partial-order consensus of whole reads, trimmed to its core afterwards: trimming
         every indel-rich read first would shift their ends against each other."""
         if len(members) == 1:
-            i = members[0]
-            return decode_bases(cores.mat[i]) if i < n1 else cores.var[i - n1]
+            return core_seq(members[0])
         cons = _spoa([whole(i) for i in members])
         if not d.p1 and not d.p2:
             return cons
@@ -437,9 +440,9 @@ def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16
         rest = np.flatnonzero(sizes >= min_size)
         voted = np.zeros(0, dtype=np.int64)
     else:
-        # column vote over all clusters at once, for the clusters that have design-length reads
-        # with indel-rich reads the vote needs a majority of design-length reads (those may
-        # carry an insertion and a deletion); other clusters go to partial-order alignment
+        # one column vote over all clusters that have design-length reads; with indel-rich reads
+        # it needs a majority of them (those may carry an insertion and a deletion), and the
+        # other clusters go to partial-order alignment
         votable = (n_exact > 0) & ((2 * n_exact >= sizes) | (not indel_rich))
         voted = np.flatnonzero(votable & (sizes >= min_size))
         rest = np.flatnonzero(~votable & (sizes >= min_size))

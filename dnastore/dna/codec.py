@@ -12,7 +12,8 @@ Strand layout (5' -> 3')::
   the encoding id, reduced to ``C`` trits. A strand that fails it is an erasure.
 - index, payload and check are whitened by one of nine fixed pseudo-random trit masks; the two
   ``sel`` trits say which. Payload and check are further whitened by a mask keyed by the
-  index, so that no two strands share their tails (the clustering anchors on them). The encoder picks, per strand, the first mask whose oligo has GC
+  index, so that no two strands share their tails (the clustering anchors on them). The
+  encoder picks, per strand, the first mask whose oligo has GC
   content inside the band, which keeps GC balanced whatever the data.
 - The rotating code maps trit ``t`` after base ``b`` to base ``(b + 1 + t) mod 4``, so two
   neighbouring bases always differ; the linker base keeps the junction with the reverse
@@ -37,7 +38,7 @@ import numpy as np
 from dnastore.dna.huffman import TernaryHuffman
 from dnastore.dna.outer import RSPlan, rs_decode, rs_encode
 from dnastore.errors import DnastoreError
-from dnastore.io.seqio import decode_bases, encode_bases
+from dnastore.io.seqio import complement_codes, decode_bases, encode_bases
 
 # 20-nt primers, 50% GC, no repeated neighbour, far from each other and from their reverse complements
 DEFAULT_PRIMERS = ("CTACACGACGCTCAGTCGAT", "GATCGTAGCACTGTCAGTGC")
@@ -297,7 +298,7 @@ def _orient_rows(codes: np.ndarray, layout: Layout) -> np.ndarray:
     p1, p2 = (encode_bases(p) for p in layout.primers)
     if not len(p1) and not len(p2):
         return codes
-    rc = np.where(codes < 4, 3 - codes, 4)[:, ::-1]
+    rc = complement_codes(codes)[:, ::-1]
 
     def score(m: np.ndarray) -> np.ndarray:
         s = (m[:, :len(p1)] == p1).sum(axis=1)

@@ -42,6 +42,11 @@ def encode_bases(seq: str | bytes) -> np.ndarray:
     return _ENC[np.frombuffer(seq, dtype=np.uint8)]
 
 
+def complement_codes(codes: np.ndarray) -> np.ndarray:
+    """Complement of base codes (A<->T, C<->G), leaving non-ACGT (4) as it is."""
+    return np.where(codes < 4, 3 - codes, 4).astype(np.uint8)
+
+
 def decode_bases(codes: np.ndarray) -> str:
     return _DEC[np.asarray(codes, dtype=np.uint8)].tobytes().decode("ascii")
 
@@ -96,12 +101,16 @@ def read_fasta(path: str | os.PathLike, *, require_acgt: bool = True) -> Iterato
         raise DnastoreError(f"{path}: no FASTA records found")
 
 
-def _plain_fasta(path: Path) -> list[tuple[str, str]] | None:
-    """(title, sequence) of a two-line FASTA file, or None if it is laid out otherwise."""
+def _read_bytes(path: Path) -> bytes:
+    """The whole file, decompressed if it is gzip."""
     with open(path, "rb") as f:
         raw = f.read()
-    if raw[:2] == b"\x1f\x8b":
-        raw = gzip.decompress(raw)
+    return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+
+
+def _plain_fasta(path: Path) -> list[tuple[str, str]] | None:
+    """(title, sequence) of a two-line FASTA file, or None if it is laid out otherwise."""
+    raw = _read_bytes(path)
     if b"\r" in raw:
         return None
     lines = raw.decode("ascii", "replace").split("\n")
@@ -209,11 +218,7 @@ def read_reads(path: str | os.PathLike) -> ReadSet:
     path = Path(path)
     fmt = sniff_format(path)
     if fmt == "fastq":
-        with open(path, "rb") as f:
-            raw = f.read()
-        if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
-        fast = _split_fastq(raw)
+        fast = _split_fastq(_read_bytes(path))
         if fast is not None:
             return fast
         seqs, quals = [], []
