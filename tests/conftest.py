@@ -9,3 +9,10 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 def rng():
     import numpy as np
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def tmp(tmp_path, monkeypatch):
+    """Run in a fresh temporary folder."""
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

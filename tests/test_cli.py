@@ -6,23 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from helpers import artifacts as _artifacts
+from helpers import one_line_error as _one_line_error
+from helpers import run
 
-from dnastore.cli import cli
 from dnastore.io.zarrio import CODES_KIND, write_group
-
-
-def run(args, cwd=None, ok=True):
-    r = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
-    if ok:
-        assert r.exit_code == 0, r.output
-    return r
-
-
-@pytest.fixture
-def tmp(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def test_precise_round_trip_illumina_coverage_10_with_outer_code(tmp):
@@ -87,17 +75,6 @@ def test_existing_output_needs_force(tmp):
     r = run(["oligo-encode", "f.bin", "-o", "x.fasta"], ok=False)
     assert r.exit_code == 2 and "--force" in r.output
     run(["oligo-encode", "f.bin", "-o", "x.fasta", "--force"])
-
-
-def _one_line_error(r):
-    assert r.exit_code == 2, r.output
-    lines = [ln for ln in r.output.splitlines() if ln.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error:"), r.output
-    assert "Traceback" not in r.output
-
-
-def _artifacts(folder: Path) -> set[str]:
-    return {p.name for p in folder.iterdir()}
 
 
 @pytest.fixture

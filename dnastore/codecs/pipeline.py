@@ -1,0 +1,137 @@
+"""The image-side stages as library functions: compress, quantize, dequantize, reconstruct.
+
+The CLI stage commands and the ``encode``/``decode`` composites both call these, so the
+composites give exactly what the chained stages give.
+
+Artifacts (Zarr v3 groups):
+
+``latents.zarr``  kind ``dnastore-latents``
+  ``mu`` float32 (N, K); ``logvar`` float32 (N, K) where known; ``erased`` bool (N, K) after
+  decoding; ``names`` and ``labels`` when they came from a dataset.
+  attrs: ``codec``, ``weights_digest``, ``weights_name``, ``latent``, ``image_shape``,
+  ``channels``, ``provenance``.
+
+``codes.zarr``  kind ``dnastore-codes`` (see :mod:`dnastore.io.zarrio`)
+  ``codes`` (N, K) for ``store = mu`` or (N, 2K) for ``mu-logvar`` (μ first);
+  ``stat_mean``/``stat_std`` (VAEN statistics of the stored elements).
+  attrs: ``quantizer``, ``n_bits``, ``packing``, ``store``, ``range`` (VAEU) and the
+  weights attributes above.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from dnastore.codecs.quant import PACKINGS, QUANTIZERS, STORES, VAEU_RANGE, dequantize, quantize
+from dnastore.codecs.weights import Weights
+from dnastore.errors import DnastoreError
+
+LATENTS_KIND = "dnastore-latents"
+RECON_KIND = "dnastore-reconstruction"
+
+
+def weights_attrs(w: Weights) -> dict[str, Any]:
+    return {"codec": "vae", "weights_digest": w.digest, "weights_name": w.path.rsplit("/", 1)[-1],
+            "latent": w.config.latent, "image_shape": list(w.config.image_shape), "channels": w.config.channels}
+
+
+def check_weights(attrs: dict[str, Any], w: Weights, what: str) -> None:
+    """Refuse to decode codes or latents with weights other than the ones that made them."""
+    want = attrs.get("weights_digest")
+    if want is None:
+        raise DnastoreError(f"{what} records no weights digest: it was not made by a dnastore image codec")
+    if want != w.digest:
+        raise DnastoreError(f"{what} was made with weights {want[:19]}… ({attrs.get('weights_name', '?')}) but the "
+                            f"weights given are {w.digest[:19]}… ({w.path.rsplit('/', 1)[-1]}); decoding with other "
+                            "weights would give wrong images: pass the weights that encoded it with --weights")
+
+
+def check_images(images: np.ndarray, w: Weights, what: str) -> None:
+    want = tuple(w.config.image_shape)
+    chans = 1 if images.ndim == 3 else images.shape[3]
+    if tuple(images.shape[1:3]) != want or chans != w.config.channels:
+        raise DnastoreError(f"{what} holds {images.shape[2]}x{images.shape[1]}x{chans} images but the model expects "
+                            f"{want[1]}x{want[0]}x{w.config.channels}; pass --resize {want[1]}x{want[0]}")
+
+
+def compress(w: Weights, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior μ and log σ² (float32, (N, K) each) of uint8 images."""
+    from dnastore.codecs.train import encode_images
+    return encode_images(w.model, images)
+
+
+def quantize_latents(mu: np.ndarray, logvar: np.ndarray | None, w: Weights, quantizer: str = "vaen",
+                     n_bits: int = 8, store: str = "mu", packing: str = "gray"
+                     ) -> tuple[np.ndarray, dict[str, Any], dict[str, np.ndarray]]:
+    """(codes, attrs, side arrays) of latents."""
+    if quantizer not in QUANTIZERS or store not in STORES or packing not in PACKINGS:
+        raise DnastoreError(f"bad quantizer settings {quantizer}/{store}/{packing}")
+    if not 1 <= n_bits <= 16:
+        raise DnastoreError(f"--bits must be in 1..16, got {n_bits}")
+    k = mu.shape[1]
+    if store == "mu-logvar":
+        if logvar is None:
+            raise DnastoreError("--store mu-logvar needs latents with a 'logvar' array")
+        x = np.concatenate([mu, logvar], axis=1)
+        idx = np.arange(2 * k)
+    else:
+        x, idx = mu, np.arange(k)
+    mean, std = w.stats["mean"][idx], w.stats["std"][idx]
+    codes = quantize(x, quantizer, n_bits, mean, std, packing)
+    attrs = {"quantizer": quantizer, "n_bits": n_bits, "packing": packing, "store": store, **weights_attrs(w)}
+    side: dict[str, np.ndarray] = {}
+    if quantizer == "vaen":
+        side = {"stat_mean": mean.astype(np.float32), "stat_std": std.astype(np.float32)}
+    else:
+        attrs["range"] = list(VAEU_RANGE)
+    return codes, attrs, side
+
+
+def dequantize_codes(codes: np.ndarray, attrs: dict[str, Any], side: dict[str, np.ndarray],
+                     erased: np.ndarray | None, w: Weights) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """(μ, log σ² or None, erased (N, K)) from codes; erased codes become the prior's centre."""
+    for key in ("quantizer", "n_bits", "packing", "store"):
+        if key not in attrs:
+            raise DnastoreError(f"the codes artifact lacks the attribute {key!r}: it was not written by `quantize`")
+    kind, n_bits, packing, store = attrs["quantizer"], int(attrs["n_bits"]), attrs["packing"], attrs["store"]
+    if kind not in QUANTIZERS or packing not in PACKINGS or store not in STORES or not 1 <= n_bits <= 16:
+        raise DnastoreError(f"unknown quantizer settings in the codes artifact: {kind}/{n_bits}/{packing}/{store}")
+    k = w.config.latent
+    d = 2 * k if store == "mu-logvar" else k
+    if codes.shape[1] != d:
+        raise DnastoreError(f"the codes have {codes.shape[1]} elements per image; {store} with K={k} needs {d}")
+    mean = std = None
+    if kind == "vaen":
+        # the statistics travel with the model; the copy in the artifact must agree
+        idx = np.arange(d)
+        mean, std = w.stats["mean"][idx], w.stats["std"][idx]
+        if "stat_mean" in side and not np.allclose(side["stat_mean"], mean, atol=1e-6):
+            raise DnastoreError("the VAEN statistics in the codes differ from those of the weights")
+    er = np.zeros(codes.shape, bool) if erased is None else np.asarray(erased, bool)
+    x = dequantize(codes, kind, n_bits, mean, std, packing, er)
+    mu = x[:, :k]
+    logvar = x[:, k:] if store == "mu-logvar" else None
+    return mu, logvar, er[:, :k]
+
+
+def reconstruct(w: Weights, mu: np.ndarray) -> np.ndarray:
+    """uint8 images from latents (the decoder mean, rounded)."""
+    from dnastore.codecs.train import decode_latents
+    x = decode_latents(w.model, mu)
+    return np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-image PSNR (dB) of uint8 images on the [0, 1] scale."""
+    d = (a.astype(np.float64) - b.astype(np.float64)) / 255.0
+    mse = np.mean(d.reshape(len(d), -1) ** 2, axis=1)
+    return 10 * np.log10(1.0 / np.maximum(mse, 1e-10))
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-image SSIM (scikit-image, 7-pixel Gaussian-free window, data range 1)."""
+    from skimage.metrics import structural_similarity
+    ch = None if a.ndim == 3 else -1
+    return np.array([structural_similarity(x, y, data_range=255, channel_axis=ch) for x, y in zip(a, b)])

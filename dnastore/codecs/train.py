@@ -1,0 +1,177 @@
+"""Training, evaluation and checkpoints of the VAE.
+
+Adam (Optax), batch 64, learning rate 1e-3 as in the paper. Every epoch ends with a
+validation pass and two checkpoints written atomically into the run folder:
+``last.msgpack`` (to resume) and ``best.msgpack`` (lowest validation loss). A checkpoint is
+msgpack of flat arrays (model, optimizer) plus JSON text (config, history), never a pickle.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+from dnastore.codecs.vae import VAE, VAEConfig
+from dnastore.codecs.weights import (CHECKPOINT_FORMAT, flat_arrays, load_model_arrays, model_arrays,
+                                     read_msgpack, unflatten_into, write_msgpack)
+from dnastore.errors import DnastoreError
+
+
+@nnx.jit
+def _train_step(model: VAE, opt: nnx.Optimizer, x: jax.Array, key: jax.Array) -> tuple[jax.Array, dict]:
+    def lf(m):
+        return m.loss(jnp.asarray(x, jnp.float32) / 255.0, key, train=True)
+    (loss, aux), grads = nnx.value_and_grad(lf, has_aux=True)(model)
+    opt.update(model, grads)
+    return loss, aux
+
+
+@nnx.jit
+def _eval_batch(model: VAE, x: jax.Array, key: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
+    """Per image: negative ELBO (one posterior sample), squared error of the μ reconstruction, μ, log σ²."""
+    xf = jnp.asarray(x, jnp.float32) / 255.0
+    mu, logvar = model.encode(xf)
+    z = mu + jnp.exp(0.5 * logvar) * jax.random.normal(key, mu.shape)
+    logits = model.decode_logits(z)
+    axes = tuple(range(1, xf.ndim))
+    if model.cfg.likelihood == "bernoulli":
+        from dnastore.codecs.vae import optax_bce
+        rec = jnp.sum(optax_bce(logits, xf), axis=axes)
+    else:
+        s = model.cfg.sigma
+        rec = jnp.sum(0.5 * ((jax.nn.sigmoid(logits) - xf) / s) ** 2 + math.log(s) + 0.5 * math.log(2 * math.pi), axis=axes)
+    kl = 0.5 * jnp.sum(mu ** 2 + jnp.exp(logvar) - 1.0 - logvar, axis=-1)
+    mse = jnp.mean((model.decode(mu) - xf) ** 2, axis=axes)
+    return rec + kl, mse, mu, logvar
+
+
+@nnx.jit
+def _encode(model: VAE, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    return model.encode(jnp.asarray(x, jnp.float32) / 255.0)
+
+
+@nnx.jit
+def _decode(model: VAE, z: jax.Array) -> jax.Array:
+    return model.decode(z)
+
+
+def _batches(n: int, size: int):
+    for i in range(0, n, size):
+        yield slice(i, min(n, i + size))
+
+
+def _pad(x: np.ndarray, size: int) -> np.ndarray:
+    """Pad the last batch to ``size`` rows so one compiled shape serves every batch."""
+    if len(x) == size:
+        return x
+    return np.concatenate([x, np.repeat(x[-1:], size - len(x), axis=0)])
+
+
+def encode_images(model: VAE, images: np.ndarray, batch: int = 500) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior μ and log σ² of uint8 images, float32 (N, K) each."""
+    mus, lvs = [], []
+    for s in _batches(len(images), batch):
+        n = s.stop - s.start
+        mu, lv = _encode(model, _pad(images[s], batch) if len(images) > batch else images[s])
+        mus.append(np.asarray(mu)[:n])
+        lvs.append(np.asarray(lv)[:n])
+    return np.concatenate(mus), np.concatenate(lvs)
+
+
+def decode_latents(model: VAE, z: np.ndarray, batch: int = 500) -> np.ndarray:
+    """Decoder means in [0, 1] of latents (N, K)."""
+    out = []
+    for s in _batches(len(z), batch):
+        n = s.stop - s.start
+        zz = np.asarray(z[s], np.float32)
+        out.append(np.asarray(_decode(model, _pad(zz, batch) if len(z) > batch else zz))[:n])
+    return np.concatenate(out)
+
+
+def evaluate(model: VAE, images: np.ndarray, seed: int = 0, batch: int = 500) -> dict[str, float]:
+    """Test ELBO (nats per image, one posterior sample) and PSNR (dB, mean over images) of
+    the reconstruction from μ."""
+    key = jax.random.key(seed)
+    nelbo, mse = [], []
+    for i, s in enumerate(_batches(len(images), batch)):
+        n = s.stop - s.start
+        e, m, _, _ = _eval_batch(model, _pad(images[s], batch), jax.random.fold_in(key, i))
+        nelbo.append(np.asarray(e)[:n])
+        mse.append(np.asarray(m)[:n])
+    nelbo, mse = np.concatenate(nelbo), np.concatenate(mse)
+    psnr = 10 * np.log10(1.0 / np.maximum(mse, 1e-10))
+    return {"elbo": float(-nelbo.mean()), "psnr": float(psnr.mean()), "mse": float(mse.mean())}
+
+
+def encoder_stats(model: VAE, images: np.ndarray) -> dict[str, np.ndarray]:
+    """Element-wise mean and std of the encoder outputs (μ then log σ²) over ``images``: the
+    VAEN statistics."""
+    mu, lv = encode_images(model, images)
+    out = np.concatenate([mu, lv], axis=1).astype(np.float64)
+    return {"mean": out.mean(0).astype(np.float32), "std": np.maximum(out.std(0), 1e-6).astype(np.float32)}
+
+
+class Trainer:
+    def __init__(self, cfg: VAEConfig, *, lr: float = 1e-3, batch: int = 64, seed: int = 0):
+        self.cfg, self.lr, self.batch, self.seed = cfg, lr, batch, seed
+        self.model = VAE(cfg, nnx.Rngs(seed))
+        self.opt = nnx.Optimizer(self.model, optax.adam(lr), wrt=nnx.Param)
+        self.epoch = 0
+        self.history: list[dict[str, Any]] = []
+        self.best = math.inf
+
+    # ---- checkpoints
+    def _run_key(self) -> dict[str, Any]:
+        return {"config": self.cfg.to_json(), "lr": self.lr, "batch": self.batch, "seed": self.seed}
+
+    def save(self, path: Path) -> None:
+        params, bstats = model_arrays(self.model)
+        opt_state = flat_arrays(nnx.to_pure_dict(nnx.state(self.opt)))
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        write_msgpack(tmp, {"format": CHECKPOINT_FORMAT, "run": json.dumps(self._run_key(), sort_keys=True),
+                            "epoch": self.epoch, "best": self.best if math.isfinite(self.best) else -1.0,
+                            "history": json.dumps(self.history), "params": params, "batch_stats": bstats,
+                            "opt": opt_state})
+        os.replace(tmp, path)
+
+    def load(self, path: Path) -> None:
+        obj = read_msgpack(path, CHECKPOINT_FORMAT)
+        run = json.loads(obj["run"])
+        if run != json.loads(json.dumps(self._run_key())):
+            raise DnastoreError(f"{path} was written by a run with other settings ({run}); "
+                                "resume with the same config, batch size, learning rate and seed")
+        load_model_arrays(self.model, obj["params"], obj["batch_stats"], str(path))
+        st = nnx.state(self.opt)
+        pure = unflatten_into(nnx.to_pure_dict(st), obj["opt"], str(path))
+        nnx.replace_by_pure_dict(st, pure)
+        nnx.update(self.opt, st)
+        self.epoch = int(obj["epoch"])
+        self.best = float(obj["best"]) if float(obj["best"]) >= 0 else math.inf
+        self.history = json.loads(obj["history"])
+
+    # ---- one epoch
+    def train_epoch(self, images: np.ndarray, on_step: Callable[[int, float], None] | None = None) -> float:
+        rng = np.random.default_rng([self.seed, self.epoch])
+        order = rng.permutation(len(images))
+        n_steps = len(images) // self.batch  # drop the ragged last batch: one compiled shape
+        key = jax.random.fold_in(jax.random.key(self.seed), self.epoch)
+        total, ema = 0.0, None
+        for i in range(n_steps):
+            idx = order[i * self.batch:(i + 1) * self.batch]
+            loss, _ = _train_step(self.model, self.opt, images[idx], jax.random.fold_in(key, i))
+            if on_step is not None and (i % 20 == 0 or i == n_steps - 1):
+                lv = float(loss)
+                ema = lv if ema is None else 0.9 * ema + 0.1 * lv
+                on_step(i + 1, ema)
+            total += loss
+        self.epoch += 1
+        return float(total) / max(1, n_steps)

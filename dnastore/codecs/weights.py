@@ -1,0 +1,140 @@
+"""Weights and checkpoints in a safe format: msgpack (flax.serialization) of flat
+``{"path/to/leaf": array}`` maps plus JSON text. Never pickle.
+
+A weights file holds:
+  ``format``  "dnastore-weights"
+  ``config``  the model config (JSON text)
+  ``params``, ``batch_stats``  flat maps of arrays
+  ``stats``   the VAEN statistics measured on the training set: ``mean`` and ``std`` of the
+              encoder outputs (μ then log σ²), each (2K,)
+  ``meta``    JSON text: training summary (epochs, test ELBO, PSNR, data digest)
+
+Its digest (sha256 of the file) identifies the model in every artifact made with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+from flax import nnx, serialization
+
+from dnastore.errors import DnastoreError
+
+WEIGHTS_FORMAT = "dnastore-weights"
+CHECKPOINT_FORMAT = "dnastore-checkpoint"
+DEFAULT_WEIGHTS = "vae-mnist-k16.msgpack"
+
+
+def flat_arrays(tree: Any) -> dict[str, np.ndarray]:
+    leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
+    return {jax.tree_util.keystr(p, simple=True, separator="/"): np.asarray(v) for p, v in leaves}
+
+
+def unflatten_into(template: Any, flat: dict[str, np.ndarray], what: str) -> Any:
+    def pick(path, leaf):
+        k = jax.tree_util.keystr(path, simple=True, separator="/")
+        if k not in flat:
+            raise DnastoreError(f"{what}: missing array {k}")
+        v = np.asarray(flat[k])
+        if v.shape != np.shape(leaf):
+            raise DnastoreError(f"{what}: array {k} has shape {v.shape}, the model wants {np.shape(leaf)}")
+        return jax.numpy.asarray(v, dtype=np.asarray(leaf).dtype if hasattr(leaf, "dtype") else None)
+    return jax.tree_util.tree_map_with_path(pick, template)
+
+
+def model_arrays(model: nnx.Module) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    _, params, stats = nnx.split(model, nnx.Param, nnx.BatchStat)
+    return flat_arrays(nnx.to_pure_dict(params)), flat_arrays(nnx.to_pure_dict(stats))
+
+
+def load_model_arrays(model: nnx.Module, params: dict, batch_stats: dict, what: str) -> None:
+    _, p, b = nnx.split(model, nnx.Param, nnx.BatchStat)
+    pp = unflatten_into(nnx.to_pure_dict(p), params, what)
+    bb = unflatten_into(nnx.to_pure_dict(b), batch_stats, what)
+    nnx.replace_by_pure_dict(p, pp)
+    nnx.replace_by_pure_dict(b, bb)
+    nnx.update(model, p, b)
+
+
+def write_msgpack(path: Path, obj: dict[str, Any]) -> None:
+    path.write_bytes(serialization.msgpack_serialize(obj))
+
+
+def read_msgpack(path: Path, fmt: str) -> dict[str, Any]:
+    try:
+        obj = serialization.msgpack_restore(Path(path).read_bytes())
+    except FileNotFoundError:
+        raise DnastoreError(f"{path}: no such file") from None
+    except Exception as e:
+        raise DnastoreError(f"{path} is not a dnastore {fmt} file ({type(e).__name__})") from None
+    if not isinstance(obj, dict) or obj.get("format") != fmt:
+        raise DnastoreError(f"{path} is not a dnastore {fmt} file")
+    return obj
+
+
+@dataclass
+class Weights:
+    """A trained codec: config, model, VAEN statistics and the file digest."""
+    config: Any
+    model: nnx.Module
+    stats: dict[str, np.ndarray]
+    digest: str
+    path: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def latent(self) -> int:
+        return self.config.latent
+
+
+def default_weights_path() -> Path:
+    return Path(str(resources.files("dnastore.codecs") / "weights" / DEFAULT_WEIGHTS))
+
+
+def file_sha256(path: Path) -> str:
+    return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+_LOADED: dict[tuple[str, str], Weights] = {}
+
+
+def load_weights(path: str | os.PathLike | None = None) -> Weights:
+    """The weights at ``path`` (default: the shipped MNIST VAE)."""
+    from dnastore.codecs.vae import VAE, VAEConfig
+    path = Path(path) if path else default_weights_path()
+    if not path.is_file():
+        raise DnastoreError(f"{path}: no such weights file")
+    digest = file_sha256(path)
+    key = (str(path.resolve()), digest)
+    if key in _LOADED:
+        return _LOADED[key]
+    obj = read_msgpack(path, WEIGHTS_FORMAT)
+    try:
+        cfg = VAEConfig.from_json(json.loads(obj["config"]))
+    except (KeyError, ValueError, TypeError) as e:
+        raise DnastoreError(f"{path}: bad model config ({e})") from None
+    model = VAE(cfg, nnx.Rngs(0))
+    load_model_arrays(model, obj.get("params", {}), obj.get("batch_stats", {}), str(path))
+    stats = {k: np.asarray(v, np.float32) for k, v in obj.get("stats", {}).items()}
+    for k in ("mean", "std"):
+        if stats.get(k) is None or stats[k].shape != (2 * cfg.latent,):
+            raise DnastoreError(f"{path}: VAEN statistic {k!r} missing or not of shape ({2 * cfg.latent},)")
+    w = Weights(cfg, model, stats, digest, str(path), json.loads(obj.get("meta", "{}")))
+    _LOADED[key] = w
+    return w
+
+
+def save_weights(path: Path, cfg: Any, model: nnx.Module, stats: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+    params, bstats = model_arrays(model)
+    write_msgpack(path, {"format": WEIGHTS_FORMAT, "config": json.dumps(cfg.to_json(), sort_keys=True),
+                         "params": params, "batch_stats": bstats,
+                         "stats": {k: np.asarray(v, np.float32) for k, v in stats.items()},
+                         "meta": json.dumps(meta, sort_keys=True)})
