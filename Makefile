@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install -q -c constraints.txt
 
-.PHONY: help install test demo peers test-peers bench-sim clean
+.PHONY: help install test demo peers test-peers bench-sim bench-codec compare-upsampling train-default examples clean
 
 help:
 	@echo "make install     virtual environment in .venv with the pinned stack (constraints.txt)"
@@ -13,6 +13,9 @@ help:
 	@echo "make peers       install the peer tools: BBMap (apt) and dt4dds (pip)"
 	@echo "make test-peers  interop tests against BBMap randomreads and dt4dds"
 	@echo "make bench-sim   simulator and consensus benchmark against the peers -> results/bench_sim.json"
+	@echo "make bench-codec the shipped VAE and its quantizers on MNIST test -> results/bench_codec.json"
+	@echo "make compare-upsampling  transposed conv vs pixel shuffle, same seed -> results/upsampling.json"
+	@echo "make train-default       retrain the shipped weights (long: run it in the background)"
 
 install: $(VENV)/.installed
 
@@ -38,6 +41,26 @@ test-peers: peers
 
 bench-sim: peers
 	$(BIN)/python pipelines/bench_sim.py --out results/bench_sim.json
+
+bench-codec: install
+	$(BIN)/python pipelines/bench_codec.py --out results/bench_codec.json
+
+compare-upsampling: install
+	$(BIN)/python pipelines/compare_upsampling.py --out results/upsampling.json
+
+# The shipped weights: MNIST train (50k) with validation on MNIST valid, test ELBO/PSNR on MNIST test.
+TRAIN_EPOCHS ?= 30
+train-default: install
+	mkdir -p runs
+	$(BIN)/dnastore dataset mnist --split train -o runs/mnist-train.zarr --force
+	$(BIN)/dnastore dataset mnist --split valid -o runs/mnist-valid.zarr --force
+	$(BIN)/dnastore dataset mnist --split test -o runs/mnist-test.zarr --force
+	$(BIN)/dnastore train runs/mnist-train.zarr --valid runs/mnist-valid.zarr --test runs/mnist-test.zarr \
+	  --latent 16 --epochs $(TRAIN_EPOCHS) --run-dir runs/vae-k16 --seed 0 --no-progress $(if $(RESUME),--resume,)
+	@echo "copy runs/vae-k16/weights.msgpack to dnastore/codecs/weights/vae-mnist-k16.msgpack to ship it"
+
+examples: install
+	$(BIN)/python pipelines/make_examples.py examples/images
 
 clean:
 	rm -rf demo-out results .pytest_cache

@@ -88,8 +88,10 @@ def cli() -> None:
     """Store images (or any file) in synthetic DNA, simulate the wet lab, and read them back.
 
     \b
-    Stages: oligo-encode -> simulate -> consensus -> oligo-decode
-    Each reads one artifact and writes the next; see `dnastore COMMAND --help`.
+    Images: compress -> quantize -> oligo-encode -> simulate -> consensus -> oligo-decode
+            -> dequantize -> reconstruct   (composites: encode, simulate, decode)
+    Files:  oligo-encode -> simulate -> consensus -> oligo-decode
+    Each stage reads one artifact and writes the next; see `dnastore COMMAND --help`.
     """
 
 
@@ -520,5 +522,6 @@ def main() -> None:
     cli(prog_name="dnastore")
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # `python -m dnastore.cli`: run the imported module's group, which has every command
+    from dnastore.cli import main as _main
+    _main()

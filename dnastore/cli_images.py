@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from dnastore.cli import Run, cli, common_options, oligo_options
+from dnastore.cli import Run, _setup_jax_cache, cli, common_options, oligo_options
 from dnastore.errors import DnastoreError
 
 
@@ -95,6 +95,7 @@ def train(run: Run, data: Path, valid: Path | None, test_data: Path | None, conf
       dnastore dataset mnist --split valid -o valid.zarr
       dnastore train train.zarr --valid valid.zarr --epochs 30 --run-dir runs/vae
     """
+    _setup_jax_cache()
     from dnastore.codecs.train import Trainer, encoder_stats, evaluate
     from dnastore.codecs.vae import VAEConfig
     from dnastore.codecs.weights import save_weights
@@ -128,8 +129,10 @@ def train(run: Run, data: Path, valid: Path | None, test_data: Path | None, conf
         raise DnastoreError(f"bad model config: {e}") from None
     if tuple(cfg.image_shape) != tuple(images.shape[1:3]):
         raise DnastoreError(f"the config wants {cfg.image_shape} images but {data} holds {tuple(images.shape[1:3])}")
+    if output is not None and output.exists() and not run.force:
+        raise DnastoreError(f"{output} already exists; pass --force to overwrite it")
     run_dir.mkdir(parents=True, exist_ok=True)
-    output = output or run_dir / "weights.msgpack"
+    output = output or run_dir / "weights.msgpack"  # the run's own export is refreshed on every completion
     last, best = run_dir / "last.msgpack", run_dir / "best.msgpack"
     tr = Trainer(cfg, lr=lr, batch=batch_size, seed=run.seed)
     if resume:
@@ -269,6 +272,7 @@ def compress(run: Run, source: Path, output: Path, resize: str | None, weights: 
     Example:
       dnastore compress examples/images -o latents.zarr
     """
+    _setup_jax_cache()
     from dnastore.codecs.pipeline import compress as do_compress, weights_attrs
     from dnastore.codecs.weights import load_weights
     from dnastore.io.provenance import provenance
@@ -353,7 +357,7 @@ def _write_recon(run: Run, output: Path, images, names, erased, originals_path: 
     originals are given. Returns the summary."""
     import numpy as np
 
-    from dnastore.codecs.pipeline import RECON_KIND, psnr, ssim
+    from dnastore.codecs.pipeline import RECON_KIND, quality
     from dnastore.data.dataset import encode_names
     from dnastore.data.render import grid, png_names, save_png
     from dnastore.io.atomic import atomic_outputs
@@ -372,9 +376,10 @@ def _write_recon(run: Run, output: Path, images, names, erased, originals_path: 
         if len(orig) != len(images):
             raise DnastoreError(f"{originals_path} holds {len(orig)} images but {len(images)} were reconstructed")
         names = names or onames
-        p, s = psnr(orig, images), ssim(orig, images)
-        arrays.update(psnr=p.astype(np.float32), ssim=s.astype(np.float32))
-        summary.update(psnr=float(p.mean()), ssim=float(s.mean()), psnr_min=float(p.min()))
+        q = quality(orig, images)
+        arrays.update({k: v.astype(np.float32) for k, v in q.items()})
+        summary.update({k: float(v.mean()) for k, v in q.items()})
+        summary["psnr_min"] = float(q["psnr"].min())
         rows = [orig, images]
     files = png_names(names, len(images))
     arrays["names"] = encode_names(files)
@@ -407,6 +412,7 @@ def reconstruct_cmd(run: Run, latents: Path, output: Path, originals: Path | Non
     Example:
       dnastore reconstruct latents_out.zarr -o recon/ --originals examples/images
     """
+    _setup_jax_cache()
     from dnastore.codecs.pipeline import check_weights, reconstruct
     from dnastore.codecs.weights import load_weights
     from dnastore.io.provenance import provenance
@@ -443,6 +449,7 @@ def encode_cmd(run: Run, source: Path, output: Path, resize: str | None, quantiz
       dnastore simulate --coverage 3 -o reads.fastq
       dnastore decode reads.fastq -o recon/ --originals examples/images
     """
+    _setup_jax_cache()
     from dnastore.cli import OligoSettings, write_oligos
     from dnastore.codecs.pipeline import compress as do_compress, quantize_latents
     from dnastore.codecs.weights import load_weights
@@ -490,6 +497,7 @@ def decode_cmd(run: Run, reads: Path, output: Path, manifest: Path | None, origi
     Example:
       dnastore decode reads.fastq -o recon/ --originals examples/images
     """
+    _setup_jax_cache()
     from dnastore.codecs.pipeline import check_weights, dequantize_codes, reconstruct
     from dnastore.codecs.weights import load_weights
     from dnastore.consensus.call import Design, call_consensus, orient_and_trim

@@ -123,15 +123,10 @@ def reconstruct(w: Weights, mu: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
 
 
-def psnr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Per-image PSNR (dB) of uint8 images on the [0, 1] scale."""
-    d = (a.astype(np.float64) - b.astype(np.float64)) / 255.0
-    mse = np.mean(d.reshape(len(d), -1) ** 2, axis=1)
-    return 10 * np.log10(1.0 / np.maximum(mse, 1e-10))
-
-
-def ssim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Per-image SSIM (scikit-image, 7-pixel Gaussian-free window, data range 1)."""
-    from skimage.metrics import structural_similarity
-    ch = None if a.ndim == 3 else -1
-    return np.array([structural_similarity(x, y, data_range=255, channel_axis=ch) for x, y in zip(a, b)])
+def quality(originals: np.ndarray, images: np.ndarray) -> dict[str, np.ndarray]:
+    """Per-image PSNR, SSIM and MS-SSIM (see :mod:`dnastore.metrics`) of uint8 images."""
+    from dnastore.metrics import ms_ssim, psnr, ssim
+    out = {"psnr": np.asarray(psnr(originals, images)), "ssim": np.asarray(ssim(originals, images))}
+    if min(originals.shape[1:3]) >= 28:
+        out["ms_ssim"] = np.asarray(ms_ssim(originals, images))
+    return out

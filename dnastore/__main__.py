@@ -1,0 +1,5 @@
+"""`python -m dnastore`."""
+
+from dnastore.cli import main
+
+main()
