@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install -q -c constraints.txt
 
-.PHONY: help install test demo peers test-peers bench-sim bench-codec compare-upsampling train-default examples clean
+.PHONY: help install test demo peers test-peers bench-sim bench-codec compare-upsampling train-default train-classifier examples clean
 
 help:
 	@echo "make install     virtual environment in .venv with the pinned stack (constraints.txt)"
@@ -16,6 +16,7 @@ help:
 	@echo "make bench-codec the shipped VAE and its quantizers on MNIST test -> results/bench_codec.json"
 	@echo "make compare-upsampling  transposed conv vs pixel shuffle, same seed -> results/upsampling.json"
 	@echo "make train-default       retrain the shipped weights (long: run it in the background)"
+	@echo "make train-classifier    retrain the shipped MNIST classifier (the ACC metric)"
 
 install: $(VENV)/.installed
 
@@ -58,6 +59,9 @@ train-default: install
 	$(BIN)/dnastore train runs/mnist-train.zarr --valid runs/mnist-valid.zarr --test runs/mnist-test.zarr \
 	  --latent 16 --epochs $(TRAIN_EPOCHS) --run-dir runs/vae-k16 --seed 0 --no-progress $(if $(RESUME),--resume,)
 	@echo "copy runs/vae-k16/weights.msgpack to dnastore/codecs/weights/vae-mnist-k16.msgpack to ship it"
+
+train-classifier: install
+	$(BIN)/python pipelines/train_classifier.py --out dnastore/metrics/weights/mnist-cnn.msgpack
 
 examples: install
 	$(BIN)/python pipelines/make_examples.py examples/images
