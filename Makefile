@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install -q -c constraints.txt
 
-.PHONY: help install test demo peers test-peers bench-sim bench-codec compare-upsampling train-default train-classifier examples clean
+.PHONY: help install test demo peers test-peers bench-sim bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick examples clean
 
 help:
 	@echo "make install     virtual environment in .venv with the pinned stack (constraints.txt)"
@@ -14,6 +14,7 @@ help:
 	@echo "make test-peers  interop tests against BBMap randomreads and dt4dds"
 	@echo "make bench-sim   simulator and consensus benchmark against the peers -> results/bench_sim.json"
 	@echo "make bench-codec the shipped VAE and its quantizers on MNIST test -> results/bench_codec.json"
+	@echo "make bench-table3        paper Table III: BSC p=0.05 on the stored bits, VAE vs PNG/JPEG/WebP (-quick: 1k images)"
 	@echo "make compare-upsampling  transposed conv vs pixel shuffle, same seed -> results/upsampling.json"
 	@echo "make train-default       retrain the shipped weights (long: run it in the background)"
 	@echo "make train-classifier    retrain the shipped MNIST classifier (the ACC metric)"
@@ -45,6 +46,12 @@ bench-sim: peers
 
 bench-codec: install
 	$(BIN)/python pipelines/bench_codec.py --out results/bench_codec.json
+
+bench-table3: install
+	$(BIN)/python pipelines/table3_bsc.py --out results/table3_bsc.json
+
+bench-table3-quick: install
+	$(BIN)/python pipelines/table3_bsc.py --limit 1000 --out results/table3_bsc_quick.json
 
 compare-upsampling: install
 	$(BIN)/python pipelines/compare_upsampling.py --out results/upsampling.json

@@ -540,3 +540,30 @@ def decode_cmd(run: Run, reads: Path, output: Path, manifest: Path | None, origi
                    data_strands=man["n_data_strands"], data_strands_missing=ostats["data_strands_missing"],
                    codes_total=int(er.size))
     run.report(summary)
+
+
+# ----------------------------------------------------------------------------- bench
+@cli.command("bench", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("pipeline")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def bench(pipeline: str, args: tuple[str, ...]) -> None:
+    """Run an experiment of pipelines/ (a file name without .py); extra arguments go to it.
+
+    \b
+    Example:
+      dnastore bench table3_bsc --limit 1000
+      dnastore bench bench_codec -- --limit 500
+    """
+    import subprocess
+    import sys
+
+    roots = [Path.cwd() / "pipelines", Path(__file__).resolve().parent.parent / "pipelines"]
+    folder = next((r for r in roots if r.is_dir()), None)
+    if folder is None:
+        raise DnastoreError("no pipelines/ folder here or beside the installed package; run from a dnastore checkout")
+    names = sorted(p.stem for p in folder.glob("*.py"))
+    if pipeline.removesuffix(".py") not in names:
+        raise DnastoreError(f"no pipeline {pipeline!r} in {folder}; choose one of {', '.join(names)}")
+    rc = subprocess.call([sys.executable, str(folder / (pipeline.removesuffix(".py") + ".py")), *args])
+    if rc:
+        raise DnastoreError(f"pipeline {pipeline} failed with exit code {rc}")

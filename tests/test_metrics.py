@@ -62,3 +62,13 @@ def test_ms_ssim_refuses_images_too_small():
         ms_ssim(x, x)
     with pytest.raises(ValueError):
         ms_ssim(np.zeros((1, 100, 100), np.float32), np.zeros((1, 100, 100), np.float32), STANDARD_MS_SSIM)
+
+
+def test_shipped_classifier_is_at_least_99_percent_on_clean_mnist_test():
+    from dnastore.data.mnist import load_mnist
+    from dnastore.metrics.classifier import load_classifier
+    x, y = load_mnist("test")
+    clf = load_classifier()
+    acc = clf.accuracy(x, y)
+    assert acc >= 0.99 and clf.meta["test_accuracy"] == pytest.approx(acc, abs=1e-9)
+    assert clf.features(x[:5]).shape == (5, 128)
