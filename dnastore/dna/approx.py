@@ -34,7 +34,7 @@ def codes_payload(codes: np.ndarray, attrs: dict[str, Any], arrays: dict[str, np
             raise DnastoreError(f"side array {k!r} has {v.size} values; at most {MAX_SIDE_VALUES} travel in the manifest")
     extra = {"mode": "codes", "codes": {
         "shape": list(codes.shape), "dtype": str(codes.dtype), "n_bits": n_bits, "order": order,
-        "attrs": {k: v for k, v in attrs.items() if k != "provenance"},
+        "attrs": {k: v for k, v in attrs.items() if k not in ("provenance", "kind")},
         "source_provenance": attrs.get("provenance"),
         "arrays": {k: {"dtype": str(v.dtype), "shape": list(v.shape), "data": v.ravel().tolist()}
                    for k, v in arrays.items()}}}
