@@ -211,8 +211,9 @@ def _quant_options(f):
         click.option("--bits", "n_bits", type=click.IntRange(1, 16), default=8, show_default=True, help="Bits per code."),
         click.option("--store", type=click.Choice(["mu", "mu-logvar"]), default="mu", show_default=True,
                      help="Store the posterior mean only, or mean and log-variance as in the paper (2x the bits)."),
-        click.option("--packing", type=click.Choice(["gray", "binary"]), default="gray", show_default=True,
-                     help="Gray-coded or plain binary codes."),
+        click.option("--packing", type=click.Choice(["gray", "binary"]), default="binary", show_default=True,
+                     help="Plain binary or Gray-coded codes (under bit errors binary is better for VAEN, "
+                          "Gray for VAEU: see make bench-table3)."),
     ]
     for o in reversed(opts):
         f = o(f)

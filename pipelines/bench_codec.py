@@ -100,8 +100,8 @@ def main() -> None:
     rows = []
     ps = [0.0, 0.001, 0.01, 0.05]
     settings = [("vaen", 8, "mu", "gray"), ("vaen", 8, "mu", "binary"), ("vaeu", 8, "mu", "gray"),
-                ("vaeu", 8, "mu", "binary"), ("vaen", 8, "mu-logvar", "gray"), ("vaeu", 8, "mu-logvar", "binary"),
-                ("vaen", 6, "mu", "gray"), ("vaen", 4, "mu", "gray"), ("vaen", 2, "mu", "gray")]
+                ("vaeu", 8, "mu", "binary"), ("vaen", 8, "mu-logvar", "binary"), ("vaeu", 8, "mu-logvar", "gray"),
+                ("vaen", 6, "mu", "binary"), ("vaen", 4, "mu", "binary"), ("vaen", 2, "mu", "binary")]
     for kind, n_bits, store, packing in settings:
         codes, attrs, side = quantize_latents(mu, lv, w, kind, n_bits, store, packing)
         row = {"quantizer": kind, "n_bits": n_bits, "store": store, "packing": packing,

@@ -63,7 +63,7 @@ def compress(w: Weights, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def quantize_latents(mu: np.ndarray, logvar: np.ndarray | None, w: Weights, quantizer: str = "vaen",
-                     n_bits: int = 8, store: str = "mu", packing: str = "gray"
+                     n_bits: int = 8, store: str = "mu", packing: str = "binary"
                      ) -> tuple[np.ndarray, dict[str, Any], dict[str, np.ndarray]]:
     """(codes, attrs, side arrays) of latents."""
     if quantizer not in QUANTIZERS or store not in STORES or packing not in PACKINGS:
