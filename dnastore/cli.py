@@ -462,8 +462,6 @@ def oligo_decode(run: Run, strands: Path, output: Path | None, manifest: Path | 
       dnastore oligo-decode consensus.fasta -o photo.jpg
       dnastore oligo-decode consensus.fasta --manifest codes.fasta.json -o codes_out.zarr
     """
-    import numpy as np
-
     from dnastore.dna.codec import assemble_payload, decode_strands
     from dnastore.io.atomic import atomic_outputs
     from dnastore.io.manifest import find_manifest

@@ -7,7 +7,6 @@ Registered on the group of :mod:`dnastore.cli`.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import click
@@ -352,6 +351,15 @@ def dequantize_cmd(run: Run, codes: Path, output: Path, weights: Path | None) ->
 
 
 # ----------------------------------------------------------------------------- reconstruct
+def recon_output_options(f):
+    """-o (the reconstruction folder), --originals and --resize: shared by reconstruct and decode."""
+    f = click.option("--resize", help="Resize the originals to WIDTHxHEIGHT first.")(f)
+    f = click.option("--originals", type=click.Path(path_type=Path),
+                     help="The original images (folder or dataset), for PSNR/SSIM/MS-SSIM and a comparison grid.")(f)
+    return click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+                        help="Folder to write: one PNG per image, grid.png and images.zarr.")(f)
+
+
 def _write_recon(run: Run, output: Path, images, names, erased, originals_path: Path | None, w,
                  prov: dict, resize: str | None = None) -> dict:
     """Write OUTPUT/ (PNGs, images.zarr, grid.png) atomically; per-image metrics when the
@@ -398,11 +406,7 @@ def _write_recon(run: Run, output: Path, images, names, erased, originals_path: 
 
 @cli.command("reconstruct")
 @click.argument("latents", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
-              help="Folder to write: one PNG per image, grid.png and images.zarr.")
-@click.option("--originals", type=click.Path(path_type=Path),
-              help="The original images (folder or dataset), for PSNR/SSIM and a comparison grid.")
-@click.option("--resize", help="Resize the originals to WIDTHxHEIGHT first.")
+@recon_output_options
 @weights_option
 @common_options
 def reconstruct_cmd(run: Run, latents: Path, output: Path, originals: Path | None, resize: str | None,
@@ -475,13 +479,9 @@ def encode_cmd(run: Run, source: Path, output: Path, resize: str | None, quantiz
 
 @cli.command("decode")
 @click.argument("reads", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
-              help="Folder to write: one PNG per image, grid.png and images.zarr.")
+@recon_output_options
 @click.option("--manifest", type=click.Path(path_type=Path),
               help="Manifest of the oligos (default: the one carried beside READS).")
-@click.option("--originals", type=click.Path(path_type=Path),
-              help="The original images (folder or dataset), for PSNR/SSIM and a comparison grid.")
-@click.option("--resize", help="Resize the originals to WIDTHxHEIGHT first.")
 @click.option("--method", type=click.Choice(["vote", "spoa"]), default="vote", show_default=True,
               help="Consensus method (see `dnastore consensus --help`).")
 @weights_option

@@ -21,9 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -80,6 +77,7 @@ def main() -> None:
     from dnastore import __version__
     from dnastore.codecs.pipeline import compress, dequantize_codes, quantize_latents, reconstruct
     from dnastore.metrics import ms_ssim, psnr, ssim
+    from dnastore.results import machine, update_readme, write_results
     from dnastore.codecs.train import evaluate
     from dnastore.codecs.weights import load_weights
     from dnastore.data.mnist import load_mnist
@@ -127,12 +125,9 @@ def main() -> None:
                   f"{100 * r['codes_erased_fraction']:.1f}% codes erased")
 
     result = {"benchmark": "codec", "version": __version__, "seed": args.seed, "test_images": len(x),
-              "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+              "machine": machine(),
               "model": model, "quantizers": rows, "dna_coverage3": dna}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=1))
-    os.replace(tmp, args.out)
+    write_results(args.out, result)
 
     lines = [f"Shipped model (K={model['latent']}, {model['epochs']} epochs), {len(x):,} MNIST test images: "
              f"test ELBO **{model['test_elbo']:.1f}** nats/image, PSNR **{model['psnr']:.2f} dB**, "
@@ -148,14 +143,7 @@ def main() -> None:
         lines.append(f"| {r['store']} | {r['nt_per_image']:.1f} | {r['psnr']:.2f} | {r['ms_ssim']:.3f} | {100 * r['codes_erased_fraction']:.1f}% |")
     table = "\n".join(lines)
     print(table)
-    if args.readme.is_file():
-        text = args.readme.read_text()
-        new = re.sub(r"(<!-- bench-codec:start -->\n).*?(<!-- bench-codec:end -->)",
-                     lambda m: m.group(1) + table + "\n" + m.group(2), text, flags=re.S)
-        if new != text:
-            args.readme.write_text(new)
-            print(f"updated {args.readme}")
-
+    update_readme(args.readme, "bench-codec", table)
 
 if __name__ == "__main__":
     main()

@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -128,8 +127,8 @@ def main() -> None:
               f"{res['consensus_decode_reads_per_s']:,.0f} reads/s, "
               f"{dec['strands_recovered']}/{args.strands} strands recovered")
     res["targets"] = {"vs_dt4dds": 5, "vs_randomreads": 10, "consensus_decode_reads_per_s": 100_000}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(res, indent=1) + "\n")
+    from dnastore.results import update_readme, write_results
+    write_results(args.out, res)
     print(f"wrote {args.out}")
     if args.readme.exists():
         table = "\n".join([
@@ -146,13 +145,7 @@ def main() -> None:
             f"| consensus + decode in one process (library calls) | {res['library_reads_per_s']:,.0f} reads/s | | | >= 100,000 reads/s |",
             f"| strands recovered (no outer code) | {res['strands_recovered']:,} / {res['strands']:,} | | | |",
         ])
-        text = args.readme.read_text()
-        new = re.sub(r"(<!-- bench-sim:start -->\n).*?(<!-- bench-sim:end -->)", lambda m: m.group(1) + table + "\n" + m.group(2),
-                     text, flags=re.S)
-        if new != text:
-            args.readme.write_text(new)
-            print(f"updated {args.readme}")
-
+        update_readme(args.readme, "bench-sim", table)
 
 if __name__ == "__main__":
     main()

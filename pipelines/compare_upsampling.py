@@ -10,8 +10,6 @@ hits both alike. Reports seconds per epoch and the validation ELBO and PSNR afte
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import time
 from pathlib import Path
 
@@ -29,6 +27,7 @@ def main() -> None:
     from dnastore.codecs.train import Trainer, evaluate
     from dnastore.codecs.vae import VAEConfig
     from dnastore.data.mnist import load_mnist
+    from dnastore.results import write_results
 
     x, _ = load_mnist("train")
     x = x[:args.train_images]
@@ -51,10 +50,7 @@ def main() -> None:
     res = {"benchmark": "upsampling", "seed": args.seed, "train_images": len(x), "epochs": args.epochs,
            "runs": out, "speedup_shuffle_vs_transpose": rate("transpose") / rate("shuffle")}
     print(f"pixel shuffle is {res['speedup_shuffle_vs_transpose']:.2f}x faster per epoch")
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    tmp.write_text(json.dumps(res, indent=1))
-    os.replace(tmp, args.out)
+    write_results(args.out, res)
 
 
 if __name__ == "__main__":

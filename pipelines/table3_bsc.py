@@ -17,10 +17,6 @@ images) and ACC (the shipped classifier on the reconstructions against the true 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import re
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +67,7 @@ def main() -> None:
     from dnastore.codecs.weights import load_weights
     from dnastore.data.mnist import load_mnist
     from dnastore.metrics.classifier import load_classifier
+    from dnastore.results import machine, update_readme, write_results
 
     w, clf = load_weights(), load_classifier()
     x, y = load_mnist("test")
@@ -107,11 +104,8 @@ def main() -> None:
 
     result = {"benchmark": "table3_bsc", "version": __version__, "seed": args.seed, "test_images": n,
               "p": args.p, "weights": w.digest, "classifier": clf.digest, "paper": PAPER, "rows": rows,
-              "machine": {"cpus": os.cpu_count(), "platform": platform.platform()}}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    tmp.write_text(json.dumps(result, indent=1))
-    os.replace(tmp, args.out)
+              "machine": machine()}
+    write_results(args.out, result)
 
     lines = [f"BSC p = {args.p} on the stored bits, {n:,} MNIST test images, seed {args.seed}. Paper values "
              "(Table III) beside ours where the paper has them.", "",
@@ -125,13 +119,8 @@ def main() -> None:
                      f"{r['acc']:.3f} | {r['failed_images']} | {pv} |")
     table = "\n".join(lines)
     print(table)
-    if args.readme.is_file() and n >= 10_000:
-        text = args.readme.read_text()
-        new = re.sub(r"(<!-- table3:start -->\n).*?(<!-- table3:end -->)", lambda m: m.group(1) + table + "\n" + m.group(2),
-                     text, flags=re.S)
-        if new != text:
-            args.readme.write_text(new)
-            print(f"updated {args.readme}")
+    if n >= 10_000:  # the README shows full runs only
+        update_readme(args.readme, "table3", table)
 
 
 if __name__ == "__main__":

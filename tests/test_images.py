@@ -66,6 +66,17 @@ def test_model_shapes(upsample, shape, channels):
     assert y.shape == x.shape and float(y.min()) >= 0 and float(y.max()) <= 1
 
 
+def test_both_likelihoods_give_finite_losses_with_their_parts():
+    import jax
+    from flax import nnx
+    x = np.random.default_rng(1).random((4, 28, 28)).astype(np.float32)
+    for lik in ("bernoulli", "gaussian"):
+        m = VAE(VAEConfig(latent=4, likelihood=lik), nnx.Rngs(0))
+        loss, parts = m.loss(x, jax.random.key(0))
+        assert np.isfinite(float(loss)) and float(parts["kl"]) >= 0
+        assert float(loss) == pytest.approx(float(parts["rec"]) + float(parts["kl"]), rel=1e-5)
+
+
 def test_config_round_trips_and_rejects_bad_values():
     cfg = VAEConfig(latent=8, likelihood="gaussian", upsample="transpose")
     assert VAEConfig.from_json(json.loads(json.dumps(cfg.to_json()))) == cfg

@@ -39,19 +39,9 @@ def _train_step(model: VAE, opt: nnx.Optimizer, x: jax.Array, key: jax.Array) ->
 def _eval_batch(model: VAE, x: jax.Array, key: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array, jax.Array]:
     """Per image: negative ELBO (one posterior sample), squared error of the μ reconstruction, μ, log σ²."""
     xf = jnp.asarray(x, jnp.float32) / 255.0
-    mu, logvar = model.encode(xf)
-    z = mu + jnp.exp(0.5 * logvar) * jax.random.normal(key, mu.shape)
-    logits = model.decode_logits(z)
-    axes = tuple(range(1, xf.ndim))
-    if model.cfg.likelihood == "bernoulli":
-        from dnastore.codecs.vae import optax_bce
-        rec = jnp.sum(optax_bce(logits, xf), axis=axes)
-    else:
-        s = model.cfg.sigma
-        rec = jnp.sum(0.5 * ((jax.nn.sigmoid(logits) - xf) / s) ** 2 + math.log(s) + 0.5 * math.log(2 * math.pi), axis=axes)
-    kl = 0.5 * jnp.sum(mu ** 2 + jnp.exp(logvar) - 1.0 - logvar, axis=-1)
-    mse = jnp.mean((model.decode(mu) - xf) ** 2, axis=axes)
-    return rec + kl, mse, mu, logvar
+    t = model.elbo_terms(xf, key)
+    mse = jnp.mean((model.decode(t["mu"]) - xf) ** 2, axis=tuple(range(1, xf.ndim)))
+    return t["rec"] + t["kl"], mse, t["mu"], t["logvar"]
 
 
 @nnx.jit

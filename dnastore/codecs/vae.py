@@ -138,8 +138,8 @@ class VAE(nnx.Module):
         """Decoder mean in [0, 1]: the reconstruction."""
         return jax.nn.sigmoid(self.decode_logits(z))
 
-    def loss(self, x: jax.Array, key: jax.Array, train: bool = True) -> tuple[jax.Array, dict[str, jax.Array]]:
-        """Negative ELBO per image (nats), averaged over the batch, with its parts."""
+    def elbo_terms(self, x: jax.Array, key: jax.Array, train: bool = False) -> dict[str, jax.Array]:
+        """Per image: reconstruction term and KL (nats, one posterior sample), μ and log σ²."""
         mu, logvar = self.encode(x, train)
         z = mu + jnp.exp(0.5 * logvar) * jax.random.normal(key, mu.shape)
         logits = self.decode_logits(z, train)
@@ -150,7 +150,12 @@ class VAE(nnx.Module):
             s = self.cfg.sigma
             rec = jnp.sum(0.5 * ((jax.nn.sigmoid(logits) - x) / s) ** 2 + math.log(s) + 0.5 * math.log(2 * math.pi), axis=axes)
         kl = 0.5 * jnp.sum(mu ** 2 + jnp.exp(logvar) - 1.0 - logvar, axis=-1)
-        return jnp.mean(rec + kl), {"rec": jnp.mean(rec), "kl": jnp.mean(kl)}
+        return {"rec": rec, "kl": kl, "mu": mu, "logvar": logvar}
+
+    def loss(self, x: jax.Array, key: jax.Array, train: bool = True) -> tuple[jax.Array, dict[str, jax.Array]]:
+        """Negative ELBO per image (nats), averaged over the batch, with its parts."""
+        t = self.elbo_terms(x, key, train)
+        return jnp.mean(t["rec"] + t["kl"]), {"rec": jnp.mean(t["rec"]), "kl": jnp.mean(t["kl"])}
 
 
 def optax_bce(logits: jax.Array, x: jax.Array) -> jax.Array:
