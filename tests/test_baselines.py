@@ -30,3 +30,40 @@ def test_broken_files_are_failed_images_that_come_back_black(fmt):
     # a file that decodes to another size is a failure too
     other = encode_image(np.zeros((10, 10), np.uint8), fmt, 75)
     assert decode_images([other], EX.shape[1:])[1][0]
+
+
+def test_packed_files_come_back_and_losses_fail_only_their_files():
+    from dnastore.codecs.classical import pack_files, unpack_files
+    files = encode_images(EX, "png")
+    payload = pack_files(files)
+    ok = np.zeros(len(payload), bool)
+    back, size = unpack_files(payload, ok, len(files))
+    assert back == files and size == len(payload)
+    lost = ok.copy()
+    start = 2 * len(files) + len(files[0]) + len(files[1])
+    lost[start + 3] = True  # a byte of the third file
+    back, _ = unpack_files(payload, lost, len(files))
+    assert back[2] is None and [b for i, b in enumerate(back) if i != 2] == files[:2] + files[3:]
+    lost = ok.copy()
+    lost[2 * 3] = True  # the length of the fourth file: it and every later one are lost
+    back, _ = unpack_files(payload, lost, len(files))
+    assert back[:3] == files[:3] and all(b is None for b in back[3:])
+
+
+def test_results_json_of_a_pipeline_has_one_entry_per_method_and_setting(tmp_path):
+    import json
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "cs.json"
+    subprocess.run([sys.executable, str(root / "pipelines" / "coverage_sweep.py"), "--limit", "24", "--coverages",
+                    "4,8", "--settings", "unbiased", "--out", str(out), "--readme", str(tmp_path / "none.md")],
+                   check=True, capture_output=True, cwd=tmp_path)
+    res = json.loads(out.read_text())
+    assert res["benchmark"] == "coverage_sweep" and res["seed"] == 0 and res["version"] and res["test_images"] == 24
+    keys = {(r["method"], r["coverage"]) for r in res["rows"]}
+    assert keys == {(m, c) for m in ("VAEN", "VAEU", "PNG", "JPEG", "WEBP") for c in (4.0, 8.0)}
+    for r in res["rows"]:
+        assert {"ms_ssim", "psnr", "acc", "nt_per_image", "failed_images", "setting"} <= set(r)
+        assert 0 <= r["acc"] <= 1 and r["nt_per_image"] > 0
+    assert (tmp_path / "cs-unbiased.png").is_file()

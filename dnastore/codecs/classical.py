@@ -61,3 +61,30 @@ def decode_images(files: list[bytes], shape: tuple[int, ...]) -> tuple[np.ndarra
         else:
             out[i] = a
     return out, failed
+
+
+def pack_files(files: list[bytes]) -> bytes:
+    """Many files as one payload: a table of their lengths (2 bytes each, big-endian), then the files."""
+    lens = np.array([len(f) for f in files], dtype=">u2")
+    return lens.tobytes() + b"".join(files)
+
+
+def unpack_files(payload: bytes, erased: np.ndarray, n: int) -> tuple[list[bytes | None], int]:
+    """The files, None where any byte (or its length entry) was lost."""
+    head = np.frombuffer(payload[:2 * n], dtype=">u2").astype(np.int64)
+    head_lost = erased[:2 * n].reshape(n, 2).any(axis=1)
+    if head_lost.any():  # a lost length shifts every later file: those are lost too
+        first = int(np.argmax(head_lost))
+        head_ok = np.arange(n) < first
+    else:
+        head_ok = np.ones(n, bool)
+    out: list[bytes | None] = []
+    pos = 2 * n
+    for i in range(n):
+        if not head_ok[i]:
+            out.append(None)
+            continue
+        end = pos + int(head[i])
+        out.append(None if end > len(payload) or erased[pos:end].any() else payload[pos:end])
+        pos = end
+    return out, int(2 * n + sum(int(h) for h in head))
