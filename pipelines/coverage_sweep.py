@@ -16,7 +16,9 @@ same simulated channel:
 Channel settings: ``illumina`` (the Illumina preset with Twist-like synthesis bias) and
 ``unbiased`` (the same errors without synthesis bias, like randomreads, which the paper
 used). Metrics: MS-SSIM (MNIST setting), PSNR and ACC, as in the Table III pipeline.
-Writes results JSON and a PNG plot per setting (MS-SSIM, PSNR and ACC against 1/coverage).
+Writes results JSON, a PNG plot per setting (MS-SSIM, PSNR and ACC against 1/coverage) and,
+at coverage 3 and 10, image grids as in the paper's Figs. 1 and 3: the first 16 originals,
+then VAEN, VAEU, JPEG and PNG.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ def main() -> None:
                 "acc": clf.accuracy(rec, y)}
 
     rows = []
+    grids: dict[tuple[str, float], dict[str, np.ndarray]] = {}
     for sname in args.settings.split(","):
         preset, synth = SETTINGS[sname]
         for cov in covs:
@@ -101,6 +104,8 @@ def main() -> None:
                        "bits_per_image": 8 * enc.manifest["payload_bytes"] / n, "failed_images": failed,
                        "lost_fraction": lost, **score(rec), **got.stats, "seconds": time.perf_counter() - t}
                 rows.append(row)
+                if cov in (3.0, 10.0):
+                    grids.setdefault((sname, cov), {})[mname] = rec[:16]
                 print(f"{sname:9s} cov {cov:4.1f} {mname:5s} {row['nt_per_image']:8.1f} nt/img  MS-SSIM "
                       f"{row['ms_ssim']:.3f}  PSNR {row['psnr']:6.2f}  ACC {row['acc']:.3f}  failed {failed}", flush=True)
 
@@ -108,6 +113,11 @@ def main() -> None:
               "weights": w.digest, "classifier": clf.digest, "machine": machine(), "rows": rows}
     write_results(args.out, result)
     plot(rows, args.out.with_suffix(""))
+    from dnastore.data.render import grid, save_png
+    for (sname, cov), recs in grids.items():  # paper Figs. 1 and 3: originals, VAEN, VAEU, JPEG, PNG
+        order = [m for m in ("VAEN", "VAEU", "JPEG", "PNG") if m in recs]
+        save_png(Path(f"{args.out.with_suffix('')}-grid-{sname}-cov{cov:g}.png"),
+                 grid([x[:16]] + [recs[m] for m in order]))
 
     lines = [f"Full DNA channel, {n:,} MNIST test images, seed {args.seed}: ACC (and PSNR in dB) against coverage. "
              "nt/image counts primers, index and check.", ""]
