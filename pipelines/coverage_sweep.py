@@ -9,9 +9,9 @@ same simulated channel:
 - VAEN and VAEU: the shipped VAE, μ only, 8 bits per code (128 bits per image), codes packed
   in column order; lost codes become the prior's centre.
 - PNG, JPEG (quality 50) and WebP (quality 50): each image as its own file (headers
-  included), all files of the set concatenated into one payload behind a table of their
-  lengths (2 bytes each, stored in DNA as well). An image any of whose bytes were lost is a
-  failed image: black in PSNR and MS-SSIM, wrong in ACC.
+  included), all files of the set concatenated into one payload; their lengths travel in the
+  manifest (see :func:`dnastore.codecs.classical.pack_files`). An image any of whose bytes
+  were lost is a failed image: black in PSNR and MS-SSIM, wrong in ACC.
 
 Channel settings: ``illumina`` (the Illumina preset with Twist-like synthesis bias) and
 ``unbiased`` (the same errors without synthesis bias, like randomreads, which the paper
@@ -68,8 +68,9 @@ def main() -> None:
         payload, extra = codes_payload(codes, attrs, side)
         methods[kind.upper()] = ("vae", encode(payload, extra))
     for fmt, q in (("png", None), ("jpeg", 50), ("webp", 50)):
-        files = encode_images(x, fmt, q)
-        methods[fmt.upper()] = ("file", encode(pack_files(files), {"mode": "file", "file_name": f"mnist.{fmt}"}))
+        payload, lengths = pack_files(encode_images(x, fmt, q))
+        methods[fmt.upper()] = ("file", encode(payload, {"mode": "file", "file_name": f"mnist.{fmt}",
+                                                         "file_lengths": lengths}))
 
     def score(rec):
         return {"ms_ssim": float(np.mean(ms_ssim(x, rec))), "psnr": float(np.mean(psnr(x, rec))),
@@ -89,7 +90,7 @@ def main() -> None:
                     rec = reconstruct(w, dequantize_codes(codes, cattrs, side, erased, w)[0])
                     failed, lost = 0, float(erased.mean())
                 else:
-                    files, _ = unpack_files(got.payload, got.erased, n)
+                    files = unpack_files(got.payload, got.erased, enc.manifest["file_lengths"])
                     rec = np.zeros_like(x)
                     failed = 0
                     for i, f in enumerate(files):
