@@ -8,6 +8,8 @@ same simulated channel:
 
 - VAEN and VAEU: the shipped VAE, μ only, 8 bits per code (128 bits per image), codes packed
   in column order; lost codes become the prior's centre.
+- VAEN+RS30, VAEN+RS60: the same codes with the outer Reed-Solomon code across strands at 30%
+  and 60% parity strands (``--outer``), the lever for low coverage.
 - PNG, JPEG (quality 50) and WebP (quality 50): each image as its own file (headers
   included), all files of the set concatenated into one payload; their lengths travel in the
   manifest (see :func:`dnastore.codecs.classical.pack_files`). An image any of whose bytes
@@ -39,6 +41,8 @@ def main() -> None:
     ap.add_argument("--coverages", default="1,2,3,4,5,6,7,8,9,10")
     ap.add_argument("--settings", default="illumina,unbiased")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--outer", type=lambda v: [float(t) for t in v.split(",") if t], default=[0.3, 0.6],
+                    help="Outer-code redundancies for extra VAEN rows (comma-separated; empty for none).")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "coverage_sweep.json")
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = ap.parse_args()
@@ -67,6 +71,9 @@ def main() -> None:
         codes, attrs, side = quantize_latents(mu, lv, w, kind, 8, "mu", "binary")
         payload, extra = codes_payload(codes, attrs, side)
         methods[kind.upper()] = ("vae", encode(payload, extra))
+        if kind == "vaen":  # the erasure-code lever: parity strands across strands
+            for red in args.outer:
+                methods[f"VAEN+RS{round(100 * red)}"] = ("vae", encode(payload, extra, redundancy=red))
     for fmt, q in (("png", None), ("jpeg", 50), ("webp", 50)):
         payload, lengths = pack_files(encode_images(x, fmt, q))
         methods[fmt.upper()] = ("file", encode(payload, {"mode": "file", "file_name": f"mnist.{fmt}",

@@ -77,3 +77,20 @@ def test_rs_refuses_a_block_beyond_repair(rng):
     ok[:plan.nsym + 1] = False
     with pytest.raises(DnastoreError, match="lost"):
         rs_decode(data, parity, ok, np.ones(len(parity), bool), plan)
+
+
+def test_rs_partial_repairs_the_blocks_it_can_and_keeps_what_the_others_received(rng):
+    plan = RSPlan.make(600, 0.2)  # several blocks
+    assert len(plan.blocks) >= 3
+    data = rng.integers(0, 256, (600, 5)).astype(np.uint8)
+    parity = rs_encode(data, plan)
+    ok = np.ones(600, bool)
+    (s0, k0), (s1, k1) = plan.blocks[0], plan.blocks[1]
+    ok[s0:s0 + plan.nsym + 3] = False  # block 0: beyond repair
+    ok[s1:s1 + 2] = False              # block 1: repairable
+    garbled = np.where(ok[:, None], data, 0).astype(np.uint8)
+    out, stats = rs_decode(garbled, parity, ok, np.ones(len(parity), bool), plan, partial=True)
+    rows_ok = stats["rows_ok"]
+    assert stats["blocks_failed"] == 1
+    assert (rows_ok == np.concatenate([ok[:s1], np.ones(600 - s1, bool)])).all()
+    assert (out[rows_ok] == data[rows_ok]).all()

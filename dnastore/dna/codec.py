@@ -374,14 +374,11 @@ def assemble_payload(dec: Decoded, manifest: dict[str, Any], *, allow_partial: b
     data, ok = dec.rows[:n_data], dec.present[:n_data].copy()
     if manifest.get("outer"):
         plan = RSPlan.from_json(manifest["outer"])
-        try:
-            data, rs_stats = rs_decode(data, dec.rows[n_data:], ok, dec.present[n_data:], plan)
-            ok = np.ones(n_data, dtype=bool)
-            stats["outer"] = rs_stats
-        except DnastoreError as e:
-            if not allow_partial:
-                raise
-            stats["outer"] = {"error": str(e)}
+        # with allow_partial, the blocks that can be repaired are, and the others keep the
+        # strands they received
+        data, rs_stats = rs_decode(data, dec.rows[n_data:], ok, dec.present[n_data:], plan, partial=allow_partial)
+        ok = rs_stats.pop("rows_ok")
+        stats["outer"] = rs_stats
     stats["data_strands_missing"] = int((~ok).sum())
     erased = np.repeat(~ok, b)[:int(manifest["payload_bytes"])]
     payload = data.reshape(-1)[:int(manifest["payload_bytes"])].tobytes()

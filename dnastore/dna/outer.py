@@ -153,43 +153,59 @@ def rs_encode(data: np.ndarray, plan: RSPlan) -> np.ndarray:
 
 
 def rs_decode(data: np.ndarray, parity: np.ndarray, data_ok: np.ndarray, parity_ok: np.ndarray,
-              plan: RSPlan) -> tuple[np.ndarray, dict]:
+              plan: RSPlan, partial: bool = False) -> tuple[np.ndarray, dict]:
     """Fill erased data rows. Returns (data, stats); raises DnastoreError when a block lost
-    more rows than it has parity."""
+    more rows than it has parity, unless ``partial``: then such blocks keep the rows they
+    received, every other block is repaired, and ``stats["rows_ok"]`` says which data rows
+    are good."""
     data = np.asarray(data, dtype=np.int64).copy()
     parity = np.asarray(parity, dtype=np.int64)
-    nsym = plan.nsym
-    stats = {"blocks": len(plan.blocks), "rows_recovered": 0, "columns_fallback": 0}
+    rows_ok = np.ones(len(data), dtype=bool)
+    stats = {"blocks": len(plan.blocks), "rows_recovered": 0, "columns_fallback": 0, "blocks_failed": 0}
     for b, (start, k) in enumerate(plan.blocks):
-        n = k + nsym
-        cw = np.concatenate([data[start:start + k], parity[b * nsym:(b + 1) * nsym]])
-        ok = np.concatenate([data_ok[start:start + k], parity_ok[b * nsym:(b + 1) * nsym]])
-        erased = np.flatnonzero(~ok)
-        if len(erased) == 0:
-            continue
-        if len(erased) > nsym:
-            raise DnastoreError(
-                f"outer code block {b} lost {len(erased)} of {n} strands but has only {nsym} parity strands; "
-                "sequence deeper or encode with more --redundancy")
-        cw[erased] = 0
-        h = _parity_check(n, nsym)
-        synd = gf_matmul(h, cw)  # (nsym, B): syndromes of the zero-filled word
-        e = len(erased)
-        vals = gf_solve(h[:e][:, erased], synd[:e])
-        cw[erased] = vals
-        # a clean solution leaves every syndrome at zero; otherwise a strand passed its check
-        # with a wrong payload, and reedsolo's errors-and-erasures decoder takes that column
-        bad_cols = np.flatnonzero(gf_matmul(h, cw).any(axis=0)) if e < nsym else []
-        for c in bad_cols:
-            col = bytearray(int(v) for v in np.concatenate([data[start:start + k, c], parity[b * nsym:(b + 1) * nsym, c]]))
-            for p in erased:
-                col[p] = 0
-            try:
-                fixed = reedsolo.RSCodec(nsym).decode(col, erase_pos=[int(p) for p in erased])[1]
-            except reedsolo.ReedSolomonError:
-                raise DnastoreError(f"outer code block {b} column {c} is beyond repair") from None
-            cw[:, c] = np.frombuffer(bytes(fixed), dtype=np.uint8)
-            stats["columns_fallback"] += 1
-        data[start:start + k] = cw[:k]
-        stats["rows_recovered"] += int((erased < k).sum())
+        try:
+            _repair_block(data, parity, data_ok, parity_ok, plan, b, start, k, stats)
+        except DnastoreError:
+            if not partial:
+                raise
+            stats["blocks_failed"] += 1
+            rows_ok[start:start + k] = data_ok[start:start + k]
+    stats["rows_ok"] = rows_ok
     return data.astype(np.uint8), stats
+
+
+def _repair_block(data: np.ndarray, parity: np.ndarray, data_ok: np.ndarray, parity_ok: np.ndarray,
+                  plan: RSPlan, b: int, start: int, k: int, stats: dict) -> None:
+    """Repair one block of ``data`` in place (raises DnastoreError when it cannot)."""
+    nsym = plan.nsym
+    n = k + nsym
+    cw = np.concatenate([data[start:start + k], parity[b * nsym:(b + 1) * nsym]])
+    ok = np.concatenate([data_ok[start:start + k], parity_ok[b * nsym:(b + 1) * nsym]])
+    erased = np.flatnonzero(~ok)
+    if len(erased) == 0:
+        return
+    if len(erased) > nsym:
+        raise DnastoreError(
+            f"outer code block {b} lost {len(erased)} of {n} strands but has only {nsym} parity strands; "
+            "sequence deeper or encode with more --redundancy")
+    cw[erased] = 0
+    h = _parity_check(n, nsym)
+    synd = gf_matmul(h, cw)  # (nsym, B): syndromes of the zero-filled word
+    e = len(erased)
+    vals = gf_solve(h[:e][:, erased], synd[:e])
+    cw[erased] = vals
+    # a clean solution leaves every syndrome at zero; otherwise a strand passed its check
+    # with a wrong payload, and reedsolo's errors-and-erasures decoder takes that column
+    bad_cols = np.flatnonzero(gf_matmul(h, cw).any(axis=0)) if e < nsym else []
+    for c in bad_cols:
+        col = bytearray(int(v) for v in np.concatenate([data[start:start + k, c], parity[b * nsym:(b + 1) * nsym, c]]))
+        for p in erased:
+            col[p] = 0
+        try:
+            fixed = reedsolo.RSCodec(nsym).decode(col, erase_pos=[int(p) for p in erased])[1]
+        except reedsolo.ReedSolomonError:
+            raise DnastoreError(f"outer code block {b} column {c} is beyond repair") from None
+        cw[:, c] = np.frombuffer(bytes(fixed), dtype=np.uint8)
+        stats["columns_fallback"] += 1
+    data[start:start + k] = cw[:k]
+    stats["rows_recovered"] += int((erased < k).sum())
