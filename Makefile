@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install -q -c constraints.txt
 
-.PHONY: help install test demo peers test-peers bench-sim bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench bench-quick examples clean
+.PHONY: help install test demo peers test-peers bench-sim bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench-rate bench-rate-quick bench bench-quick examples clean
 
 help:
 	@echo "make install     virtual environment in .venv with the pinned stack (constraints.txt)"
@@ -16,6 +16,7 @@ help:
 	@echo "make bench-codec the shipped VAE and its quantizers on MNIST test -> results/bench_codec.json"
 	@echo "make bench-table3        paper Table III: BSC p=0.05 on the stored bits, VAE vs PNG/JPEG/WebP (-quick: 1k images)"
 	@echo "make bench-coverage      paper Fig. 2d: quality against 1/coverage through the DNA channel (-quick: subset)"
+	@echo "make bench-rate          paper Figs. 2a-c: quality against bits per pixel, error-free (-quick: 1k images)"
 	@echo "make bench / bench-quick every image experiment, full or on subsets"
 	@echo "make compare-upsampling  transposed conv vs pixel shuffle, same seed -> results/upsampling.json"
 	@echo "make train-default       retrain the shipped weights (long: run it in the background)"
@@ -61,12 +62,18 @@ bench-coverage: install
 bench-coverage-quick: install
 	$(BIN)/python pipelines/coverage_sweep.py --limit 200 --coverages 1,2,3,5,10 --out results/coverage_sweep_quick.json
 
+bench-rate: install
+	$(BIN)/python pipelines/rate_sweep.py --out results/rate_sweep.json
+
+bench-rate-quick: install
+	$(BIN)/python pipelines/rate_sweep.py --limit 1000 --out results/rate_sweep_quick.json
+
 # every image experiment; -quick runs each on a subset (a few minutes in all)
-bench: bench-codec bench-table3 bench-coverage
+bench: bench-codec bench-table3 bench-coverage bench-rate
 
 bench-quick: install
 	$(BIN)/python pipelines/bench_codec.py --limit 1000 --dna-images 200 --out results/bench_codec_quick.json --readme /dev/null
-	$(MAKE) bench-table3-quick bench-coverage-quick
+	$(MAKE) bench-table3-quick bench-coverage-quick bench-rate-quick
 
 compare-upsampling: install
 	$(BIN)/python pipelines/compare_upsampling.py --out results/upsampling.json

@@ -10,6 +10,8 @@ same simulated channel:
   in column order; lost codes become the prior's centre.
 - VAEN+RS30, VAEN+RS60: the same codes with the outer Reed-Solomon code across strands at 30%
   and 60% parity strands (``--outer``), the lever for low coverage.
+- VAEN-3b, VAEN-3b+RS30: 3 bits per code (48 bits per image, ``--low-bits``), the rate lever,
+  alone and with 30% parity.
 - PNG, JPEG (quality 50) and WebP (quality 50): each image as its own file (headers
   included), all files of the set concatenated into one payload; their lengths travel in the
   manifest (see :func:`dnastore.codecs.classical.pack_files`). An image any of whose bytes
@@ -43,6 +45,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--outer", type=lambda v: [float(t) for t in v.split(",") if t], default=[0.3, 0.6],
                     help="Outer-code redundancies for extra VAEN rows (comma-separated; empty for none).")
+    ap.add_argument("--low-bits", type=int, default=3, help="Extra VAEN rows at this many bits per code (0: none).")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "coverage_sweep.json")
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = ap.parse_args()
@@ -74,6 +77,12 @@ def main() -> None:
         if kind == "vaen":  # the erasure-code lever: parity strands across strands
             for red in args.outer:
                 methods[f"VAEN+RS{round(100 * red)}"] = ("vae", encode(payload, extra, redundancy=red))
+    if args.low_bits:  # the rate lever: fewer bits per code (48 bits/image at 3 bits)
+        nb = args.low_bits
+        codes, attrs, side = quantize_latents(mu, lv, w, "vaen", nb, "mu", "binary")
+        payload, extra = codes_payload(codes, attrs, side)
+        methods[f"VAEN-{nb}b"] = ("vae", encode(payload, extra))
+        methods[f"VAEN-{nb}b+RS30"] = ("vae", encode(payload, extra, redundancy=0.3))
     for fmt, q in (("png", None), ("jpeg", 50), ("webp", 50)):
         payload, lengths = pack_files(encode_images(x, fmt, q))
         methods[fmt.upper()] = ("file", encode(payload, {"mode": "file", "file_name": f"mnist.{fmt}",
