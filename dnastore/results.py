@@ -34,3 +34,23 @@ def update_readme(readme: Path, marker: str, table: str) -> bool:
     readme.write_text(new)
     print(f"updated {readme}")
     return True
+
+
+def mnist_test_set(limit: int):
+    """(weights, classifier, images, labels): the shipped VAE and classifier and the first
+    ``limit`` MNIST test images, which every image experiment evaluates on."""
+    from dnastore.codecs.weights import load_weights
+    from dnastore.data.mnist import load_mnist
+    from dnastore.metrics.classifier import load_classifier
+    x, y = load_mnist("test")
+    return load_weights(), load_classifier(), x[:limit], y[:limit]
+
+
+def quality(x, y, rec, clf) -> dict[str, float]:
+    """Mean MS-SSIM and PSNR of reconstructions ``rec`` of ``x``, and the classifier's
+    accuracy on them against the labels ``y``."""
+    import numpy as np
+
+    from dnastore.metrics import ms_ssim, psnr
+    return {"ms_ssim": float(np.mean(ms_ssim(x, rec))), "psnr": float(np.mean(psnr(x, rec))),
+            "acc": clf.accuracy(rec, y)}

@@ -55,16 +55,10 @@ def main() -> None:
     from dnastore.channel.roundtrip import encode, transmit
     from dnastore.codecs.classical import decode_image, encode_images, pack_files, unpack_files
     from dnastore.codecs.pipeline import compress, dequantize_codes, quantize_latents, reconstruct
-    from dnastore.codecs.weights import load_weights
-    from dnastore.data.mnist import load_mnist
     from dnastore.dna.approx import codes_from_payload, codes_payload
-    from dnastore.metrics import ms_ssim, psnr
-    from dnastore.metrics.classifier import load_classifier
-    from dnastore.results import machine, update_readme, write_results
+    from dnastore.results import machine, mnist_test_set, quality, update_readme, write_results
 
-    w, clf = load_weights(), load_classifier()
-    x, y = load_mnist("test")
-    x, y = x[:args.limit], y[:args.limit]
+    w, clf, x, y = mnist_test_set(args.limit)
     n = len(x)
     covs = [float(c) for c in args.coverages.split(",")]
     mu, lv = compress(w, x)
@@ -87,10 +81,6 @@ def main() -> None:
         payload, lengths = pack_files(encode_images(x, fmt, q))
         methods[fmt.upper()] = ("file", encode(payload, {"mode": "file", "file_name": f"mnist.{fmt}",
                                                          "file_lengths": lengths}))
-
-    def score(rec):
-        return {"ms_ssim": float(np.mean(ms_ssim(x, rec))), "psnr": float(np.mean(psnr(x, rec))),
-                "acc": clf.accuracy(rec, y)}
 
     rows = []
     grids: dict[tuple[str, float], dict[str, np.ndarray]] = {}
@@ -119,7 +109,7 @@ def main() -> None:
                 row = {"setting": sname, "coverage": cov, "method": mname,
                        "nt_per_image": enc.manifest["n_strands"] * enc.manifest["layout"]["strand_length"] / n,
                        "bits_per_image": 8 * enc.manifest["payload_bytes"] / n, "failed_images": failed,
-                       "lost_fraction": lost, **score(rec), **got.stats, "seconds": time.perf_counter() - t}
+                       "lost_fraction": lost, **quality(x, y, rec, clf), **got.stats, "seconds": time.perf_counter() - t}
                 rows.append(row)
                 if cov in (3.0, 10.0):
                     grids.setdefault((sname, cov), {})[mname] = rec[:16]

@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -32,23 +30,16 @@ def main() -> None:
     from dnastore.codecs.classical import decode_images, encode_images
     from dnastore.codecs.pipeline import compress, dequantize_codes, quantize_latents, reconstruct
     from dnastore.codecs.quant import pack_bits
-    from dnastore.codecs.weights import load_weights
-    from dnastore.data.mnist import load_mnist
-    from dnastore.metrics import ms_ssim, psnr
-    from dnastore.metrics.classifier import load_classifier
-    from dnastore.results import machine, update_readme, write_results
+    from dnastore.results import machine, mnist_test_set, quality, update_readme, write_results
 
-    w, clf = load_weights(), load_classifier()
-    x, y = load_mnist("test")
-    x, y = x[:args.limit], y[:args.limit]
+    w, clf, x, y = mnist_test_set(args.limit)
     n, pixels = len(x), x.shape[1] * x.shape[2]
     mu, lv = compress(w, x)
     rows = []
 
     def add(method, setting, bits_total, rec, failed=0):
         r = {"method": method, "setting": setting, "bpp": bits_total / n / pixels, "bits_per_image": bits_total / n,
-             "ms_ssim": float(np.mean(ms_ssim(x, rec))), "psnr": float(np.mean(psnr(x, rec))),
-             "acc": clf.accuracy(rec, y), "failed_images": int(failed)}
+             **quality(x, y, rec, clf), "failed_images": int(failed)}
         rows.append(r)
         print(f"{method:5s} {setting:12s} bpp {r['bpp']:.4f}  MS-SSIM {r['ms_ssim']:.3f}  PSNR {r['psnr']:6.2f}  "
               f"ACC {r['acc']:.3f}", flush=True)

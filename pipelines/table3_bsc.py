@@ -45,12 +45,6 @@ def bsc_files(files: list[bytes], p: float, seed: int) -> list[bytes]:
     return out
 
 
-def metrics(x: np.ndarray, y: np.ndarray, rec: np.ndarray, clf) -> dict[str, float]:
-    from dnastore.metrics import ms_ssim, psnr
-    return {"ms_ssim": float(np.mean(ms_ssim(x, rec))), "psnr": float(np.mean(psnr(x, rec))),
-            "acc": clf.accuracy(rec, y)}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--limit", type=int, default=10_000)
@@ -64,14 +58,9 @@ def main() -> None:
     from dnastore.codecs.classical import decode_images, encode_images
     from dnastore.codecs.pipeline import compress, dequantize_codes, quantize_latents, reconstruct
     from dnastore.codecs.quant import pack_bits, unpack_bits
-    from dnastore.codecs.weights import load_weights
-    from dnastore.data.mnist import load_mnist
-    from dnastore.metrics.classifier import load_classifier
-    from dnastore.results import machine, update_readme, write_results
+    from dnastore.results import machine, mnist_test_set, quality, update_readme, write_results
 
-    w, clf = load_weights(), load_classifier()
-    x, y = load_mnist("test")
-    x, y = x[:args.limit], y[:args.limit]
+    w, clf, x, y = mnist_test_set(args.limit)
     n = len(x)
     rows = []
 
@@ -83,7 +72,7 @@ def main() -> None:
 
     add("clean", "originals", 8 * 28 * 28, {"ms_ssim": 1.0, "psnr": 100.0, "acc": clf.accuracy(x, y)})
     mu, lv = compress(w, x)
-    add("VAE", "no quantization, no channel", float("nan"), metrics(x, y, reconstruct(w, mu), clf))
+    add("VAE", "no quantization, no channel", float("nan"), quality(x, y, reconstruct(w, mu), clf))
     for kind in ("vaen", "vaeu"):
         for store in ("mu-logvar", "mu"):
             for packing in ("binary", "gray"):
@@ -94,12 +83,12 @@ def main() -> None:
                 noisy = np.packbits(bsc_bits(bits, args.p, args.seed)).tobytes()
                 back, _ = unpack_bits(noisy, np.zeros(len(noisy), bool), codes.shape, nb, "row")
                 rec = reconstruct(w, dequantize_codes(back, attrs, side, None, w)[0])
-                add(kind.upper(), f"8 bits, {store}, {packing}", codes.shape[1] * nb, metrics(x, y, rec, clf))
-    for fmt, quality in (("png", None), ("jpeg", 50), ("jpeg", 90), ("webp", 50)):
-        files = encode_images(x, fmt, quality)
+                add(kind.upper(), f"8 bits, {store}, {packing}", codes.shape[1] * nb, quality(x, y, rec, clf))
+    for fmt, q in (("png", None), ("jpeg", 50), ("jpeg", 90), ("webp", 50)):
+        files = encode_images(x, fmt, q)
         bits_img = 8 * sum(len(f) for f in files) / n
         rec, failed = decode_images(bsc_files(files, args.p, args.seed), x.shape[1:])
-        add(fmt.upper(), f"quality {quality}" if quality else "lossless", bits_img, metrics(x, y, rec, clf),
+        add(fmt.upper(), f"quality {q}" if q else "lossless", bits_img, quality(x, y, rec, clf),
             failed.sum())
 
     result = {"benchmark": "table3_bsc", "version": __version__, "seed": args.seed, "test_images": n,
