@@ -66,25 +66,28 @@ def _pad(x: np.ndarray, size: int) -> np.ndarray:
     return np.concatenate([x, np.repeat(x[-1:], size - len(x), axis=0)])
 
 
+def map_batches(fn, model, rows: np.ndarray, batch: int = 500):
+    """``fn(model, part)`` over fixed-size batches of ``rows`` (the last one padded, so one
+    compiled shape serves every batch), outputs cut back and concatenated. ``fn`` returns an
+    array or a tuple of arrays."""
+    outs = []
+    for s in _batches(len(rows), batch):
+        n = s.stop - s.start
+        r = fn(model, _pad(rows[s], batch) if len(rows) > batch else rows[s])
+        outs.append(tuple(np.asarray(v)[:n] for v in r) if isinstance(r, tuple) else np.asarray(r)[:n])
+    if isinstance(outs[0], tuple):
+        return tuple(np.concatenate(c) for c in zip(*outs))
+    return np.concatenate(outs)
+
+
 def encode_images(model: VAE, images: np.ndarray, batch: int = 500) -> tuple[np.ndarray, np.ndarray]:
     """Posterior μ and log σ² of uint8 images, float32 (N, K) each."""
-    mus, lvs = [], []
-    for s in _batches(len(images), batch):
-        n = s.stop - s.start
-        mu, lv = _encode(model, _pad(images[s], batch) if len(images) > batch else images[s])
-        mus.append(np.asarray(mu)[:n])
-        lvs.append(np.asarray(lv)[:n])
-    return np.concatenate(mus), np.concatenate(lvs)
+    return map_batches(_encode, model, images, batch)
 
 
 def decode_latents(model: VAE, z: np.ndarray, batch: int = 500) -> np.ndarray:
     """Decoder means in [0, 1] of latents (N, K)."""
-    out = []
-    for s in _batches(len(z), batch):
-        n = s.stop - s.start
-        zz = np.asarray(z[s], np.float32)
-        out.append(np.asarray(_decode(model, _pad(zz, batch) if len(z) > batch else zz))[:n])
-    return np.concatenate(out)
+    return map_batches(_decode, model, np.asarray(z, np.float32), batch)
 
 
 def evaluate(model: VAE, images: np.ndarray, seed: int = 0, batch: int = 500) -> dict[str, float]:

@@ -19,6 +19,7 @@ import numpy as np
 import optax
 from flax import nnx
 
+from dnastore.codecs.train import map_batches
 from dnastore.codecs.weights import file_sha256, flat_arrays, read_msgpack, unflatten_into, write_msgpack
 from dnastore.errors import DnastoreError
 
@@ -63,31 +64,20 @@ def _features(model: CNN, x: jax.Array) -> jax.Array:
     return model.features(jnp.asarray(x, jnp.float32) / 255.0)
 
 
-def _batched(fn, model, images: np.ndarray, batch: int = 1000) -> np.ndarray:
-    out = []
-    for i in range(0, len(images), batch):
-        part = images[i:i + batch]
-        n = len(part)
-        if n < batch and len(images) > batch:  # one compiled shape
-            part = np.concatenate([part, np.repeat(part[-1:], batch - n, axis=0)])
-        out.append(np.asarray(fn(model, part))[:n])
-    return np.concatenate(out)
-
-
 class Classifier:
     def __init__(self, model: CNN, digest: str = "", meta: dict | None = None):
         self.model, self.digest, self.meta = model, digest, meta or {}
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """Predicted labels of uint8 images (N, 28, 28)."""
-        return _batched(_logits, self.model, images).argmax(axis=1)
+        return map_batches(_logits, self.model, images, 1000).argmax(axis=1)
 
     def accuracy(self, images: np.ndarray, labels: np.ndarray) -> float:
         return float((self.predict(images) == np.asarray(labels)).mean())
 
     def features(self, images: np.ndarray) -> np.ndarray:
         """The 128 penultimate activations of uint8 images (for FID on MNIST)."""
-        return _batched(_features, self.model, images)
+        return map_batches(_features, self.model, images, 1000)
 
 
 def train_classifier(x: np.ndarray, y: np.ndarray, vx: np.ndarray, vy: np.ndarray, epochs: int = 4,
