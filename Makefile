@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install -q -c constraints.txt
 
-.PHONY: help install test demo peers test-peers bench-sim bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench-rate bench-rate-quick bench bench-quick examples clean
+.PHONY: help install test demo peers test-peers bench-sim bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench-rate bench-rate-quick bench-bsc bench-bsc-quick train-bsc train-latents bench bench-quick examples clean
 
 help:
 	@echo "make install     virtual environment in .venv with the pinned stack (constraints.txt)"
@@ -17,9 +17,12 @@ help:
 	@echo "make bench-table3        paper Table III: BSC p=0.05 on the stored bits, VAE vs PNG/JPEG/WebP (-quick: 1k images)"
 	@echo "make bench-coverage      paper Fig. 2d: quality against 1/coverage through the DNA channel (-quick: subset)"
 	@echo "make bench-rate          paper Figs. 2a-c: quality against bits per pixel, error-free (-quick: 1k images)"
+	@echo "make bench-bsc           the levers against BSC p=0.05 at <=128 bits/image: UEP BCH, tuned decoder (-quick: 1k)"
 	@echo "make bench / bench-quick every image experiment, full or on subsets"
 	@echo "make compare-upsampling  transposed conv vs pixel shuffle, same seed -> results/upsampling.json"
 	@echo "make train-default       retrain the shipped weights (long: run it in the background)"
+	@echo "make train-bsc           retrain the shipped BSC-tuned decoder (vae-mnist-k16-bsc, about 6 minutes)"
+	@echo "make train-latents       retrain the shipped K=8 and K=32 VAEs of the rate sweep (long)"
 	@echo "make train-classifier    retrain the shipped MNIST classifier (the ACC metric)"
 
 install: $(VENV)/.installed
@@ -68,12 +71,18 @@ bench-rate: install
 bench-rate-quick: install
 	$(BIN)/python pipelines/rate_sweep.py --limit 1000 --out results/rate_sweep_quick.json
 
+bench-bsc: install
+	$(BIN)/python pipelines/bsc_levers.py --out results/bsc_levers.json
+
+bench-bsc-quick: install
+	$(BIN)/python pipelines/bsc_levers.py --limit 1000 --out results/bsc_levers_quick.json
+
 # every image experiment; -quick runs each on a subset (a few minutes in all)
-bench: bench-codec bench-table3 bench-coverage bench-rate
+bench: bench-codec bench-table3 bench-coverage bench-rate bench-bsc
 
 bench-quick: install
 	$(BIN)/python pipelines/bench_codec.py --limit 1000 --dna-images 200 --out results/bench_codec_quick.json --readme /dev/null
-	$(MAKE) bench-table3-quick bench-coverage-quick bench-rate-quick
+	$(MAKE) bench-table3-quick bench-coverage-quick bench-rate-quick bench-bsc-quick
 
 compare-upsampling: install
 	$(BIN)/python pipelines/compare_upsampling.py --out results/upsampling.json
@@ -88,6 +97,23 @@ train-default: install
 	$(BIN)/dnastore train runs/mnist-train.zarr --valid runs/mnist-valid.zarr --test runs/mnist-test.zarr \
 	  --latent 16 --epochs $(TRAIN_EPOCHS) --run-dir runs/vae-k16 --seed 0 --no-progress $(if $(RESUME),--resume,)
 	@echo "copy runs/vae-k16/weights.msgpack to dnastore/codecs/weights/vae-mnist-k16.msgpack to ship it"
+
+# The decoder of the shipped VAE fine-tuned through BSC p=0.05 (4-bit VAEN, top 3 bits in BCH t=10).
+train-bsc: install
+	$(BIN)/python pipelines/tune_decoder.py --out dnastore/codecs/weights/vae-mnist-k16-bsc.msgpack
+
+# The other latent sizes of the rate sweep: 10 epochs each, otherwise as train-default.
+LATENT_EPOCHS ?= 10
+train-latents: install
+	mkdir -p runs
+	$(BIN)/dnastore dataset mnist --split train -o runs/mnist-train.zarr --force
+	$(BIN)/dnastore dataset mnist --split valid -o runs/mnist-valid.zarr --force
+	$(BIN)/dnastore dataset mnist --split test -o runs/mnist-test.zarr --force
+	for K in 8 32; do \
+	  $(BIN)/dnastore train runs/mnist-train.zarr --valid runs/mnist-valid.zarr --test runs/mnist-test.zarr \
+	    --latent $$K --epochs $(LATENT_EPOCHS) --run-dir runs/vae-k$$K --seed 0 --no-progress $(if $(RESUME),--resume,) \
+	    -o dnastore/codecs/weights/vae-mnist-k$$K.msgpack --force || exit 1; \
+	done
 
 train-classifier: install
 	$(BIN)/python pipelines/train_classifier.py --out dnastore/metrics/weights/mnist-cnn.msgpack

@@ -141,7 +141,7 @@ def oligo_options(f: Callable) -> Callable:
         click.option("--gc-band", default="0.40,0.60", show_default=True, help="Allowed GC fraction per oligo, LOW,HIGH."),
         click.option("--outer-redundancy", type=float, default=0.0, show_default=True,
                      help="Parity strands per data strand of the outer Reed-Solomon code (0: off). "
-                          "Use 0.1-0.3 to store files precisely."),
+                          "Use 0.1-0.3 to store files precisely; 1.5 or more keeps images at coverage 1 (at most 4)."),
     ]
     for o in reversed(opts):
         f = o(f)
@@ -165,8 +165,9 @@ class OligoSettings:
 
     def layout(self):
         from dnastore.dna.codec import DEFAULT_PRIMERS, Layout
-        if self.outer_redundancy < 0 or self.outer_redundancy > 1:
-            raise DnastoreError(f"--outer-redundancy must be in [0, 1], got {self.outer_redundancy}")
+        from dnastore.dna.outer import MAX_REDUNDANCY
+        if not 0 <= self.outer_redundancy <= MAX_REDUNDANCY:
+            raise DnastoreError(f"--outer-redundancy must be in [0, {MAX_REDUNDANCY:g}], got {self.outer_redundancy}")
         return Layout(self.strand_length, _parse_primers(self.primers, self.no_primers) or DEFAULT_PRIMERS,
                       self.index_trits, self.check_trits, _parse_band(self.gc_band))
 

@@ -184,7 +184,8 @@ def train(run: Run, data: Path, valid: Path | None, test_data: Path | None, conf
 # ----------------------------------------------------------------------------- shared helpers
 def weights_option(f):
     return click.option("--weights", type=click.Path(path_type=Path),
-                        help="Model weights (msgpack) [the shipped MNIST VAE].")(f)
+                        help="Model weights: a msgpack file, or the name of shipped weights "
+                             "(vae-mnist-k16, vae-mnist-k16-bsc, vae-mnist-k8, vae-mnist-k32) [vae-mnist-k16].")(f)
 
 
 def _load_source(source: Path, w, resize: str | None):

@@ -10,8 +10,9 @@ same simulated channel:
   in column order; lost codes become the prior's centre.
 - VAEN+RS30, VAEN+RS60: the same codes with the outer Reed-Solomon code across strands at 30%
   and 60% parity strands (``--outer``), the lever for low coverage.
-- VAEN-3b, VAEN-3b+RS30: 3 bits per code (48 bits per image, ``--low-bits``), the rate lever,
-  alone and with 30% parity.
+- VAEN-3b, VAEN-3b+RS30, VAEN-3b+RS150: 3 bits per code (48 bits per image, ``--low-bits``),
+  the rate lever, alone, with 30% parity strands and with 1.5 parity strands per data strand
+  (``--low-outer``), the lever for coverage 1, where about half the strands are lost.
 - PNG, JPEG (quality 50) and WebP (quality 50): each image as its own file (headers
   included), all files of the set concatenated into one payload; their lengths travel in the
   manifest (see :func:`dnastore.codecs.classical.pack_files`). An image any of whose bytes
@@ -46,6 +47,9 @@ def main() -> None:
     ap.add_argument("--outer", type=lambda v: [float(t) for t in v.split(",") if t], default=[0.3, 0.6],
                     help="Outer-code redundancies for extra VAEN rows (comma-separated; empty for none).")
     ap.add_argument("--low-bits", type=int, default=3, help="Extra VAEN rows at this many bits per code (0: none).")
+    ap.add_argument("--low-outer", type=lambda v: [float(t) for t in v.split(",") if t], default=[0.3, 1.5],
+                    help="Outer-code redundancies of the low-bit rows (comma-separated).")
+    ap.add_argument("--no-classical", action="store_true", help="Leave out the PNG/JPEG/WebP rows.")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "coverage_sweep.json")
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = ap.parse_args()
@@ -76,8 +80,9 @@ def main() -> None:
         codes, attrs, side = quantize_latents(mu, lv, w, "vaen", nb, "mu", "binary")
         payload, extra = codes_payload(codes, attrs, side)
         methods[f"VAEN-{nb}b"] = ("vae", encode(payload, extra))
-        methods[f"VAEN-{nb}b+RS30"] = ("vae", encode(payload, extra, redundancy=0.3))
-    for fmt, q in (("png", None), ("jpeg", 50), ("webp", 50)):
+        for red in args.low_outer:
+            methods[f"VAEN-{nb}b+RS{round(100 * red)}"] = ("vae", encode(payload, extra, redundancy=red))
+    for fmt, q in () if args.no_classical else (("png", None), ("jpeg", 50), ("webp", 50)):
         payload, lengths = pack_files(encode_images(x, fmt, q))
         methods[fmt.upper()] = ("file", encode(payload, {"mode": "file", "file_name": f"mnist.{fmt}",
                                                          "file_lengths": lengths}))

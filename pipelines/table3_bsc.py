@@ -3,6 +3,8 @@
     make bench-table3        # all 10,000 MNIST test images
     make bench-table3-quick  # the first 1,000
 
+Writes the results JSON and a bar chart beside it (``table3_bsc.png``).
+
 The VAE rows store the quantized latents (VAEN or VAEU, 8 bits per code): μ and log σ², as
 the paper does (256 bits per image), or μ only (128 bits). The classical rows store each
 image as its own PNG or JPEG file, headers included. Every bit goes through our jit BSC
@@ -95,6 +97,7 @@ def main() -> None:
               "p": args.p, "weights": w.digest, "classifier": clf.digest, "paper": PAPER, "rows": rows,
               "machine": machine()}
     write_results(args.out, result)
+    plot(rows, Path(f"{args.out.with_suffix('')}.png"), args.p)
 
     lines = [f"BSC p = {args.p} on the stored bits, {n:,} MNIST test images, seed {args.seed}. Paper values "
              "(Table III) beside ours where the paper has them.", "",
@@ -110,6 +113,30 @@ def main() -> None:
     print(table)
     if n >= 10_000:  # the README shows full runs only
         update_readme(args.readme, "table3", table)
+
+
+def plot(rows: list[dict], path: Path, p: float) -> None:
+    """Bars of MS-SSIM, PSNR and ACC per row, the paper's Table III values beside ours."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    rows = [r for r in rows if r["method"] not in ("clean",)]
+    labels = [f"{r['method']}\n{r['setting']}".replace(", ", "\n", 1) for r in rows]
+    fig, axes = plt.subplots(3, 1, figsize=(12, 9), sharex=True)
+    xs = np.arange(len(rows))
+    for ax, key, name in zip(axes, ("ms_ssim", "psnr", "acc"), ("MS-SSIM", "PSNR (dB)", "ACC")):
+        ax.bar(xs - 0.2, [r[key] for r in rows], 0.4, label="dnastore")
+        paper = [PAPER[r["method"]][key] if r["method"] in PAPER and "mu-logvar" in r["setting"] else np.nan
+                 for r in rows]
+        ax.bar(xs + 0.2, paper, 0.4, label="paper (Table III)")
+        ax.set_ylabel(name)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend()
+    axes[-1].set_xticks(xs, labels, fontsize=7)
+    fig.suptitle(f"BSC p = {p} on the stored bits (failed classical files count as black images)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from dnastore.codecs.vae import VAE, VAEConfig
+from dnastore.codecs.vae import VAE, VAEConfig, optax_bce
 from dnastore.codecs.weights import (CHECKPOINT_FORMAT, flat_arrays, load_model_arrays, model_arrays,
                                      read_msgpack, unflatten_into, write_msgpack)
 from dnastore.errors import DnastoreError
@@ -168,3 +168,45 @@ class Trainer:
             total += loss
         self.epoch += 1
         return float(total) / max(1, n_steps)
+
+
+# ---- decoder fine-tuning through a channel -----------------------------------------------------
+@nnx.jit
+def _decoder_step(model: VAE, opt: nnx.Optimizer, z: jax.Array, x: jax.Array) -> jax.Array:
+    def lf(m):
+        logits = m.decode_logits(z, train=False)  # batch-norm statistics stay as trained
+        xf = jnp.asarray(x, jnp.float32) / 255.0
+        axes = tuple(range(1, xf.ndim))
+        if m.cfg.likelihood == "bernoulli":
+            return jnp.mean(jnp.sum(optax_bce(logits, xf), axis=axes))
+        return jnp.mean(jnp.sum((jax.nn.sigmoid(logits) - xf) ** 2, axis=axes)) / (2 * m.cfg.sigma ** 2)
+    loss, grads = nnx.value_and_grad(lf)(model)
+    opt.update(model, grads)
+    return loss
+
+
+def finetune_decoder(model: VAE, images: np.ndarray, latents: np.ndarray,
+                     channel: Callable[[np.ndarray, np.random.Generator], np.ndarray], *, epochs: int = 2,
+                     lr: float = 3e-4, batch: int = 64, seed: int = 0,
+                     on_epoch: Callable[[int, float], None] | None = None) -> VAE:
+    """Train the decoder (in place) on what arrives through a channel.
+
+    ``latents`` are the encoder's μ of ``images``; every epoch sends all of them through
+    ``channel(latents, rng)`` (for example quantize → protect → flip bits → decode →
+    dequantize) and fits the decoder's likelihood of the original images given the received
+    latents, so the decoder learns the channel's errors. The encoder is not touched, so the
+    codes of an image are the same as before and the VAEN statistics stay valid."""
+    decoder = nnx.All(nnx.Param, nnx.Any(*(nnx.PathContains(n) for n in ("dfc", "d1", "d2", "d3", "dbn1", "dbn2"))))
+    opt = nnx.Optimizer(model, optax.adam(lr), wrt=decoder)
+    n_steps = len(images) // batch
+    for e in range(epochs):
+        rng = np.random.default_rng([seed, e])
+        z = np.asarray(channel(latents, rng), np.float32)
+        order = rng.permutation(len(images))
+        total = 0.0
+        for i in range(n_steps):
+            idx = order[i * batch:(i + 1) * batch]
+            total += _decoder_step(model, opt, z[idx], images[idx])
+        if on_epoch is not None:
+            on_epoch(e + 1, float(total) / max(1, n_steps))
+    return model

@@ -99,6 +99,22 @@ def default_weights_path() -> Path:
     return Path(str(resources.files("dnastore.codecs") / "weights" / DEFAULT_WEIGHTS))
 
 
+def shipped_weights() -> list[str]:
+    """Names of the weights files inside the package (usable as ``--weights NAME``)."""
+    folder = default_weights_path().parent
+    return sorted(p.stem for p in folder.glob("*.msgpack"))
+
+
+def resolve_weights(path: str | os.PathLike | None) -> Path:
+    """A weights path, or the name of a shipped weights file (``vae-mnist-k8``)."""
+    if not path:
+        return default_weights_path()
+    p = Path(path)
+    if not p.exists() and p.parent == Path(".") and p.stem in shipped_weights():
+        return default_weights_path().parent / f"{p.stem}.msgpack"
+    return p
+
+
 def file_sha256(path: Path) -> str:
     return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -109,9 +125,9 @@ _LOADED: dict[tuple[str, str], Weights] = {}
 def load_weights(path: str | os.PathLike | None = None) -> Weights:
     """The weights at ``path`` (default: the shipped MNIST VAE)."""
     from dnastore.codecs.vae import VAE, VAEConfig
-    path = Path(path) if path else default_weights_path()
+    path = resolve_weights(path)
     if not path.is_file():
-        raise DnastoreError(f"{path}: no such weights file")
+        raise DnastoreError(f"{path}: no such weights file (shipped: {', '.join(shipped_weights())})")
     digest = file_sha256(path)
     key = (str(path.resolve()), digest)
     if key in _LOADED:

@@ -22,6 +22,8 @@ import reedsolo
 
 from dnastore.errors import DnastoreError
 
+MAX_REDUNDANCY = 4.0  # parity strands per data strand: rate 1/5 at most, for coverage near 1
+
 _PRIM = 0x11D
 _EXP = np.zeros(512, dtype=np.int64)
 _LOG = np.zeros(256, dtype=np.int64)
@@ -101,8 +103,8 @@ class RSPlan:
     @classmethod
     def make(cls, n_data: int, redundancy: float) -> "RSPlan":
         """Blocks of at most 255 rows with about ``redundancy`` parity rows per data row."""
-        if not 0 < redundancy <= 1:
-            raise DnastoreError(f"outer-code redundancy must be in (0, 1], got {redundancy}")
+        if not 0 < redundancy <= MAX_REDUNDANCY:
+            raise DnastoreError(f"outer-code redundancy must be in (0, {MAX_REDUNDANCY:g}], got {redundancy}")
         kmax = max(1, int(255 / (1 + redundancy)))
         n_blocks = max(1, math.ceil(n_data / kmax))
         base, extra = divmod(n_data, n_blocks)
