@@ -56,7 +56,7 @@ def test_results_json_of_a_pipeline_has_one_entry_per_method_and_setting(tmp_pat
     res = json.loads(out.read_text())
     assert res["benchmark"] == "coverage_sweep" and res["seed"] == 0 and res["version"] and res["test_images"] == 24
     keys = {(r["method"], r["coverage"]) for r in res["rows"]}
-    assert keys == {(m, c) for m in ("VAEN", "VAEU", "VAEN+RS30", "VAEN+RS60", "VAEN-3b", "VAEN-3b+RS30", "PNG", "JPEG", "WEBP") for c in (4.0, 8.0)}
+    assert keys == {(m, c) for m in ("VAEN", "VAEU", "VAEN+RS30", "VAEN+RS60", "VAEN-3b", "VAEN-3b+RS30", "VAEN-3b+RS150", "PNG", "JPEG", "WEBP") for c in (4.0, 8.0)}
     for r in res["rows"]:
         assert {"ms_ssim", "psnr", "acc", "nt_per_image", "failed_images", "setting"} <= set(r)
         assert 0 <= r["acc"] <= 1 and r["nt_per_image"] > 0
