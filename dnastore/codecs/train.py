@@ -20,7 +20,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from dnastore.codecs.vae import VAE, VAEConfig, optax_bce
+from dnastore.codecs.vae import VAE, optax_bce
 from dnastore.codecs.weights import (CHECKPOINT_FORMAT, flat_arrays, load_model_arrays, model_arrays,
                                      read_msgpack, unflatten_into, write_msgpack)
 from dnastore.errors import DnastoreError
@@ -113,10 +113,62 @@ def encoder_stats(model: VAE, images: np.ndarray) -> dict[str, np.ndarray]:
     return {"mean": out.mean(0).astype(np.float32), "std": np.maximum(out.std(0), 1e-6).astype(np.float32)}
 
 
+def build_model(cfg, rngs: nnx.Rngs) -> nnx.Module:
+    """The model of a config: the VAE or NECST."""
+    from dnastore.codecs.necst import NECST, NECSTConfig
+    return NECST(cfg, rngs) if isinstance(cfg, NECSTConfig) else VAE(cfg, rngs)
+
+
+@nnx.jit
+def _necst_eval_batch(model, x: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
+    xf = jnp.asarray(x, jnp.float32) / 255.0
+    logits = model.decode_logits(y)
+    return model.log_lik(logits, xf), jax.nn.sigmoid(logits)
+
+
+@nnx.jit
+def _necst_encode(model, x: jax.Array) -> jax.Array:
+    return model.encode(jnp.asarray(x, jnp.float32) / 255.0)
+
+
+def necst_codes(model, images: np.ndarray, batch: int = 500) -> np.ndarray:
+    """The stored bits of uint8 images, uint8 (N, bits)."""
+    return map_batches(_necst_encode, model, images, batch).astype(np.uint8)
+
+
+def necst_decode(model, received: np.ndarray, batch: int = 500) -> np.ndarray:
+    """Decoder means in [0, 1] of received bits (N, bits): 0, 1, or 0.5 where unknown."""
+    return map_batches(_decode, model, np.asarray(received, np.float32), batch)
+
+
+def necst_evaluate(model, images: np.ndarray, eps: float | None = None, seed: int = 0,
+                   batch: int = 500) -> dict[str, float]:
+    """The stored bits of ``images`` through the model's channel at ``eps`` (default: its
+    training noise), decoded: mean log p(x | y) per image, PSNR of the decoder mean, and the
+    per-pixel distortions of :func:`dnastore.codecs.necst.distortion`."""
+    from dnastore.codecs.necst import channel_bits, distortion
+    cfg = model.cfg
+    eps = cfg.eps if eps is None else eps
+    y = channel_bits(necst_codes(model, images, batch), cfg.channel, eps, np.random.default_rng(seed))
+    lls, ps = [], []
+    for s in _batches(len(images), batch):
+        n = s.stop - s.start
+        ll, p = _necst_eval_batch(model, _pad(images[s], batch), _pad(y[s], batch))
+        lls.append(np.asarray(ll)[:n])
+        ps.append(np.asarray(p, np.float64)[:n])
+    ll, p = np.concatenate(lls), np.concatenate(ps)
+    x = images.astype(np.float64) / 255.0
+    d = distortion(x, p)
+    mse = ((p.reshape(len(p), -1) - x.reshape(len(x), -1)) ** 2).mean(1)
+    return {"loglik": float(ll.mean()), "psnr": float((10 * np.log10(1.0 / np.maximum(mse, 1e-10))).mean()),
+            "bce": float(d["bce"].mean()), "mse": float(d["mse"].mean()), "wrong": float(d["wrong"].mean()),
+            "eps": float(eps)}
+
+
 class Trainer:
-    def __init__(self, cfg: VAEConfig, *, lr: float = 1e-3, batch: int = 64, seed: int = 0):
+    def __init__(self, cfg, *, lr: float = 1e-3, batch: int = 64, seed: int = 0):
         self.cfg, self.lr, self.batch, self.seed = cfg, lr, batch, seed
-        self.model = VAE(cfg, nnx.Rngs(seed))
+        self.model = build_model(cfg, nnx.Rngs(seed))
         self.opt = nnx.Optimizer(self.model, optax.adam(lr), wrt=nnx.Param)
         self.epoch = 0
         self.history: list[dict[str, Any]] = []

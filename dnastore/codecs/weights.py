@@ -82,7 +82,8 @@ def read_msgpack(path: Path, fmt: str) -> dict[str, Any]:
 
 @dataclass
 class Weights:
-    """A trained codec: config, model, VAEN statistics and the file digest."""
+    """A trained codec (the VAE or NECST): config, model, VAEN statistics (VAE only) and the
+    file digest."""
     config: Any
     model: nnx.Module
     stats: dict[str, np.ndarray]
@@ -124,6 +125,7 @@ _LOADED: dict[tuple[str, str], Weights] = {}
 
 def load_weights(path: str | os.PathLike | None = None) -> Weights:
     """The weights at ``path`` (default: the shipped MNIST VAE)."""
+    from dnastore.codecs.necst import NECST, NECSTConfig
     from dnastore.codecs.vae import VAE, VAEConfig
     path = resolve_weights(path)
     if not path.is_file():
@@ -134,13 +136,15 @@ def load_weights(path: str | os.PathLike | None = None) -> Weights:
         return _LOADED[key]
     obj = read_msgpack(path, WEIGHTS_FORMAT)
     try:
-        cfg = VAEConfig.from_json(json.loads(obj["config"]))
-    except (KeyError, ValueError, TypeError) as e:
+        cfg_d = json.loads(obj["config"])
+        necst = cfg_d.get("model") == "necst"
+        cfg = NECSTConfig.from_json(cfg_d) if necst else VAEConfig.from_json(cfg_d)
+    except (KeyError, ValueError, TypeError, AttributeError) as e:
         raise DnastoreError(f"{path}: bad model config ({e})") from None
-    model = VAE(cfg, nnx.Rngs(0))
+    model = NECST(cfg, nnx.Rngs(0)) if necst else VAE(cfg, nnx.Rngs(0))
     load_model_arrays(model, obj.get("params", {}), obj.get("batch_stats", {}), str(path))
     stats = {k: np.asarray(v, np.float32) for k, v in obj.get("stats", {}).items()}
-    for k in ("mean", "std"):
+    for k in () if necst else ("mean", "std"):
         if stats.get(k) is None or stats[k].shape != (2 * cfg.latent,):
             raise DnastoreError(f"{path}: VAEN statistic {k!r} missing or not of shape ({2 * cfg.latent},)")
     w = Weights(cfg, model, stats, digest, str(path), json.loads(obj.get("meta", "{}")))
