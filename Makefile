@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install -q -c constraints.txt
 
-.PHONY: help install test demo peers test-peers bench-sim bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench-rate bench-rate-quick bench-bsc bench-bsc-quick train-bsc train-latents bench bench-quick examples clean
+.PHONY: help install test demo peers test-peers bench-sim bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench-rate bench-rate-quick bench-bsc bench-bsc-quick train-bsc train-latents bench-necst bench-necst-quick bench-necst-speed train-necst bench bench-quick examples clean
 
 help:
 	@echo "make install     virtual environment in .venv with the pinned stack (constraints.txt)"
@@ -18,11 +18,14 @@ help:
 	@echo "make bench-coverage      paper Fig. 2d: quality against 1/coverage through the DNA channel (-quick: subset)"
 	@echo "make bench-rate          paper Figs. 2a-c: quality against bits per pixel, error-free (-quick: 1k images)"
 	@echo "make bench-bsc           the levers against BSC p=0.05 at <=128 bits/image: UEP BCH, tuned decoder (-quick: 1k)"
+	@echo "make bench-necst         NECST vs VAE+LDPC over BSC eps 0..0.5, binarized MNIST and random bits (-quick: subsets)"
+	@echo "make bench-necst-speed   NECST decoder vs LDPC belief propagation, same run -> results/necst_speed.json"
 	@echo "make bench / bench-quick every image experiment, full or on subsets"
 	@echo "make compare-upsampling  transposed conv vs pixel shuffle, same seed -> results/upsampling.json"
 	@echo "make train-default       retrain the shipped weights (long: run it in the background)"
 	@echo "make train-bsc           retrain the shipped BSC-tuned decoder (vae-mnist-k16-bsc, about 6 minutes)"
 	@echo "make train-latents       retrain the shipped K=8 and K=32 VAEs of the rate sweep (long)"
+	@echo "make train-necst         retrain the shipped NECST weights (100 bits, BSC eps 0.1; long)"
 	@echo "make train-classifier    retrain the shipped MNIST classifier (the ACC metric)"
 
 install: $(VENV)/.installed
@@ -77,8 +80,19 @@ bench-bsc: install
 bench-bsc-quick: install
 	$(BIN)/python pipelines/bsc_levers.py --limit 1000 --out results/bsc_levers_quick.json
 
+NECST_EPOCHS ?= 20
+bench-necst: install
+	$(BIN)/python pipelines/necst_distortion.py --epochs $(NECST_EPOCHS) --out results/necst_distortion.json
+
+bench-necst-quick: install
+	$(BIN)/python pipelines/necst_distortion.py --limit-train 10000 --limit-test 1000 --epochs 3 --bits-epochs 30 \
+	  --out results/necst_distortion_quick.json
+
+bench-necst-speed: install
+	$(BIN)/python pipelines/necst_speed.py --out results/necst_speed.json
+
 # every image experiment; -quick runs each on a subset (a few minutes in all)
-bench: bench-codec bench-table3 bench-coverage bench-rate bench-bsc
+bench: bench-codec bench-table3 bench-coverage bench-rate bench-bsc bench-necst bench-necst-speed
 
 bench-quick: install
 	$(BIN)/python pipelines/bench_codec.py --limit 1000 --dna-images 200 --out results/bench_codec_quick.json --readme /dev/null
@@ -114,6 +128,15 @@ train-latents: install
 	    --latent $$K --epochs $(LATENT_EPOCHS) --run-dir runs/vae-k$$K --seed 0 --no-progress $(if $(RESUME),--resume,) \
 	    -o dnastore/codecs/weights/vae-mnist-k$$K.msgpack --force || exit 1; \
 	done
+
+# The shipped NECST: 100 bits through BSC eps=0.1 on statically binarized MNIST (seed 0).
+NECST_TRAIN_EPOCHS ?= 60
+train-necst: install
+	mkdir -p runs
+	for S in train valid test; do $(BIN)/dnastore dataset mnist --split $$S --binarize -o runs/bmnist-$$S.zarr --force || exit 1; done
+	$(BIN)/dnastore train runs/bmnist-train.zarr --valid runs/bmnist-valid.zarr --test runs/bmnist-test.zarr \
+	  --codec necst --latent 100 --channel bsc --eps 0.1 --epochs $(NECST_TRAIN_EPOCHS) --run-dir runs/necst-b100 \
+	  --seed 0 --no-progress $(if $(RESUME),--resume,) -o dnastore/codecs/weights/necst-mnist-b100-bsc0.1.msgpack --force
 
 train-classifier: install
 	$(BIN)/python pipelines/train_classifier.py --out dnastore/metrics/weights/mnist-cnn.msgpack

@@ -41,12 +41,29 @@ PAPER = {
 }
 
 
-def train_model(cfg, images, epochs: int, seed: int, log):
+def train_model(cfg, images, epochs: int, seed: int, log, models_dir: Path | None = None, tag: str = ""):
+    """A model trained on ``images``; with ``models_dir``, saved there as weights and reused by
+    later runs with the same config, data, epochs and seed."""
+    import hashlib
+    import json
+
     from dnastore.codecs.train import Trainer
+    from dnastore.codecs.weights import load_weights, save_weights
+    key = hashlib.sha256(json.dumps([cfg.key(), epochs, seed, hashlib.sha256(images.tobytes()).hexdigest()])
+                         .encode()).hexdigest()[:16]
+    path = models_dir / f"{tag}-{key}.msgpack" if models_dir else None
+    if path is not None and path.is_file():
+        log(f"    reusing {path.name}")
+        return load_weights(path).model
     tr = Trainer(cfg, lr=1e-3, batch=100, seed=seed)
     for _ in range(epochs):
         loss = tr.train_epoch(images)
     log(f"    trained {cfg.arch} bits={cfg.bits} eps={cfg.eps} prior={cfg.prior}: {epochs} epochs, last loss {loss:.2f}")
+    if path is not None:
+        models_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        save_weights(tmp, cfg, tr.model, {}, {"epochs": epochs, "seed": seed, "key": key})
+        tmp.replace(path)
     return tr.model
 
 
@@ -64,7 +81,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--datasets", default="mnist,random-bits")
     ap.add_argument("--eps", default="0,0.1,0.2,0.3,0.4,0.5")
-    ap.add_argument("--epochs", type=int, default=30, help="Epochs of every MNIST model.")
+    ap.add_argument("--epochs", type=int, default=20, help="Epochs of every MNIST model.")
     ap.add_argument("--bits-epochs", type=int, default=200, help="Epochs of every random-bits model.")
     ap.add_argument("--vae-beta", type=float, default=1.0, help="Weight of the VAE's uniform-prior term on MNIST.")
     ap.add_argument("--bits-vae-beta", type=float, default=0.0,
@@ -72,6 +89,8 @@ def main() -> None:
     ap.add_argument("--limit-train", type=int)
     ap.add_argument("--limit-test", type=int)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--models-dir", type=Path, default=ROOT / "results" / "necst_models",
+                    help="Where the trained models are kept and reused (one weights file per model).")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "necst_distortion.json")
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = ap.parse_args()
@@ -93,13 +112,14 @@ def main() -> None:
         x = test.astype(np.float64) / 255.0
         beta = args.vae_beta if name == "mnist" else args.bits_vae_beta
         vae = train_model(NECSTConfig(bits=bits // 2, image_shape=shape, eps=0.0, prior="uniform", beta=beta), train,
-                          epochs, args.seed, print)
+                          epochs, args.seed, print, args.models_dir, f"{name}-vae")
         code = LDPC.regular(bits, bits // 2, 3, args.seed)
         vae_bits = necst_codes(vae, test)
         sent = code.encode(vae_bits)
         for eps in eps_list:
             rng = np.random.default_rng([args.seed, int(round(eps * 1000))])
-            model = train_model(NECSTConfig(bits=bits, image_shape=shape, eps=eps), train, epochs, args.seed, print)
+            model = train_model(NECSTConfig(bits=bits, image_shape=shape, eps=eps), train, epochs, args.seed, print,
+                                args.models_dir, f"{name}-necst-eps{eps:.2f}")
             y = channel_bits(necst_codes(model, test), "bsc", eps, rng)
             d = distortion(x, necst_decode(model, y))
             received = channel_bits(sent, "bsc", eps, rng).astype(np.uint8)
