@@ -164,3 +164,28 @@ def test_static_binarization_is_seeded_and_follows_intensity():
     assert np.array_equal(a, b) and set(np.unique(a)) == {0, 255}
     assert abs((a == 255).mean() - 64 / 255) < 0.01
     assert not np.array_equal(a, binarize(img, 0, stream=2))
+
+
+def test_ideal_code_arithmetic_on_known_values():
+    from dnastore.channel.bits import binary_entropy, bsc_capacity, ideal_code_bits
+    assert binary_entropy(0.5) == 1.0 and binary_entropy(0.0) == 0.0
+    assert np.isclose(binary_entropy(0.11), 0.4999, atol=1e-3)  # the classic half-capacity point
+    assert np.isclose(bsc_capacity(0.11), 0.5, atol=1e-3)
+    assert ideal_code_bits(100, 0.0) == 100
+    assert np.isclose(ideal_code_bits(100, 0.11), 200, rtol=1e-2)
+    assert ideal_code_bits(1, 0.5) == float("inf")
+
+
+def test_headerless_sizes_of_jpeg_and_webp():
+    from dnastore.codecs.classical import encode_image, payload_bytes
+    img = (np.random.default_rng(0).random((28, 28)) < 0.2).astype(np.uint8) * 255
+    for fmt in ("jpeg", "webp"):
+        small, big = encode_image(img, fmt, 10), encode_image(img, fmt, 95)
+        assert 0 < payload_bytes(small) < payload_bytes(big) < len(big)
+    # the JPEG payload is what lies between the scan header and the end-of-image marker
+    data = encode_image(img, "jpeg", 50)
+    sos = data.index(b"\xff\xda")
+    header = int.from_bytes(data[sos + 2:sos + 4], "big")
+    assert payload_bytes(data) == len(data) - (sos + 2 + header) - 2
+    with pytest.raises(ValueError):
+        payload_bytes(b"not an image")

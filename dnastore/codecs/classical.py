@@ -83,3 +83,35 @@ def unpack_files(payload: bytes, erased: np.ndarray, lengths: list[int]) -> list
         out.append(None if end > len(payload) or erased[pos:end].any() else payload[pos:end])
         pos = end
     return out
+
+
+def payload_bytes(data: bytes) -> int:
+    """The bytes of a JPEG or WebP file without its headers: what the NECST paper counts for
+    "WebP/JPEG + ideal channel code" (headers "are similar for images from the same dataset").
+
+    JPEG: the entropy-coded data, from the end of the start-of-scan segment to the end-of-image
+    marker. WebP: the VP8 chunk's data less its 10-byte frame header (lossy), or the VP8L
+    chunk's data less its 5-byte signature and size (lossless); the RIFF and chunk headers
+    are left out."""
+    if data[:2] == b"\xff\xd8":
+        i = 2
+        while i + 4 <= len(data):
+            if data[i] != 0xFF:
+                raise ValueError("not a well-formed JPEG")
+            marker, seg = data[i + 1], int.from_bytes(data[i + 2:i + 4], "big")
+            if marker == 0xDA:  # start of scan: the entropy-coded data follow its header
+                end = len(data) - 2 if data[-2:] == b"\xff\xd9" else len(data)
+                return end - (i + 2 + seg)
+            i += 2 + seg
+        raise ValueError("JPEG without a start-of-scan segment")
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        i = 12
+        while i + 8 <= len(data):
+            tag, size = data[i:i + 4], int.from_bytes(data[i + 4:i + 8], "little")
+            if tag == b"VP8 ":
+                return size - 10
+            if tag == b"VP8L":
+                return size - 5
+            i += 8 + size + (size & 1)
+        raise ValueError("WebP without a VP8 or VP8L chunk")
+    raise ValueError("not a JPEG or WebP file")
