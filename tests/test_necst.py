@@ -189,3 +189,21 @@ def test_headerless_sizes_of_jpeg_and_webp():
     assert payload_bytes(data) == len(data) - (sos + 2 + header) - 2
     with pytest.raises(ValueError):
         payload_bytes(b"not an image")
+
+
+def test_downstream_classifiers_have_the_supplements_settings():
+    pytest.importorskip("sklearn")
+    from dnastore.metrics.downstream import downstream_classifiers
+    c = downstream_classifiers()
+    assert list(c) == ["KNN", "DT", "RF", "MLP", "AdaB", "NB", "QDA", "SVM"]
+    assert c["KNN"].n_neighbors == 3 and c["DT"].max_depth == 5
+    assert (c["RF"].max_depth, c["RF"].n_estimators, c["RF"].max_features) == (5, 10, 1)
+    assert c["MLP"].alpha == 1 and (c["SVM"].kernel, c["SVM"].C) == ("linear", 0.025)
+    # everything else is the library default
+    from sklearn.naive_bayes import GaussianNB
+    assert c["NB"].get_params() == GaussianNB().get_params()
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 2, (200, 10)).astype(float)
+    y = x[:, 0].astype(int)  # a feature is the label: every classifier finds it
+    for name in ("DT", "SVM", "NB", "AdaB"):
+        assert c[name].fit(x, y).score(x, y) > 0.95, name
