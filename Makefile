@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install -q -c constraints.txt
 
-.PHONY: help install test demo peers test-peers bench-sim bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench-rate bench-rate-quick bench-bsc bench-bsc-quick train-bsc train-latents bench-necst bench-necst-quick bench-necst-speed bench-necst-ideal bench-necst-downstream train-necst bench bench-quick examples clean
+.PHONY: help install test demo peers test-peers bench-sim bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench-rate bench-rate-quick bench-bsc bench-bsc-quick train-bsc train-latents bench-necst bench-necst-quick bench-necst-speed bench-necst-ideal bench-necst-downstream bench-necst-latent train-necst bench bench-quick examples clean
 
 help:
 	@echo "make install     virtual environment in .venv with the pinned stack (constraints.txt)"
@@ -21,6 +21,7 @@ help:
 	@echo "make bench-necst         NECST vs VAE+LDPC over BSC eps 0..0.5, binarized MNIST and random bits (-quick: subsets)"
 	@echo "make bench-necst-ideal   bits WebP/JPEG + an ideal channel code need to match NECST (after bench-necst)"
 	@echo "make bench-necst-downstream  eight sklearn classifiers on NECST's codes, MNIST and noisy MNIST (paper Table 1)"
+	@echo "make bench-necst-latent  bit-flip interpolation and Markov-chain grids of the shipped NECST (paper Fig. 4)"
 	@echo "make bench-necst-speed   NECST decoder vs LDPC belief propagation, same run -> results/necst_speed.json"
 	@echo "make bench / bench-quick every image experiment, full or on subsets"
 	@echo "make compare-upsampling  transposed conv vs pixel shuffle, same seed -> results/upsampling.json"
@@ -96,11 +97,15 @@ bench-necst-ideal: install
 bench-necst-downstream: install
 	$(BIN)/python pipelines/necst_downstream.py --epochs $(NECST_EPOCHS) --out results/necst_downstream.json
 
+bench-necst-latent: install
+	$(BIN)/python pipelines/necst_latent.py --out results/necst_latent.json
+	cp results/necst_interpolation.png results/necst_chain_noise.png results/necst_chain_data.png examples/figures/
+
 bench-necst-speed: install
 	$(BIN)/python pipelines/necst_speed.py --out results/necst_speed.json
 
 # every image experiment; -quick runs each on a subset (a few minutes in all)
-bench: bench-codec bench-table3 bench-coverage bench-rate bench-bsc bench-necst bench-necst-ideal bench-necst-downstream bench-necst-speed
+bench: bench-codec bench-table3 bench-coverage bench-rate bench-bsc bench-necst bench-necst-ideal bench-necst-downstream bench-necst-latent bench-necst-speed
 
 bench-quick: install
 	$(BIN)/python pipelines/bench_codec.py --limit 1000 --dna-images 200 --out results/bench_codec_quick.json --readme /dev/null
