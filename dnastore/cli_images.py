@@ -227,6 +227,15 @@ def train(run: Run, data: Path, valid: Path | None, test_data: Path | None, conf
 
 
 # ----------------------------------------------------------------------------- shared helpers
+def _load_necst(weights):
+    from dnastore.codecs.necst import NECSTConfig
+    from dnastore.codecs.weights import load_weights
+    w = load_weights(weights or "necst-mnist-b100-bsc0.1")
+    if not isinstance(w.config, NECSTConfig):
+        raise DnastoreError(f"{w.path} holds VAE weights; --codec necst needs NECST weights")
+    return w
+
+
 def _load_vae(weights):
     from dnastore.codecs.vae import VAEConfig
     from dnastore.codecs.weights import load_weights
@@ -239,7 +248,8 @@ def _load_vae(weights):
 def weights_option(f):
     return click.option("--weights", type=click.Path(path_type=Path),
                         help="Model weights: a msgpack file, or the name of shipped weights "
-                             "(vae-mnist-k16, vae-mnist-k16-bsc, vae-mnist-k8, vae-mnist-k32) [vae-mnist-k16].")(f)
+                             "(vae-mnist-k16, vae-mnist-k16-bsc, vae-mnist-k8, vae-mnist-k32, "
+                             "necst-mnist-b100-bsc0.1) [vae-mnist-k16; necst-mnist-b100-bsc0.1 for NECST].")(f)
 
 
 def _load_source(source: Path, w, resize: str | None):
@@ -490,10 +500,12 @@ def reconstruct_cmd(run: Run, latents: Path, output: Path, originals: Path | Non
 @click.option("--resize", help="Resize folder images to WIDTHxHEIGHT first.")
 @_quant_options
 @weights_option
+@click.option("--codec", type=click.Choice(["vae", "necst"]), default="vae", show_default=True,
+              help="The VAE + quantizer, or NECST (its bits are the codes; --quantizer/--bits do not apply).")
 @oligo_options
 @common_options
 def encode_cmd(run: Run, source: Path, output: Path, resize: str | None, quantizer: str, n_bits: int, store: str,
-               packing: str, weights: Path | None, **kw) -> None:
+               packing: str, weights: Path | None, codec: str, **kw) -> None:
     """Images to oligos in one command: compress + quantize + oligo-encode.
 
     SOURCE is a folder of PNG/JPEG images or a dataset Zarr. Writes OUTPUT (FASTA) and
@@ -504,6 +516,7 @@ def encode_cmd(run: Run, source: Path, output: Path, resize: str | None, quantiz
       dnastore encode examples/images out.fasta
       dnastore simulate --coverage 3 -o reads.fastq
       dnastore decode reads.fastq -o recon/ --originals examples/images
+      dnastore encode examples/images necst.fasta --codec necst   # 100 NECST bits per image
     """
     _setup_jax_cache()
     from dnastore.cli import OligoSettings, write_oligos
@@ -515,13 +528,21 @@ def encode_cmd(run: Run, source: Path, output: Path, resize: str | None, quantiz
     opts = OligoSettings.pop(kw)
     opts.layout()
     check_writable(output, run.force)
-    w = _load_vae(weights)
-    images, _, _ = _load_source(source, w, resize)
-    mu, logvar = do_compress(w, images)
-    codes, attrs, side = quantize_latents(mu, logvar, w, quantizer, n_bits, store, packing)
-    payload, extra = codes_payload(codes, attrs, side)
-    qparams = {"resize": resize, "quantizer": quantizer, "n_bits": n_bits, "store": store, "packing": packing,
-               "weights": w.digest}
+    if codec == "necst":
+        from dnastore.codecs.pipeline import necst_codes_attrs
+        w = _load_necst(weights)
+        images, _, _ = _load_source(source, w, resize)
+        codes, attrs = necst_codes_attrs(w, images)
+        payload, extra = codes_payload(codes, attrs, {})
+        qparams = {"resize": resize, "codec": "necst", "weights": w.digest}
+    else:
+        w = _load_vae(weights)
+        images, _, _ = _load_source(source, w, resize)
+        mu, logvar = do_compress(w, images)
+        codes, attrs, side = quantize_latents(mu, logvar, w, quantizer, n_bits, store, packing)
+        payload, extra = codes_payload(codes, attrs, side)
+        qparams = {"resize": resize, "quantizer": quantizer, "n_bits": n_bits, "store": store, "packing": packing,
+                   "weights": w.digest}
     summary = write_oligos(run, payload, extra, output, opts,
                            lambda params: provenance("encode", {**qparams, **params}, {"source": source}))
     run.report(summary)
@@ -540,8 +561,8 @@ def decode_cmd(run: Run, reads: Path, output: Path, manifest: Path | None, origi
                resize: str | None, method: str, weights: Path | None) -> None:
     """Reads to images in one command: consensus + oligo-decode + dequantize + reconstruct.
 
-    Lost codes are filled with the prior's centre, so every image comes back; the summary
-    says how many codes were erased. Reads from which nothing decodes still give (blank,
+    Lost codes are filled with the prior's centre (NECST: lost bits reach its decoder as
+    0.5, "unknown"), so every image comes back; the summary says how many codes were erased. Reads from which nothing decodes still give (blank,
     prior-mean) images, with a warning.
 
     \b
@@ -570,7 +591,8 @@ def decode_cmd(run: Run, reads: Path, output: Path, manifest: Path | None, origi
     if man.get("mode") != "codes":
         raise DnastoreError(f"{man_path} describes a stored file, not images: use consensus + oligo-decode")
     attrs = man["codes"].get("attrs", {})
-    w = _load_vae(weights)
+    necst = attrs.get("codec") == "necst"
+    w = _load_necst(weights) if necst else _load_vae(weights)
     check_weights(attrs, w, f"the encoding in {man_path}")
     readset = read_reads(reads)
     design = Design.from_manifest(man)
@@ -581,8 +603,12 @@ def decode_cmd(run: Run, reads: Path, output: Path, manifest: Path | None, origi
     codes, erased, side, cattrs = codes_from_payload(payload, erased_bytes, man)
     if dec.stats["valid"] == 0:
         run.warn(f"no strand could be decoded from {reads}: every code is erased and the images are the prior's mean")
-    mu, _, er = dequantize_codes(codes, cattrs, side, erased, w)
-    images = reconstruct(w, mu)
+    if necst:
+        from dnastore.codecs.pipeline import necst_reconstruct
+        images, er = necst_reconstruct(w, codes, erased), erased
+    else:
+        mu, _, er = dequantize_codes(codes, cattrs, side, erased, w)
+        images = reconstruct(w, mu)
     prov = provenance("decode", {"method": method, "manifest_encoding_id": man["encoding_id"], "weights": w.digest},
                       {"reads": reads})
     summary = _write_recon(run, output, images, None, er, originals, w, prov, resize)

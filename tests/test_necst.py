@@ -207,3 +207,51 @@ def test_downstream_classifiers_have_the_supplements_settings():
     y = x[:, 0].astype(int)  # a feature is the label: every classifier finds it
     for name in ("DT", "SVM", "NB", "AdaB"):
         assert c[name].fit(x, y).score(x, y) > 0.95, name
+
+
+def test_necst_codes_go_through_dna_and_lost_bits_reach_the_decoder_as_unknown(tmp):
+    """encode --codec necst → simulate → decode: the bits come back, and a decode at low
+    coverage gives every image back with the lost bits at 0.5."""
+    import json
+    from pathlib import Path
+
+    import zarr
+    from helpers import one_line_error, run
+
+    from dnastore.codecs.pipeline import necst_codes_attrs, necst_reconstruct
+    from dnastore.codecs.train import Trainer
+    from dnastore.codecs.weights import load_weights, save_weights
+    from dnastore.data.binary import binarize
+    from dnastore.data.dataset import load_folder
+    from dnastore.data.mnist import load_mnist
+    cfg = NECSTConfig(bits=100, eps=0.1)
+    tr = Trainer(cfg, batch=100, seed=0)
+    tr.train_epoch(binarize(load_mnist("train")[0][:2000]))
+    save_weights(Path("necst.msgpack"), cfg, tr.model, {}, {"note": "one epoch on 2,000 images"})
+    examples = Path(__file__).resolve().parents[1] / "examples" / "images"
+    Path("img").mkdir()
+    for p in sorted(examples.iterdir())[:8]:
+        (Path("img") / p.name).write_bytes(p.read_bytes())
+    s = json.loads(run(["encode", "img", "n.fasta", "--codec", "necst", "--weights", "necst.msgpack", "--json"]).stdout)
+    assert s["bits_per_image"] == 100
+    man = json.loads(Path("n.fasta.json").read_text())
+    assert man["codes"]["attrs"]["codec"] == "necst" and man["codes"]["n_bits"] == 1
+    run(["simulate", "n.fasta", "--coverage", "30", "--preset", "ideal", "--synthesis", "ideal", "-o", "r.fastq"])
+    d = json.loads(run(["decode", "r.fastq", "-o", "recon", "--weights", "necst.msgpack", "--json"]).stdout)
+    assert d["codes_erased"] == 0 and d["images"] == 8
+    w = load_weights("necst.msgpack")
+    x, _ = load_folder(Path("img"))
+    codes, _ = necst_codes_attrs(w, x)
+    got = np.asarray(zarr.open_group("recon/images.zarr", mode="r")["images"][...])
+    assert np.array_equal(got, necst_reconstruct(w, codes))
+    # low coverage: strands are lost, every image still comes back, lost bits are unknown
+    run(["simulate", "n.fasta", "--coverage", "1", "-o", "low.fastq"])
+    d = json.loads(run(["decode", "low.fastq", "-o", "recon_low", "--weights", "necst.msgpack", "--json"]).stdout)
+    assert d["images"] == 8 and d["codes_erased"] > 0
+    erased = np.zeros_like(codes, bool)
+    erased[:, :3] = True
+    half = necst_reconstruct(w, codes, erased)
+    assert not np.array_equal(half, necst_reconstruct(w, codes))
+    # a VAE decode of NECST oligos, or NECST weights for a VAE stage, is refused in one line
+    one_line_error(run(["decode", "r.fastq", "-o", "x", "--weights", "vae-mnist-k16"], ok=False))
+    one_line_error(run(["encode", "img", "v.fasta", "--codec", "necst", "--weights", "vae-mnist-k16"], ok=False))

@@ -33,7 +33,7 @@ RECON_KIND = "dnastore-reconstruction"
 
 
 def weights_attrs(w: Weights) -> dict[str, Any]:
-    return {"codec": "vae", "weights_digest": w.digest, "weights_name": w.path.rsplit("/", 1)[-1],
+    return {"codec": w.config.to_json()["model"], "weights_digest": w.digest, "weights_name": w.path.rsplit("/", 1)[-1],
             "latent": w.config.latent, "image_shape": list(w.config.image_shape), "channels": w.config.channels}
 
 
@@ -114,6 +114,26 @@ def dequantize_codes(codes: np.ndarray, attrs: dict[str, Any], side: dict[str, n
     mu = x[:, :k]
     logvar = x[:, k:] if store == "mu-logvar" else None
     return mu, logvar, er[:, :k]
+
+
+def necst_codes_attrs(w: Weights, images: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
+    """NECST's stored bits of uint8 images as a codes array (N, bits) of 1-bit codes, and its
+    attributes."""
+    from dnastore.codecs.train import necst_codes
+    attrs = {"quantizer": "necst", "n_bits": 1, "packing": "binary", "store": "bits", **weights_attrs(w),
+             "channel": w.config.channel, "train_eps": w.config.eps}
+    return necst_codes(w.model, images), attrs
+
+
+def necst_reconstruct(w: Weights, codes: np.ndarray, erased: np.ndarray | None = None) -> np.ndarray:
+    """uint8 images from NECST bits; erased bits reach the decoder as 0.5 ("unknown", the
+    BEC's erasure symbol; for a BSC-trained model the value halfway between its inputs)."""
+    from dnastore.codecs.train import necst_decode
+    y = np.asarray(codes, np.float32)
+    if erased is not None:
+        y = np.where(erased, 0.5, y).astype(np.float32)
+    x = necst_decode(w.model, y)
+    return np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
 
 
 def reconstruct(w: Weights, mu: np.ndarray) -> np.ndarray:
