@@ -13,6 +13,9 @@ same simulated channel:
 - VAEN-3b, VAEN-3b+RS30, VAEN-3b+RS150: 3 bits per code (48 bits per image, ``--low-bits``),
   the rate lever, alone, with 30% parity strands and with 1.5 parity strands per data strand
   (``--low-outer``), the lever for coverage 1, where about half the strands are lost.
+- NECST and VAEN-6b (``--necst WEIGHTS``): NECST's 100 stored bits per image (the shipped
+  model trained through BSC ε = 0.1 on binarized MNIST; lost bits reach its decoder as 0.5)
+  beside VAEN at 6 bits per code (96 bits per image), the same nucleotides per image.
 - PNG, JPEG (quality 50) and WebP (quality 50): each image as its own file (headers
   included), all files of the set concatenated into one payload; their lengths travel in the
   manifest (see :func:`dnastore.codecs.classical.pack_files`). An image any of whose bytes
@@ -50,6 +53,8 @@ def main() -> None:
     ap.add_argument("--low-outer", type=lambda v: [float(t) for t in v.split(",") if t], default=[0.3, 1.5],
                     help="Outer-code redundancies of the low-bit rows (comma-separated).")
     ap.add_argument("--no-classical", action="store_true", help="Leave out the PNG/JPEG/WebP rows.")
+    ap.add_argument("--necst", default="necst-mnist-b100-bsc0.1",
+                    help="NECST weights for the NECST and VAEN-6b rows ('' for none; skipped when not shipped).")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "coverage_sweep.json")
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = ap.parse_args()
@@ -82,6 +87,22 @@ def main() -> None:
         methods[f"VAEN-{nb}b"] = ("vae", encode(payload, extra))
         for red in args.low_outer:
             methods[f"VAEN-{nb}b+RS{round(100 * red)}"] = ("vae", encode(payload, extra, redundancy=red))
+    necst_w = None
+    if args.necst:
+        from dnastore.codecs.pipeline import necst_codes_attrs, necst_reconstruct
+        from dnastore.codecs.weights import load_weights
+        from dnastore.errors import DnastoreError
+        try:
+            necst_w = load_weights(args.necst)
+        except DnastoreError as e:
+            print(f"no NECST rows: {e}")
+    if necst_w is not None:
+        codes, attrs = necst_codes_attrs(necst_w, x)
+        payload, extra = codes_payload(codes, attrs, {})
+        methods["NECST"] = ("necst", encode(payload, extra))
+        codes, attrs, side = quantize_latents(mu, lv, w, "vaen", 6, "mu", "binary")
+        payload, extra = codes_payload(codes, attrs, side)
+        methods["VAEN-6b"] = ("vae", encode(payload, extra))
     for fmt, q in () if args.no_classical else (("png", None), ("jpeg", 50), ("webp", 50)):
         payload, lengths = pack_files(encode_images(x, fmt, q))
         methods[fmt.upper()] = ("file", encode(payload, {"mode": "file", "file_name": f"mnist.{fmt}",
@@ -99,6 +120,10 @@ def main() -> None:
                 if family == "vae":
                     codes, erased, side, cattrs = codes_from_payload(got.payload, got.erased, enc.manifest)
                     rec = reconstruct(w, dequantize_codes(codes, cattrs, side, erased, w)[0])
+                    failed, lost = 0, float(erased.mean())
+                elif family == "necst":
+                    codes, erased, _, _ = codes_from_payload(got.payload, got.erased, enc.manifest)
+                    rec = necst_reconstruct(necst_w, codes, erased)
                     failed, lost = 0, float(erased.mean())
                 else:
                     files = unpack_files(got.payload, got.erased, enc.manifest["file_lengths"])
@@ -122,7 +147,7 @@ def main() -> None:
                       f"{row['ms_ssim']:.3f}  PSNR {row['psnr']:6.2f}  ACC {row['acc']:.3f}  failed {failed}", flush=True)
 
     result = {"benchmark": "coverage_sweep", "version": __version__, "seed": args.seed, "test_images": n,
-              "weights": w.digest, "classifier": clf.digest, "machine": machine(), "rows": rows}
+              "weights": w.digest, "necst_weights": necst_w.digest if necst_w is not None else None, "classifier": clf.digest, "machine": machine(), "rows": rows}
     write_results(args.out, result)
     plot(rows, args.out.with_suffix(""))
     from dnastore.data.render import grid, save_png

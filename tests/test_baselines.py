@@ -51,7 +51,7 @@ def test_results_json_of_a_pipeline_has_one_entry_per_method_and_setting(tmp_pat
     root = Path(__file__).resolve().parents[1]
     out = tmp_path / "cs.json"
     subprocess.run([sys.executable, str(root / "pipelines" / "coverage_sweep.py"), "--limit", "24", "--coverages",
-                    "4,8", "--settings", "unbiased", "--out", str(out), "--readme", str(tmp_path / "none.md")],
+                    "4,8", "--settings", "unbiased", "--necst", "", "--out", str(out), "--readme", str(tmp_path / "none.md")],
                    check=True, capture_output=True, cwd=tmp_path)
     res = json.loads(out.read_text())
     assert res["benchmark"] == "coverage_sweep" and res["seed"] == 0 and res["version"] and res["test_images"] == 24
