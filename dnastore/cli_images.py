@@ -399,8 +399,11 @@ def dequantize_cmd(run: Run, codes: Path, output: Path, weights: Path | None) ->
     from dnastore.io.provenance import provenance
     from dnastore.io.zarrio import open_group, read_codes, CODES_KIND
 
-    w = _load_vae(weights)
     c, attrs, side = read_codes(codes)
+    if attrs.get("codec") == "necst":
+        raise DnastoreError(f"{codes} holds NECST bits, which have no latents to dequantize: decode the reads "
+                            "with `dnastore decode`")
+    w = _load_vae(weights)
     check_weights(attrs, w, str(codes))
     g = open_group(codes, CODES_KIND)
     erased = np.asarray(g["erased"][...], bool) if "erased" in g.array_keys() else None

@@ -252,6 +252,12 @@ def test_necst_codes_go_through_dna_and_lost_bits_reach_the_decoder_as_unknown(t
     erased[:, :3] = True
     half = necst_reconstruct(w, codes, erased)
     assert not np.array_equal(half, necst_reconstruct(w, codes))
+    # stage by stage the bits come back as a codes artifact, which has no latents to dequantize
+    run(["consensus", "r.fastq", "-o", "c.fasta"])
+    run(["oligo-decode", "c.fasta", "-o", "codes.zarr"])
+    r = run(["dequantize", "codes.zarr", "-o", "lat.zarr"], ok=False)
+    one_line_error(r)
+    assert "NECST" in r.output
     # a VAE decode of NECST oligos, or NECST weights for a VAE stage, is refused in one line
     one_line_error(run(["decode", "r.fastq", "-o", "x", "--weights", "vae-mnist-k16"], ok=False))
     one_line_error(run(["encode", "img", "v.fasta", "--codec", "necst", "--weights", "vae-mnist-k16"], ok=False))
