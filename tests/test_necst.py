@@ -261,3 +261,11 @@ def test_necst_codes_go_through_dna_and_lost_bits_reach_the_decoder_as_unknown(t
     # a VAE decode of NECST oligos, or NECST weights for a VAE stage, is refused in one line
     one_line_error(run(["decode", "r.fastq", "-o", "x", "--weights", "vae-mnist-k16"], ok=False))
     one_line_error(run(["encode", "img", "v.fasta", "--codec", "necst", "--weights", "vae-mnist-k16"], ok=False))
+
+
+def test_shipped_necst_weights_load_by_name():
+    from dnastore.codecs.weights import load_weights, shipped_weights
+    assert "necst-mnist-b100-bsc0.1" in shipped_weights()
+    w = load_weights("necst-mnist-b100-bsc0.1")  # the name has a dot: not a file suffix
+    assert isinstance(w.config, NECSTConfig) and (w.config.bits, w.config.eps, w.config.channel) == (100, 0.1, "bsc")
+    assert w.meta["test"]["loglik"] > -110

@@ -111,8 +111,9 @@ def resolve_weights(path: str | os.PathLike | None) -> Path:
     if not path:
         return default_weights_path()
     p = Path(path)
-    if not p.exists() and p.parent == Path(".") and p.stem in shipped_weights():
-        return default_weights_path().parent / f"{p.stem}.msgpack"
+    name = p.name.removesuffix(".msgpack")  # not p.stem: "necst-mnist-b100-bsc0.1" has a dot
+    if not p.exists() and p.parent == Path(".") and name in shipped_weights():
+        return default_weights_path().parent / f"{name}.msgpack"
     return p
 
 
