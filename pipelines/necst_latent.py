@@ -93,8 +93,8 @@ def main() -> None:
     starts = {"noise": rng.normal(0, 0.5, (args.chains, 28, 28)).astype(np.float32),
               "data": test[8:8 + args.chains].astype(np.float32) / 255.0}
     chains = {}
-    for name, x0 in starts.items():
-        xs = np.asarray(chain(jnp.asarray(x0), jax.random.key(args.seed)))  # (snapshots, chains, 28, 28)
+    for i, (name, x0) in enumerate(starts.items()):  # separate randomness: shared draws would couple the chains
+        xs = np.asarray(chain(jnp.asarray(x0), jax.random.fold_in(jax.random.key(args.seed), i)))  # (snapshots, chains, 28, 28)
         first = np.clip(x0, 0, 1)[None]
         snaps = (255 * np.concatenate([first, xs])).astype(np.uint8).transpose(1, 0, 2, 3)
         save_png(out_dir / f"necst_chain_{name}.png", grid(list(snaps), per_row=snaps.shape[1], scale=2))
