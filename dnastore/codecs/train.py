@@ -137,8 +137,9 @@ def necst_codes(model, images: np.ndarray, batch: int = 500) -> np.ndarray:
 
 
 def necst_decode(model, received: np.ndarray, batch: int = 500) -> np.ndarray:
-    """Decoder means in [0, 1] of received bits (N, bits): 0, 1, or 0.5 where unknown."""
-    return map_batches(_decode, model, np.asarray(received, np.float32), batch)
+    """Decoder means in [0, 1] of received bits (N, bits): 0, 1, or 0.5 where unknown. The
+    same call as the VAE's :func:`decode_latents`: both models decode with ``decode``."""
+    return decode_latents(model, received, batch)
 
 
 def necst_evaluate(model, images: np.ndarray, eps: float | None = None, seed: int = 0,
