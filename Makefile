@@ -114,13 +114,20 @@ bench-quick: install
 compare-upsampling: install
 	$(BIN)/python pipelines/compare_upsampling.py --out results/upsampling.json
 
+# The training sets (deterministic, so made once): MNIST train/valid/test, and the same
+# statically binarized for NECST.
+MNIST_SETS := runs/mnist-train.zarr runs/mnist-valid.zarr runs/mnist-test.zarr
+BMNIST_SETS := runs/bmnist-train.zarr runs/bmnist-valid.zarr runs/bmnist-test.zarr
+runs/mnist-%.zarr: | $(VENV)/.installed
+	mkdir -p runs
+	$(BIN)/dnastore dataset mnist --split $* -o $@ --force
+runs/bmnist-%.zarr: | $(VENV)/.installed
+	mkdir -p runs
+	$(BIN)/dnastore dataset mnist --split $* --binarize -o $@ --force
+
 # The shipped weights: MNIST train (50k) with validation on MNIST valid, test ELBO/PSNR on MNIST test.
 TRAIN_EPOCHS ?= 30
-train-default: install
-	mkdir -p runs
-	$(BIN)/dnastore dataset mnist --split train -o runs/mnist-train.zarr --force
-	$(BIN)/dnastore dataset mnist --split valid -o runs/mnist-valid.zarr --force
-	$(BIN)/dnastore dataset mnist --split test -o runs/mnist-test.zarr --force
+train-default: install $(MNIST_SETS)
 	$(BIN)/dnastore train runs/mnist-train.zarr --valid runs/mnist-valid.zarr --test runs/mnist-test.zarr \
 	  --latent 16 --epochs $(TRAIN_EPOCHS) --run-dir runs/vae-k16 --seed 0 --no-progress $(if $(RESUME),--resume,)
 	@echo "copy runs/vae-k16/weights.msgpack to dnastore/codecs/weights/vae-mnist-k16.msgpack to ship it"
@@ -131,11 +138,7 @@ train-bsc: install
 
 # The other latent sizes of the rate sweep: 10 epochs each, otherwise as train-default.
 LATENT_EPOCHS ?= 10
-train-latents: install
-	mkdir -p runs
-	$(BIN)/dnastore dataset mnist --split train -o runs/mnist-train.zarr --force
-	$(BIN)/dnastore dataset mnist --split valid -o runs/mnist-valid.zarr --force
-	$(BIN)/dnastore dataset mnist --split test -o runs/mnist-test.zarr --force
+train-latents: install $(MNIST_SETS)
 	for K in 8 32; do \
 	  $(BIN)/dnastore train runs/mnist-train.zarr --valid runs/mnist-valid.zarr --test runs/mnist-test.zarr \
 	    --latent $$K --epochs $(LATENT_EPOCHS) --run-dir runs/vae-k$$K --seed 0 --no-progress $(if $(RESUME),--resume,) \
@@ -144,9 +147,7 @@ train-latents: install
 
 # The shipped NECST: 100 bits through BSC eps=0.1 on statically binarized MNIST (seed 0).
 NECST_TRAIN_EPOCHS ?= 60
-train-necst: install
-	mkdir -p runs
-	for S in train valid test; do $(BIN)/dnastore dataset mnist --split $$S --binarize -o runs/bmnist-$$S.zarr --force || exit 1; done
+train-necst: install $(BMNIST_SETS)
 	$(BIN)/dnastore train runs/bmnist-train.zarr --valid runs/bmnist-valid.zarr --test runs/bmnist-test.zarr \
 	  --codec necst --latent 100 --channel bsc --eps 0.1 --epochs $(NECST_TRAIN_EPOCHS) --run-dir runs/necst-b100 \
 	  --seed 0 --no-progress $(if $(RESUME),--resume,) -o dnastore/codecs/weights/necst-mnist-b100-bsc0.1.msgpack --force
