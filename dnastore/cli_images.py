@@ -106,14 +106,18 @@ def _images_digest(images, names) -> str:
               help="The VAE of the Generative DNA paper, or NECST (bits trained through a BSC/BEC).")
 @click.option("--channel", type=click.Choice(["bsc", "bec"]), help="NECST: the training channel [bsc].")
 @click.option("--eps", type=click.FloatRange(0.0, 0.99), help="NECST: the training channel's flip or erasure probability [0.1].")
+@click.option("--arch", type=click.Choice(["mlp", "cnn-svhn", "cnn-cifar", "cnn-celeba"]),
+              help="NECST: the supplement's architecture [mlp]; the CNNs want 32x32 (svhn, cifar) or 64x64 (celeba) colour.")
+@click.option("--likelihood", type=click.Choice(["bernoulli", "gaussian"]),
+              help="NECST: the decoder's likelihood [bernoulli]; gaussian (fixed sigma) for grey or colour pixels.")
 @click.option("--lr", type=float, default=1e-3, show_default=True)
 @click.option("--run-dir", type=click.Path(path_type=Path), required=True, help="Folder of the checkpoints.")
 @click.option("--resume", is_flag=True, help="Continue from RUN_DIR/last.msgpack.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Weights file to export at the end [RUN_DIR/weights.msgpack].")
 @common_options
 def train(run: Run, data: Path, valid: Path | None, test_data: Path | None, config: Path | None, latent: int | None,
-          epochs: int, batch_size: int | None, codec: str, channel: str | None, eps: float | None, lr: float,
-          run_dir: Path, resume: bool, output: Path | None) -> None:
+          epochs: int, batch_size: int | None, codec: str, channel: str | None, eps: float | None,
+          arch: str | None, likelihood: str | None, lr: float, run_dir: Path, resume: bool, output: Path | None) -> None:
     """Train the VAE or NECST on a dataset artifact; checkpoints every epoch, resumable.
 
     \b
@@ -123,6 +127,9 @@ def train(run: Run, data: Path, valid: Path | None, test_data: Path | None, conf
       dnastore train train.zarr --valid valid.zarr --epochs 30 --run-dir runs/vae
       dnastore train bmnist-train.zarr --valid bmnist-valid.zarr --codec necst --latent 100 \\
           --channel bsc --eps 0.1 --epochs 50 --run-dir runs/necst
+      dnastore dataset my-svhn/ --rgb --resize 32x32 -o svhn.zarr
+      dnastore train svhn.zarr --codec necst --arch cnn-svhn --likelihood gaussian --latent 500 \\
+          --run-dir runs/necst-svhn
     """
     _setup_jax_cache()
     from dnastore.codecs.necst import NECSTConfig
@@ -140,8 +147,8 @@ def train(run: Run, data: Path, valid: Path | None, test_data: Path | None, conf
         cut = max(1, len(images) // 10)
         images, vimages = images[:-cut], images[-cut:]
     necst = codec == "necst"
-    if not necst and (channel or eps is not None):
-        raise DnastoreError("--channel and --eps are NECST settings; add --codec necst")
+    if not necst and (channel or eps is not None or arch or likelihood):
+        raise DnastoreError("--channel, --eps, --arch and --likelihood are NECST settings; add --codec necst")
     batch_size = batch_size or (100 if necst else 64)
     if len(images) < batch_size:
         raise DnastoreError(f"{data} has {len(images)} training images, fewer than one batch of {batch_size}")
@@ -158,7 +165,8 @@ def train(run: Run, data: Path, valid: Path | None, test_data: Path | None, conf
     if latent:
         cfg_d["bits" if necst else "latent"] = latent
     if necst:
-        cfg_d.update({k: v for k, v in (("channel", channel), ("eps", eps)) if v is not None})
+        cfg_d.update({k: v for k, v in (("channel", channel), ("eps", eps), ("arch", arch), ("likelihood", likelihood))
+                      if v is not None})
     try:
         cfg = NECSTConfig.from_json(cfg_d) if necst else VAEConfig.from_json(cfg_d)
     except (ValueError, TypeError) as e:

@@ -269,3 +269,34 @@ def test_shipped_necst_weights_load_by_name():
     w = load_weights("necst-mnist-b100-bsc0.1")  # the name has a dot: not a file suffix
     assert isinstance(w.config, NECSTConfig) and (w.config.bits, w.config.eps, w.config.channel) == (100, 0.1, "bsc")
     assert w.meta["test"]["loglik"] > -110
+
+
+def test_a_colour_folder_trains_a_cnn_necst_and_goes_through_dna(tmp):
+    """A user's 32x32 colour folder: dataset --rgb → train --arch cnn-svhn → encode → decode."""
+    import json
+    from pathlib import Path
+
+    from helpers import run
+    from PIL import Image
+
+    from dnastore.codecs.weights import load_weights
+    rng = np.random.default_rng(0)
+    Path("svhn").mkdir()
+    for i in range(30):  # smooth colour blobs, two sizes so that --resize has work to do
+        side = 32 if i % 2 else 40
+        yy, xx = np.mgrid[:side, :side] / side
+        img = np.stack([np.sin(6 * xx + rng.uniform(0, 6)), np.cos(5 * yy + rng.uniform(0, 6)), xx * yy], -1)
+        Image.fromarray(((img + 1) * 127).clip(0, 255).astype(np.uint8)).save(f"svhn/{i:02d}.png")
+    run(["dataset", "svhn", "--rgb", "--resize", "32x32", "-o", "svhn.zarr"])
+    run(["train", "svhn.zarr", "--codec", "necst", "--arch", "cnn-svhn", "--likelihood", "gaussian", "--latent", "32",
+         "--epochs", "1", "--batch-size", "9", "--run-dir", "run", "--no-progress"])
+    w = load_weights(Path("run/weights.msgpack"))
+    assert (w.config.arch, w.config.channels, tuple(w.config.image_shape), w.config.bits) == ("cnn-svhn", 3, (32, 32), 32)
+    s = json.loads(run(["encode", "svhn", "n.fasta", "--codec", "necst", "--weights", "run/weights.msgpack",
+                        "--resize", "32x32", "--json"]).stdout)
+    assert s["bits_per_image"] == 32
+    run(["simulate", "n.fasta", "--coverage", "20", "--preset", "ideal", "--synthesis", "ideal", "-o", "r.fastq"])
+    d = json.loads(run(["decode", "r.fastq", "-o", "recon", "--weights", "run/weights.msgpack", "--json"]).stdout)
+    assert d["images"] == 30 and d["codes_erased"] == 0
+    pngs = sorted(Path("recon").glob("image-*.png"))
+    assert len(pngs) == 30 and Image.open(pngs[0]).mode == "RGB" and Image.open(pngs[0]).size == (32, 32)
