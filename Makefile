@@ -87,9 +87,18 @@ NECST_EPOCHS ?= 20
 bench-necst: install
 	$(BIN)/python pipelines/necst_distortion.py --epochs $(NECST_EPOCHS) --out results/necst_distortion.json
 
+# every NECST table and grid on subsets; the ideal-code and classifier runs reuse the distortion
+# run's models (results/necst_models/, keyed by config, data, epochs and seed)
+NECST_QUICK = --limit-train 10000 --epochs 3
 bench-necst-quick: install
-	$(BIN)/python pipelines/necst_distortion.py --limit-train 10000 --limit-test 1000 --epochs 3 --bits-epochs 30 \
+	$(BIN)/python pipelines/necst_distortion.py $(NECST_QUICK) --limit-test 1000 --bits-epochs 30 \
 	  --out results/necst_distortion_quick.json
+	$(BIN)/python pipelines/necst_ideal.py $(NECST_QUICK) --limit-test 100 --out results/necst_ideal_quick.json
+	$(BIN)/python pipelines/necst_downstream.py $(NECST_QUICK) --train 2000 --limit-test 500 \
+	  --out results/necst_downstream_quick.json
+	$(BIN)/python pipelines/necst_latent.py --images 200 --steps 2000 --figures results/quick \
+	  --out results/necst_latent_quick.json --readme /dev/null
+	$(BIN)/python pipelines/necst_speed.py --words 2000 --single 300 --out results/necst_speed_quick.json --readme /dev/null
 
 bench-necst-ideal: install
 	$(BIN)/python pipelines/necst_ideal.py --epochs $(NECST_EPOCHS) --out results/necst_ideal.json

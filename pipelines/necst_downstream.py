@@ -41,6 +41,7 @@ def main() -> None:
     ap.add_argument("--eps", default="0,0.1,0.2")
     ap.add_argument("--epochs", type=int, default=20, help="Epochs of the NECST models (as bench-necst).")
     ap.add_argument("--train", type=int, default=10_000, help="Training images of the classifiers.")
+    ap.add_argument("--limit-train", type=int, help="Training images of the NECST models (as bench-necst's).")
     ap.add_argument("--limit-test", type=int)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--models-dir", type=Path, default=ROOT / "results" / "necst_models")
@@ -59,11 +60,12 @@ def main() -> None:
     from dnastore.metrics.downstream import downstream_classifiers
     from dnastore.results import machine, update_readme, write_results
 
-    train_bin, test_bin = load_data("mnist", None, args.limit_test, args.seed)
-    y_train = load_mnist("train")[1][:args.train]
+    train_bin, test_bin = load_data("mnist", args.limit_train, args.limit_test, args.seed)
+    n_train = min(args.train, len(train_bin))
+    y_train = load_mnist("train")[1][:n_train]
     y_test = load_mnist("test")[1][:len(test_bin)]
     rng = np.random.default_rng([args.seed, 77])
-    clean = {"train": train_bin[:args.train].astype(np.float32), "test": test_bin.astype(np.float32)}
+    clean = {"train": train_bin[:n_train].astype(np.float32), "test": test_bin.astype(np.float32)}
     noisy = {k: v + 255.0 * rng.normal(0, 0.5, v.shape).astype(np.float32) for k, v in clean.items()}
     rows = []
     t0 = time.perf_counter()
@@ -92,12 +94,12 @@ def main() -> None:
                              "seconds": time.perf_counter() - t})
                 print(f"eps {eps:.1f} {data_name:11s} {name:5s} ACC {acc:.3f} (paper {rows[-1]['paper']})", flush=True)
     write_results(args.out, {"benchmark": "necst_downstream", "version": __version__, "seed": args.seed,
-                             "train_images": args.train, "test_images": len(test_bin), "epochs": args.epochs,
+                             "train_images": n_train, "test_images": len(test_bin), "epochs": args.epochs,
                              "noise_std": 0.5, "rows": rows, "seconds": time.perf_counter() - t0,
                              "machine": machine()})
     names = list(downstream_classifiers())
     lines = [f"Accuracy of each classifier on the 100-bit codes, MNIST / noisy MNIST (ours, then the paper's Table 1); "
-             f"classifiers trained on {args.train:,} codes, tested on {len(test_bin):,}.", "",
+             f"classifiers trained on {n_train:,} codes, tested on {len(test_bin):,}.", "",
              "| ε | " + " | ".join(names) + " |", "| --- | " + " | ".join("---" for _ in names) + " |"]
     for eps in sorted({r["eps"] for r in rows}):
         def acc(name, data):
@@ -113,7 +115,7 @@ def main() -> None:
                   "some bit has a singular covariance, which scikit-learn refuses."]
     table = "\n".join(lines)
     print(table)
-    if args.limit_test is None:
+    if args.limit_test is None and args.limit_train is None:
         update_readme(args.readme, "necst-downstream", table)
 
 

@@ -51,6 +51,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--eps", default="0,0.1,0.2,0.3,0.4")
     ap.add_argument("--epochs", type=int, default=20, help="Epochs of the NECST models (as bench-necst).")
+    ap.add_argument("--limit-train", type=int, help="Training images of the NECST models (as bench-necst's).")
     ap.add_argument("--limit-test", type=int)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--models-dir", type=Path, default=ROOT / "results" / "necst_models")
@@ -66,7 +67,7 @@ def main() -> None:
     from dnastore.codecs.train import necst_codes, necst_decode
     from dnastore.results import machine, update_readme, write_results
 
-    train, test = load_data("mnist", None, args.limit_test, args.seed)
+    train, test = load_data("mnist", args.limit_train, args.limit_test, args.seed)
     x = test.astype(np.float64) / 255.0
     cands = [candidates(img) for img in test]
     rows = []
@@ -104,7 +105,7 @@ def main() -> None:
         lines.append(f"| {r['eps']:.1f} | {r['capacity']:.3f} | {r['necst_mse']:.4f} | 100 | {cell('webp')} | {cell('jpeg')} |")
     table = "\n".join(lines)
     print(table)
-    if args.limit_test is None:
+    if args.limit_test is None and args.limit_train is None:
         update_readme(args.readme, "necst-ideal", table)
 
 

@@ -33,6 +33,7 @@ def main() -> None:
     ap.add_argument("--chains", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "necst_latent.json")
+    ap.add_argument("--figures", type=Path, help="Folder of the grids [the folder of --out].")
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = ap.parse_args()
 
@@ -68,7 +69,7 @@ def main() -> None:
         pred = clf.predict(img)
         first_change[(first_change < 0) & (pred != base)] = k
         frames.append(img[:8])
-    out_dir = args.out.parent
+    out_dir = args.figures or args.out.parent
     out_dir.mkdir(parents=True, exist_ok=True)
     path_grid = np.stack(frames, 1)  # (8 images, flips + 1, 28, 28)
     save_png(out_dir / "necst_interpolation.png", grid([p for p in path_grid[:, ::2]], per_row=path_grid[:, ::2].shape[1],
