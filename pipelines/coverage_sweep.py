@@ -181,15 +181,19 @@ def plot(rows: list[dict], stem: Path) -> None:
     import matplotlib.pyplot as plt
     for sname in dict.fromkeys(r["setting"] for r in rows):
         sub = [r for r in rows if r["setting"] == sname]
-        fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+        fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+        methods = list(dict.fromkeys(r["method"] for r in sub))
+        colours = plt.get_cmap("tab20").colors  # twelve and more methods: no colour repeats
         for ax, key, label in zip(axes, ("ms_ssim", "psnr", "acc"), ("MS-SSIM", "PSNR (dB)", "ACC")):
-            for m in dict.fromkeys(r["method"] for r in sub):
+            for i, m in enumerate(methods):
                 rs = [r for r in sub if r["method"] == m]
-                ax.plot([1 / r["coverage"] for r in rs], [r[key] for r in rs], marker="o", label=m)
+                classical = m in ("PNG", "JPEG", "WEBP")  # files stored precisely: dashed, squares
+                ax.plot([1 / r["coverage"] for r in rs], [r[key] for r in rs], marker="s" if classical else "o",
+                        ms=4, ls="--" if classical else "-", color=colours[(2 * i) % 20 + (2 * i) // 20], label=m)
             ax.set_xlabel("1 / coverage")
             ax.set_ylabel(label)
             ax.grid(alpha=0.3)
-        axes[0].legend()
+        axes[2].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
         fig.suptitle(f"dnastore, full DNA channel ({sname})")
         fig.tight_layout()
         fig.savefig(f"{stem}-{sname}.png", dpi=100)
