@@ -72,14 +72,27 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except DnastoreError:
+            raise
+        except click.UsageError as e:  # a bad option or argument: one line, pointing at --help
+            sub = e.ctx.command_path if e.ctx is not None else "dnastore"
+            raise DnastoreError(f"{e.format_message()} (see '{sub} --help')") from None
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except ValueError as e:
+            if "null byte" in str(e):  # a NUL in a path: os.* refuse it with a bare ValueError
+                raise DnastoreError("a path given contains a NUL byte") from None
+            raise self._internal(e) from None
         except OSError as e:
             raise DnastoreError(f"{e.filename or ''}: {e.strerror or e}".lstrip(": ")) from None
         except Exception as e:  # a bug, not bad input: one line unless -v
-            if "-v" in sys.argv or "--verbose" in sys.argv or any(re.fullmatch(r"-v+", a) for a in sys.argv):
-                traceback.print_exc()
-            raise click.ClickException(f"internal error ({type(e).__name__}: {e}); rerun with -v for details") from None
+            raise self._internal(e) from None
+
+    @staticmethod
+    def _internal(e: Exception) -> click.ClickException:
+        if "-v" in sys.argv or "--verbose" in sys.argv or any(re.fullmatch(r"-v+", a) for a in sys.argv):
+            traceback.print_exc()
+        return click.ClickException(f"internal error ({type(e).__name__}: {e}); rerun with -v for details")
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -185,7 +198,7 @@ def write_oligos(run: Run, payload: bytes, extra: dict[str, Any], output: Path, 
 
     from dnastore.dna.codec import encode_payload
     from dnastore.io.atomic import atomic_outputs, check_writable
-    from dnastore.io.manifest import sidecar_path, write_json
+    from dnastore.io.manifest import seal_manifest, sidecar_path, write_json
     from dnastore.io.seqio import write_fasta
 
     check_writable(output, run.force)
@@ -205,6 +218,7 @@ def write_oligos(run: Run, payload: bytes, extra: dict[str, Any], output: Path, 
             per["bits_per_pixel"] = per["bits_per_image"] / float(np.prod(shape))
         man["per_image"] = per
         summary = dict(per)
+    seal_manifest(man)
     man["provenance"] = prov(opts.params(layout))
     with atomic_outputs(run.force) as outs:
         tmp = outs.path(output)
@@ -397,7 +411,7 @@ def consensus(run: Run, reads: Path, output: Path | None, manifest: Path | None,
 
     from dnastore.consensus.call import Design, call_consensus, infer_design, orient_and_trim
     from dnastore.io.atomic import atomic_outputs
-    from dnastore.io.manifest import load_manifest, read_json, sidecar_path, write_json
+    from dnastore.io.manifest import carried_manifest, load_manifest, sidecar_path, write_json
     from dnastore.io.provenance import provenance
     from dnastore.io.seqio import read_reads, write_fasta
 
@@ -405,7 +419,7 @@ def consensus(run: Run, reads: Path, output: Path | None, manifest: Path | None,
     if manifest is not None:
         man = load_manifest(manifest)
     elif sidecar_path(reads).exists():
-        man = read_json(sidecar_path(reads)).get("manifest")
+        man = carried_manifest(sidecar_path(reads))
     # the input's digest (for provenance) is hashed in a thread while the reads are worked on
     from concurrent.futures import ThreadPoolExecutor
 

@@ -586,7 +586,7 @@ def decode_cmd(run: Run, reads: Path, output: Path, manifest: Path | None, origi
     from dnastore.dna.approx import codes_from_payload
     from dnastore.dna.codec import assemble_payload, decode_strands
     from dnastore.io.atomic import check_writable
-    from dnastore.io.manifest import load_manifest, read_json, sidecar_path
+    from dnastore.io.manifest import carried_manifest, load_manifest, sidecar_path
     from dnastore.io.provenance import provenance
     from dnastore.io.seqio import read_reads
 
@@ -594,7 +594,7 @@ def decode_cmd(run: Run, reads: Path, output: Path, manifest: Path | None, origi
     if manifest is not None:
         man, man_path = load_manifest(manifest), manifest
     elif sidecar_path(reads).exists():
-        man, man_path = read_json(sidecar_path(reads)).get("manifest"), sidecar_path(reads)
+        man, man_path = carried_manifest(sidecar_path(reads)), sidecar_path(reads)
         if not man:
             raise DnastoreError(f"{sidecar_path(reads)} carries no oligo manifest; pass --manifest")
     else:

@@ -98,6 +98,8 @@ def dequantize_codes(codes: np.ndarray, attrs: dict[str, Any], side: dict[str, n
     kind, n_bits, packing, store = attrs["quantizer"], int(attrs["n_bits"]), attrs["packing"], attrs["store"]
     if kind not in QUANTIZERS or packing not in PACKINGS or store not in STORES or not 1 <= n_bits <= 16:
         raise DnastoreError(f"unknown quantizer settings in the codes artifact: {kind}/{n_bits}/{packing}/{store}")
+    if codes.size and int(codes.max()) >= 1 << n_bits:
+        raise DnastoreError(f"the codes hold the value {int(codes.max())}, more than {n_bits} bits can carry")
     k = w.config.latent
     d = 2 * k if store == "mu-logvar" else k
     if codes.shape[1] != d:
@@ -107,8 +109,10 @@ def dequantize_codes(codes: np.ndarray, attrs: dict[str, Any], side: dict[str, n
         # the statistics travel with the model; the copy in the artifact must agree
         idx = np.arange(d)
         mean, std = w.stats["mean"][idx], w.stats["std"][idx]
-        if "stat_mean" in side and not np.allclose(side["stat_mean"], mean, atol=1e-6):
-            raise DnastoreError("the VAEN statistics in the codes differ from those of the weights")
+        for name, ref in (("stat_mean", mean), ("stat_std", std)):
+            if name in side and (np.shape(side[name]) != ref.shape or not np.allclose(side[name], ref, atol=1e-6)):
+                raise DnastoreError(f"the VAEN statistics in the codes ({name}) differ from those of the weights "
+                                    f"{w.path.rsplit('/', 1)[-1]}: the codes were quantized with other statistics")
     er = np.zeros(codes.shape, bool) if erased is None else np.asarray(erased, bool)
     x = dequantize(codes, kind, n_bits, mean, std, packing, er)
     mu = x[:, :k]

@@ -22,8 +22,8 @@ MAX_SIDE_VALUES = 1 << 16  # side arrays travel in the JSON manifest: keep them 
 
 def codes_payload(codes: np.ndarray, attrs: dict[str, Any], arrays: dict[str, np.ndarray],
                   order: str = "column") -> tuple[bytes, dict[str, Any]]:
-    n_bits = int(attrs.get("n_bits", 8 * codes.dtype.itemsize))
-    if not 1 <= n_bits <= 8 * codes.dtype.itemsize:
+    n_bits = attrs.get("n_bits", 8 * codes.dtype.itemsize)
+    if isinstance(n_bits, bool) or not isinstance(n_bits, (int, np.integer)) or not 1 <= n_bits <= 8 * codes.dtype.itemsize:
         raise DnastoreError(f"codes attribute n_bits={n_bits} does not fit the {codes.dtype} codes")
     if codes.size and int(codes.max()) >> n_bits:
         raise DnastoreError(f"a code exceeds n_bits={n_bits} (max {int(codes.max())})")
@@ -33,7 +33,7 @@ def codes_payload(codes: np.ndarray, attrs: dict[str, Any], arrays: dict[str, np
         if v.size > MAX_SIDE_VALUES:
             raise DnastoreError(f"side array {k!r} has {v.size} values; at most {MAX_SIDE_VALUES} travel in the manifest")
     extra = {"mode": "codes", "codes": {
-        "shape": list(codes.shape), "dtype": str(codes.dtype), "n_bits": n_bits, "order": order,
+        "shape": list(codes.shape), "dtype": str(codes.dtype), "n_bits": int(n_bits), "order": order,
         "attrs": {k: v for k, v in attrs.items() if k not in ("provenance", "kind")},
         "source_provenance": attrs.get("provenance"),
         "arrays": {k: {"dtype": str(v.dtype), "shape": list(v.shape), "data": v.ravel().tolist()}

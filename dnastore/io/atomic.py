@@ -5,6 +5,7 @@ leaves a half-written artifact behind."""
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 from pathlib import Path
@@ -31,6 +32,31 @@ def _remove(p: Path) -> None:
             p.unlink()
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_stale(target: Path) -> None:
+    """Remove the temporaries a killed earlier run left beside ``target`` (``.NAME.tmp-PID-i``
+    or ``.NAME.old-PID-i`` of a process that no longer exists)."""
+    try:
+        leftovers = list(target.parent.glob(glob.escape(f".{target.name}.") + "*"))
+    except OSError:
+        return
+    for p in leftovers:
+        parts = p.name[len(target.name) + 2:].split("-")
+        if len(parts) == 3 and parts[0] in ("tmp", "old") and parts[1].isdigit():
+            pid = int(parts[1])
+            if pid != os.getpid() and not _pid_alive(pid):
+                _remove(p)
+
+
 class AtomicOutputs:
     """A set of outputs committed together.
 
@@ -45,6 +71,7 @@ class AtomicOutputs:
 
     def path(self, target: str | os.PathLike) -> Path:
         target = check_writable(target, self.force)
+        _remove_stale(target)
         tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{len(self._pairs)}")
         _remove(tmp)
         self._pairs.append((target, tmp))
@@ -62,12 +89,15 @@ class AtomicOutputs:
             if not tmp.exists():
                 raise RuntimeError(f"stage did not write {target}")
         for target, tmp in self._pairs:
-            if target.exists():
-                if target.is_dir() != tmp.is_dir():
-                    _remove(target)
-                elif target.is_dir():
-                    _remove(target)
-            os.replace(tmp, target)
+            if target.exists() and (target.is_dir() or tmp.is_dir()):
+                # a folder cannot be renamed over: move the old one aside first (one rename, so
+                # the old artifact stays whole until the new one is in place), then drop it
+                old = tmp.with_name(tmp.name.replace(".tmp-", ".old-", 1))
+                os.replace(target, old)
+                os.replace(tmp, target)
+                _remove(old)
+            else:
+                os.replace(tmp, target)
 
 
 @contextlib.contextmanager

@@ -10,6 +10,7 @@ oligo codec:
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any
@@ -55,5 +56,15 @@ def read_codes(path: str | os.PathLike) -> tuple[np.ndarray, dict[str, Any], dic
     codes = np.asarray(g["codes"][...])
     if codes.dtype not in (np.uint8, np.uint16) or codes.ndim != 2:
         raise DnastoreError(f"{path}: 'codes' must be a 2-D uint8 or uint16 array, got {codes.dtype} {codes.shape}")
+    if codes.size == 0:
+        raise DnastoreError(f"{path}: 'codes' is empty {codes.shape}")
     extra = {k: np.asarray(g[k][...]) for k in g.array_keys() if k not in ("codes", "erased")}
-    return codes, dict(g.attrs), extra
+    for k, a in extra.items():
+        if a.dtype.kind not in "biuf" or (a.dtype.kind == "f" and not np.isfinite(a).all()):
+            raise DnastoreError(f"{path}: array {k!r} must hold finite numbers, got {a.dtype} with NaN, inf or worse")
+    attrs = dict(g.attrs)
+    try:
+        json.dumps(attrs, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise DnastoreError(f"{path}: attributes that JSON cannot carry ({e})") from None
+    return codes, attrs, extra
