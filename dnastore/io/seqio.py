@@ -149,12 +149,13 @@ def read_fastq(path: str | os.PathLike) -> Iterator[tuple[str, str, str]]:
 class ReadSet:
     """Reads held as one byte buffer with offsets: no Python string per read, so that whole
     runs are sliced into matrices by numpy. Sequences are ASCII (any case); qualities are
-    Phred+33, or absent (FASTA)."""
+    Phred+33 or Phred+64 (``offset``, see :func:`detect_phred_offset`), or absent (FASTA)."""
 
     buf: np.ndarray                  # uint8
     seq_start: np.ndarray            # (n,) offsets into buf
     lens: np.ndarray                 # (n,)
     qual_start: np.ndarray | None    # (n,) offsets, or None
+    offset: int = 33
 
     def __len__(self) -> int:
         return len(self.lens)
@@ -168,7 +169,7 @@ class ReadSet:
         if self.qual_start is None:
             return np.full(n, 30, dtype=np.uint8)
         s = int(self.qual_start[i])
-        return self.buf[s:s + n] - np.uint8(33)
+        return (np.maximum(self.buf[s:s + n], self.offset) - np.uint8(self.offset)).astype(np.uint8)
 
     def matrices(self, rows: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
         """Base codes and Phred scores of reads ``rows``, all of length ``length``."""
@@ -188,9 +189,10 @@ class ReadSet:
             block = np.take(self.buf, self.seq_start[r].astype(itype)[:, None] + cols)
             np.take(_ENC, block[:, :length], out=codes[lo:lo + step])
             if span:
-                np.subtract(block[:, length + 3:], 33, out=phred[lo:lo + step], casting="unsafe")
+                np.subtract(np.maximum(block[:, length + 3:], self.offset), self.offset, out=phred[lo:lo + step],
+                            casting="unsafe")
             elif qs is not None:
-                np.subtract(np.take(self.buf, qs[r].astype(itype)[:, None] + cols), 33,
+                np.subtract(np.maximum(np.take(self.buf, qs[r].astype(itype)[:, None] + cols), self.offset), self.offset,
                             out=phred[lo:lo + step], casting="unsafe")
         if self.qual_start is None:
             phred[...] = np.where(codes < 4, 30, 0)
@@ -209,6 +211,32 @@ class ReadSet:
         return cls(np.frombuffer(text.encode("ascii", "replace"), dtype=np.uint8), starts, lens, qstart)
 
 
+PHRED_SAMPLE = 10_000
+
+
+def detect_phred_offset(reads: ReadSet, path: Path | str = "reads") -> int:
+    """33 or 64, from the quality characters of the first reads.
+
+    Phred+64 (Illumina 1.3-1.7, and Solexa's ';' for -5) never uses characters below ';'
+    (59) and goes up to 'h' (104); Phred+33 starts at '!' (33) and rarely passes 'J' (74).
+    So: characters from ';' up, some above 'K' (75), means +64; anything else +33.
+    Characters outside '!'..'~' are refused."""
+    if reads.qual_start is None or not len(reads):
+        return 33
+    m = min(len(reads), PHRED_SAMPLE)
+    lens = reads.lens[:m].astype(np.int64)
+    if not lens.sum():
+        return 33
+    idx = np.repeat(reads.qual_start[:m].astype(np.int64) - np.concatenate([[0], np.cumsum(lens)[:-1]]), lens) \
+        + np.arange(int(lens.sum()))
+    q = reads.buf[idx]
+    lo, hi = int(q.min()), int(q.max())
+    if lo < 33 or hi > 126:
+        raise DnastoreError(f"{path}: quality characters outside '!'..'~' (byte {lo if lo < 33 else hi}): "
+                            "not a FASTQ quality string")
+    return 64 if lo >= 59 and hi > 75 else 33
+
+
 def read_reads(path: str | os.PathLike) -> ReadSet:
     """All reads of a FASTQ or FASTA file (gzip read transparently) as a :class:`ReadSet`.
 
@@ -218,14 +246,15 @@ def read_reads(path: str | os.PathLike) -> ReadSet:
     path = Path(path)
     fmt = sniff_format(path)
     if fmt == "fastq":
-        fast = _split_fastq(_read_bytes(path))
-        if fast is not None:
-            return fast
-        seqs, quals = [], []
-        for _, sq, q in read_fastq(path):
-            seqs.append(sq)
-            quals.append(q)
-        return ReadSet.from_strings(seqs, quals)
+        reads = _split_fastq(_read_bytes(path))
+        if reads is None:
+            seqs, quals = [], []
+            for _, sq, q in read_fastq(path):
+                seqs.append(sq)
+                quals.append(q)
+            reads = ReadSet.from_strings(seqs, quals)
+        reads.offset = detect_phred_offset(reads, path)
+        return reads
     seqs = [sq for _, sq in read_fasta(path, require_acgt=False)]
     return ReadSet.from_strings(seqs)
 
