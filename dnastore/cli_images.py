@@ -625,7 +625,8 @@ def decode_cmd(run: Run, reads: Path, output: Path, manifest: Path | None, origi
     summary = _write_recon(run, output, images, None, er, originals, w, prov, resize)
     summary.update(reads=len(readset), clusters=cstats["clusters"], strands_valid=dec.stats["valid"],
                    data_strands=man["n_data_strands"], data_strands_missing=ostats["data_strands_missing"],
-                   codes_total=int(er.size))
+                   codes_total=int(er.size), images_damaged=int(er.any(axis=1).sum()),
+                   images_lost=int(er.all(axis=1).sum()))
     run.report(summary)
 
 
