@@ -323,10 +323,14 @@ def _read_latents(path: Path):
     mu = np.asarray(g["mu"][...])
     if mu.ndim != 2 or mu.dtype != np.float32:
         raise DnastoreError(f"{path}: 'mu' must be float32 (N, K), got {mu.dtype} {mu.shape}")
+    if mu.size == 0 or not np.isfinite(mu).all():
+        raise DnastoreError(f"{path}: 'mu' is empty or holds NaN or infinite values")
     arr = {k: np.asarray(g[k][...]) for k in keys if k not in ("mu", "names")}
     for k in ("logvar", "erased"):
         if k in arr and arr[k].shape != mu.shape:
             raise DnastoreError(f"{path}: '{k}' has shape {arr[k].shape}, 'mu' has {mu.shape}")
+    if "logvar" in arr and (arr["logvar"].dtype.kind != "f" or not np.isfinite(arr["logvar"]).all()):
+        raise DnastoreError(f"{path}: 'logvar' must hold finite floats")
     names = decode_names(g["names"][...]) if "names" in keys else None
     return mu, arr.get("logvar"), arr.get("erased"), names, dict(g.attrs)
 
