@@ -409,11 +409,12 @@ def consensus(run: Run, reads: Path, output: Path | None, manifest: Path | None,
     """
     import numpy as np
 
-    from dnastore.consensus.call import Design, call_consensus, infer_design, orient_and_trim
+    from dnastore.consensus.call import Design, infer_design
+    from dnastore.consensus.stream import first_reads, stream_consensus
     from dnastore.io.atomic import atomic_outputs
     from dnastore.io.manifest import carried_manifest, load_manifest, sidecar_path, write_json
     from dnastore.io.provenance import provenance
-    from dnastore.io.seqio import read_reads, write_fasta
+    from dnastore.io.seqio import write_fasta
 
     man = None
     if manifest is not None:
@@ -426,23 +427,23 @@ def consensus(run: Run, reads: Path, output: Path | None, manifest: Path | None,
     from dnastore.io.provenance import file_digest
     hasher = ThreadPoolExecutor(max_workers=1)
     digest = hasher.submit(file_digest, reads)
-    readset = read_reads(reads)
     if man is not None:
         design, source = Design.from_manifest(man), "manifest"
     elif primers is not None or strand_length is not None:
         p = _parse_primers(primers, False) or ("", "")
-        total = strand_length or int(np.bincount(readset.lens).argmax())
+        total = strand_length or int(np.bincount(first_reads(reads).lens).argmax())
         design, source = Design(p[0], p[1], total - len(p[0]) - len(p[1])), "options"
     else:
-        design, source = infer_design([readset.seq(i) for i in range(min(len(readset), 5000))]), "inferred"
-        run.log(f"no manifest: inferred primers {design.p1 or '-'} / {design.p2 or '-'} and core length {design.core_len}")
+        head = first_reads(reads)
+        design, source = infer_design([head.seq(i) for i in range(min(len(head), 5000))]), "inferred"
+        run.log(f"no manifest: inferred primers {design.p1 or '-'} / {design.p2 or '-'} and core length "
+                f"{design.core_len}", 1)
     if design.core_len <= 0:
         raise DnastoreError("the oligo length leaves no room between the primers")
+    # in memory when the file is one chunk; else trimmed chunk by chunk into shards on disk
     with run.bar(2, "consensus (trim, then cluster and call)") as bar:
-        cores, tstats = orient_and_trim(readset, None, design)
-        bar.update(1)
-        strands, cstats = call_consensus(cores, design, method=method, min_size=min_size)
-        bar.update(1)
+        strands, tstats, cstats = stream_consensus(reads, design, method=method, min_size=min_size,
+                                                   progress=lambda _: bar.update(1))
     output = output or reads.with_name(reads.name.split(".")[0] + ".consensus.fasta")
     prov = provenance("consensus", {"method": method, "min_size": min_size, "design_from": source,
                                     "primers": [design.p1, design.p2], "core_length": design.core_len},
@@ -452,7 +453,7 @@ def consensus(run: Run, reads: Path, output: Path | None, manifest: Path | None,
         write_fasta(outs.path(output), ((f"c{i:07d};size={n}", s) for i, (s, n) in enumerate(strands)),
                     target_name=output.name)
         write_json(outs.path(sidecar_path(output)), {"kind": "dnastore-consensus", "provenance": prov, "manifest": man})
-    run.report({"output": str(output), "reads": len(readset), "design_from": source, **tstats,
+    run.report({"output": str(output), "design_from": source, **tstats,
                 "clusters": cstats["clusters"], "strands": cstats["kept"], "spoa_clusters": cstats["spoa_clusters"],
                 "projected_reads": cstats["projected_reads"], "indel_rich": cstats["indel_rich"]})
 

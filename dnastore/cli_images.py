@@ -586,13 +586,13 @@ def decode_cmd(run: Run, reads: Path, output: Path, manifest: Path | None, origi
     """
     _setup_jax_cache()
     from dnastore.codecs.pipeline import check_weights, dequantize_codes, reconstruct
-    from dnastore.consensus.call import Design, call_consensus, orient_and_trim
+    from dnastore.consensus.call import Design
+    from dnastore.consensus.stream import stream_consensus
     from dnastore.dna.approx import codes_from_payload
     from dnastore.dna.codec import assemble_payload, decode_strands
     from dnastore.io.atomic import check_writable
     from dnastore.io.manifest import carried_manifest, load_manifest, sidecar_path
     from dnastore.io.provenance import provenance
-    from dnastore.io.seqio import read_reads
 
     check_writable(output, run.force)
     if manifest is not None:
@@ -609,10 +609,8 @@ def decode_cmd(run: Run, reads: Path, output: Path, manifest: Path | None, origi
     necst = attrs.get("codec") == "necst"
     w = _load_necst(weights) if necst else _load_vae(weights)
     check_weights(attrs, w, f"the encoding in {man_path}")
-    readset = read_reads(reads)
     design = Design.from_manifest(man)
-    cores, _ = orient_and_trim(readset, None, design)
-    strands, cstats = call_consensus(cores, design, method=method)
+    strands, tstats, cstats = stream_consensus(reads, design, method=method)
     dec = decode_strands([(s, n) for s, n in strands], man)
     payload, erased_bytes, ostats = assemble_payload(dec, man, allow_partial=True)
     codes, erased, side, cattrs = codes_from_payload(payload, erased_bytes, man)
@@ -627,7 +625,7 @@ def decode_cmd(run: Run, reads: Path, output: Path, manifest: Path | None, origi
     prov = provenance("decode", {"method": method, "manifest_encoding_id": man["encoding_id"], "weights": w.digest},
                       {"reads": reads})
     summary = _write_recon(run, output, images, None, er, originals, w, prov, resize)
-    summary.update(reads=len(readset), clusters=cstats["clusters"], strands_valid=dec.stats["valid"],
+    summary.update(reads=tstats["reads"], clusters=cstats["clusters"], strands_valid=dec.stats["valid"],
                    data_strands=man["n_data_strands"], data_strands_missing=ostats["data_strands_missing"],
                    codes_total=int(er.size), images_damaged=int(er.any(axis=1).sum()),
                    images_lost=int(er.all(axis=1).sum()))
