@@ -111,13 +111,16 @@ def _images_digest(images, names) -> str:
 @click.option("--likelihood", type=click.Choice(["bernoulli", "gaussian"]),
               help="NECST: the decoder's likelihood [bernoulli]; gaussian (fixed sigma) for grey or colour pixels.")
 @click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--devices", type=click.IntRange(1), default=1, show_default=True,
+              help="Train data-parallel over this many JAX devices (each batch split across them).")
 @click.option("--run-dir", type=click.Path(path_type=Path), required=True, help="Folder of the checkpoints.")
 @click.option("--resume", is_flag=True, help="Continue from RUN_DIR/last.msgpack.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Weights file to export at the end [RUN_DIR/weights.msgpack].")
 @common_options
 def train(run: Run, data: Path, valid: Path | None, test_data: Path | None, config: Path | None, latent: int | None,
           epochs: int, batch_size: int | None, codec: str, channel: str | None, eps: float | None,
-          arch: str | None, likelihood: str | None, lr: float, run_dir: Path, resume: bool, output: Path | None) -> None:
+          arch: str | None, likelihood: str | None, lr: float, devices: int, run_dir: Path, resume: bool,
+          output: Path | None) -> None:
     """Train the VAE or NECST on a dataset artifact; checkpoints every epoch, resumable.
 
     \b
@@ -178,7 +181,7 @@ def train(run: Run, data: Path, valid: Path | None, test_data: Path | None, conf
     run_dir.mkdir(parents=True, exist_ok=True)
     output = output or run_dir / "weights.msgpack"  # the run's own export is refreshed on every completion
     last, best = run_dir / "last.msgpack", run_dir / "best.msgpack"
-    tr = Trainer(cfg, lr=lr, batch=batch_size, seed=run.seed)
+    tr = Trainer(cfg, lr=lr, batch=batch_size, seed=run.seed, devices=devices)
     if resume:
         if not last.is_file():
             raise DnastoreError(f"nothing to resume: {last} does not exist")
