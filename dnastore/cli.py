@@ -21,6 +21,7 @@ import click
 
 from dnastore import __version__
 from dnastore.errors import DnastoreError
+from dnastore.parallel import scheduler_option
 
 
 @dataclass
@@ -310,9 +311,10 @@ def _last_encoding(folder: Path) -> Path:
 @click.option("--synth-del", type=float, help="Synthesis deletion rate per base.")
 @click.option("--truth", type=click.Path(path_type=Path),
               help="Also write a TSV mapping each read to its source strand (for evaluation only).")
+@scheduler_option
 @common_options
 def simulate(run: Run, oligos: Path | None, output: Path | None, coverage: float, preset: str, synthesis: str | None,
-             truth: Path | None, **rates) -> None:
+             truth: Path | None, scheduler: str | None, **rates) -> None:
     """Simulate synthesis and sequencing of an oligo FASTA; write reads as FASTQ.
 
     With no OLIGOS, the newest `oligo-encode`/`encode` output in the current folder is used.
@@ -327,6 +329,7 @@ def simulate(run: Run, oligos: Path | None, output: Path | None, coverage: float
     import numpy as np
 
     from dnastore.channel.dna import format_fastq, params_dict, preset_params, read_name, simulate_reads
+    from dnastore.parallel import Executor
     from dnastore.io.atomic import atomic_outputs
     from dnastore.io.manifest import load_manifest, sidecar_path, write_json
     from dnastore.io.provenance import provenance
@@ -349,7 +352,8 @@ def simulate(run: Run, oligos: Path | None, output: Path | None, coverage: float
     side = sidecar_path(oligos)
     manifest = load_manifest(side) if side.exists() else None
     output = output or oligos.with_name(oligos.name.split(".")[0] + ".fastq")
-    n_reads, weights, batches = simulate_reads(mat, lens, params, run.seed)
+    executor = Executor(scheduler)
+    n_reads, weights, batches = simulate_reads(mat, lens, params, run.seed, executor=executor)
     errs = np.zeros(3, dtype=np.int64)
     n_rc = 0
     with atomic_outputs(run.force) as outs:
@@ -373,6 +377,7 @@ def simulate(run: Run, oligos: Path | None, output: Path | None, coverage: float
         finally:
             if tf:
                 tf.close()
+            executor.close()
         prov = provenance("simulate", {"preset": preset, "synthesis": synthesis, "seed": run.seed,
                                        **params_dict(params)}, {"oligos": oligos})
         write_json(outs.path(sidecar_path(output)), {"kind": "dnastore-reads", "provenance": prov,
@@ -397,9 +402,12 @@ def simulate(run: Run, oligos: Path | None, output: Path | None, coverage: float
 @click.option("--method", type=click.Choice(["vote", "spoa"]), default="vote", show_default=True,
               help="vote: quality-weighted column vote (spoa only where needed); spoa: partial-order alignment.")
 @click.option("--min-size", type=click.IntRange(1), default=1, show_default=True, help="Smallest cluster kept.")
+@click.option("--tmp-dir", type=click.Path(path_type=Path), help="Folder for the read shards of a large file (shared with the workers of a Dask cluster) [the system's temporary folder].")
+@scheduler_option
 @common_options
 def consensus(run: Run, reads: Path, output: Path | None, manifest: Path | None, primers: str | None,
-              strand_length: int | None, method: str, min_size: int) -> None:
+              strand_length: int | None, method: str, min_size: int, tmp_dir: Path | None,
+              scheduler: str | None) -> None:
     """Cluster reads (FASTQ or FASTA, gzip allowed) and call one strand per cluster.
 
     \b
@@ -441,9 +449,10 @@ def consensus(run: Run, reads: Path, output: Path | None, manifest: Path | None,
     if design.core_len <= 0:
         raise DnastoreError("the oligo length leaves no room between the primers")
     # in memory when the file is one chunk; else trimmed chunk by chunk into shards on disk
-    with run.bar(2, "consensus (trim, then cluster and call)") as bar:
-        strands, tstats, cstats = stream_consensus(reads, design, method=method, min_size=min_size,
-                                                   progress=lambda _: bar.update(1))
+    from dnastore.parallel import Executor
+    with run.bar(2, "consensus (trim, then cluster and call)") as bar, Executor(scheduler) as executor:
+        strands, tstats, cstats = stream_consensus(reads, design, method=method, min_size=min_size, tmp_dir=tmp_dir,
+                                                   progress=lambda _: bar.update(1), executor=executor)
     output = output or reads.with_name(reads.name.split(".")[0] + ".consensus.fasta")
     prov = provenance("consensus", {"method": method, "min_size": min_size, "design_from": source,
                                     "primers": [design.p1, design.p2], "core_length": design.core_len},
@@ -469,8 +478,10 @@ _SIZE = re.compile(r";size=(\d+)")
 @click.option("--manifest", type=click.Path(path_type=Path),
               help="The oligos' manifest (default: the one beside STRANDS).")
 @click.option("--partial", is_flag=True, help="Precise mode: write a best-effort file even with strands missing.")
+@scheduler_option
 @common_options
-def oligo_decode(run: Run, strands: Path, output: Path | None, manifest: Path | None, partial: bool) -> None:
+def oligo_decode(run: Run, strands: Path, output: Path | None, manifest: Path | None, partial: bool,
+                 scheduler: str | None) -> None:
     """Decode consensus strands (or any FASTA of oligos) back into the file or the codes.
 
     \b
@@ -489,7 +500,9 @@ def oligo_decode(run: Run, strands: Path, output: Path | None, manifest: Path | 
     for name, s in read_strands(strands):
         m = _SIZE.search(name)
         recs.append((s, int(m.group(1)) if m else 1))
-    dec = decode_strands(recs, man)
+    from dnastore.parallel import Executor
+    with Executor(scheduler) as executor:
+        dec = decode_strands(recs, man, executor=executor)
     st = dec.stats
     mode = man.get("mode", "file")
     if st["valid"] == 0 and st["strands_in"] > 0 and mode == "file":

@@ -13,6 +13,7 @@ import click
 
 from dnastore.cli import Run, _setup_jax_cache, cli, common_options, oligo_options
 from dnastore.errors import DnastoreError
+from dnastore.parallel import Executor, scheduler_option
 
 
 # ----------------------------------------------------------------------------- dataset
@@ -344,8 +345,10 @@ def _read_latents(path: Path):
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Latents Zarr to write.")
 @click.option("--resize", help="Resize folder images to WIDTHxHEIGHT first.")
 @weights_option
+@scheduler_option
 @common_options
-def compress(run: Run, source: Path, output: Path, resize: str | None, weights: Path | None) -> None:
+def compress(run: Run, source: Path, output: Path, resize: str | None, weights: Path | None,
+             scheduler: str | None) -> None:
     """Encode images (a folder of PNG/JPEG or a dataset Zarr) into latents with the VAE encoder.
 
     \b
@@ -358,7 +361,8 @@ def compress(run: Run, source: Path, output: Path, resize: str | None, weights: 
 
     w = _load_vae(weights)
     images, names, labels = _load_source(source, w, resize)
-    mu, logvar = do_compress(w, images)
+    with Executor(scheduler) as executor:
+        mu, logvar = do_compress(w, images, executor)
     prov = provenance("compress", {"resize": resize, "weights": w.digest}, {"source": source})
     _write_latents(output, run, mu, logvar, {**weights_attrs(w), "provenance": prov}, names, labels)
     run.report({"output": str(output), "images": len(images), "latent": w.config.latent, "weights": w.digest})
@@ -488,9 +492,10 @@ def _write_recon(run: Run, output: Path, images, names, erased, originals_path: 
 @click.argument("latents", type=click.Path(path_type=Path))
 @recon_output_options
 @weights_option
+@scheduler_option
 @common_options
 def reconstruct_cmd(run: Run, latents: Path, output: Path, originals: Path | None, resize: str | None,
-                    weights: Path | None) -> None:
+                    weights: Path | None, scheduler: str | None) -> None:
     """Decode latents into images with the VAE decoder.
 
     \b
@@ -506,7 +511,8 @@ def reconstruct_cmd(run: Run, latents: Path, output: Path, originals: Path | Non
     check_weights(attrs, w, str(latents))
     if mu.shape[1] != w.config.latent:
         raise DnastoreError(f"{latents} has {mu.shape[1]} latents per image; the model has {w.config.latent}")
-    images = reconstruct(w, mu)
+    with Executor(scheduler) as executor:
+        images = reconstruct(w, mu, executor)
     prov = provenance("reconstruct", {"weights": w.digest}, {"latents": latents})
     run.report(_write_recon(run, output, images, names, erased, originals, w, prov, resize))
 

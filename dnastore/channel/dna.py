@@ -257,7 +257,10 @@ def _reads_kernel(seed, batch_index, src, lens, p_sub, p_ins, p_del, s_sub, s_de
 
 def format_fastq(batch: "ReadBatch") -> bytes:
     """The batch's FASTQ text (reads named ``r`` + 8 digits, numbered across batches)."""
-    flat = np.asarray(batch.records)[:batch.n].ravel()
+    rec = np.asarray(batch.records)
+    if rec.ndim == 1:  # already text (a batch computed by reads_batch)
+        return rec.tobytes()
+    flat = rec[:batch.n].ravel()
     return flat[flat != 0].tobytes()
 
 
@@ -273,11 +276,31 @@ class ReadBatch:
     n: int = 0
 
 
+def reads_batch(strands: np.ndarray, lens: np.ndarray, params: SimParams, seed: int, lout: int, k_max: int,
+                batch: int, bi: int, start: int, idx: np.ndarray) -> ReadBatch:
+    """Read batch ``bi`` (reads ``start``..) from source strands ``idx``, all in numpy with the
+    FASTQ text in ``records``: a piece of work any scheduler can run. The same arguments give
+    the same bytes as the in-process pipeline of :func:`simulate_reads`."""
+    pad_idx = np.zeros(batch, dtype=idx.dtype)
+    pad_idx[:len(idx)] = idx
+    out, out_len, q, rc, counts, rec = _reads_kernel(
+        np.uint32(seed & 0xFFFFFFFF), np.int32(bi + 1), strands[pad_idx], lens[pad_idx], np.float32(params.sub),
+        np.float32(params.ins), np.float32(params.dele), np.float32(params.synth_sub), np.float32(params.synth_del),
+        np.float32(params.slope), np.float32(params.rc_fraction), np.int32(start), lout, k_max)
+    m = len(idx)
+    b = ReadBatch(np.asarray(out)[:m], np.asarray(out_len)[:m], np.asarray(q)[:m], idx, np.asarray(rc)[:m],
+                  np.asarray(counts)[:m], rec, m)
+    b.records = np.frombuffer(format_fastq(b), dtype=np.uint8)  # text, not a device array, to travel
+    return b
+
+
 def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, seed: int,
-                   batch: int = 32768) -> tuple[int, np.ndarray, Iterator[ReadBatch]]:
+                   batch: int = 32768, executor=None) -> tuple[int, np.ndarray, Iterator[ReadBatch]]:
     """Simulate synthesis and sequencing of padded strands.
 
-    Returns (number of reads, copy-number weights, iterator over read batches).
+    Returns (number of reads, copy-number weights, iterator over read batches). With an
+    ``executor`` (:class:`dnastore.parallel.Executor`) the batches are computed by its
+    scheduler, a few per worker at a time, and come back in order; the bytes are the same.
     """
     params.validate()
     n = strands.shape[0]
@@ -311,6 +334,14 @@ def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, see
                             np.float32(params.rc_fraction), np.int32(start), lout, k_max)
         return idx, res
 
+    def distributed() -> Iterator[ReadBatch]:
+        starts = list(range(0, n_reads, batch))
+        wave = max(2, 2 * executor.workers)  # bounded: at most a wave of batches in memory
+        for w0 in range(0, len(starts), wave):
+            pieces = [(bi, starts[bi], src_idx[starts[bi]:starts[bi] + batch])
+                      for bi in range(w0, min(len(starts), w0 + wave))]
+            yield from executor.map(reads_batch, pieces, shared=(strands, lens, params, seed, lout, k_max, batch))
+
     def batches() -> Iterator[ReadBatch]:
         # JAX dispatches asynchronously: the next batch computes while the caller formats this one
         starts = list(range(0, n_reads, batch))
@@ -322,7 +353,7 @@ def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, see
             m = len(idx)
             yield ReadBatch(np.asarray(out)[:m], np.asarray(out_len)[:m], np.asarray(q)[:m], idx,
                             np.asarray(rc)[:m], np.asarray(counts)[:m], rec, m)
-    return n_reads, weights, batches()
+    return n_reads, weights, (batches() if executor is None or executor.spec == "sync" else distributed())
 
 
 def params_dict(params: SimParams) -> dict:

@@ -20,6 +20,8 @@ Artifacts (Zarr v3 groups):
 
 from __future__ import annotations
 
+import functools
+
 from typing import Any
 
 import numpy as np
@@ -56,10 +58,43 @@ def check_images(images: np.ndarray, w: Weights, what: str) -> None:
                             f"{want[1]}x{want[0]}x{w.config.channels}; pass --resize {want[1]}x{want[0]}")
 
 
-def compress(w: Weights, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior μ and log σ² (float32, (N, K) each) of uint8 images."""
+# compress and reconstruct work in pieces of PIECE_ROWS images (eight compiled batches of 500,
+# the last one padded), whatever runs them, so every scheduler gives the same bits
+PIECE_ROWS = 4000
+
+
+@functools.lru_cache(maxsize=4)
+def _worker_weights(path: str, digest: str) -> Weights:
+    """Weights loaded once per worker process, checked against the client's digest."""
+    from dnastore.codecs.weights import load_weights
+    w = load_weights(path)
+    if w.digest != digest:
+        raise DnastoreError(f"the weights at {path} on a worker ({w.digest[:19]}…) are not the client's ({digest[:19]}…)")
+    return w
+
+
+def compress_piece(path: str, digest: str, images: np.ndarray, model=None) -> tuple[np.ndarray, np.ndarray]:
     from dnastore.codecs.train import encode_images
-    return encode_images(w.model, images)
+    return encode_images(model or _worker_weights(path, digest).model, images, pad_always=True)
+
+
+def reconstruct_piece(path: str, digest: str, mu: np.ndarray, model=None) -> np.ndarray:
+    from dnastore.codecs.train import decode_latents
+    x = decode_latents(model or _worker_weights(path, digest).model, mu, pad_always=True)
+    return np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
+
+
+def _pieces(fn, w: Weights, rows: np.ndarray, executor):
+    parts = [(rows[i:i + PIECE_ROWS],) for i in range(0, len(rows), PIECE_ROWS)]
+    if executor is None or executor.spec == "sync":
+        return [fn(w.path, w.digest, *p, model=w.model) for p in parts]
+    return executor.map(fn, parts, shared=(w.path, w.digest))
+
+
+def compress(w: Weights, images: np.ndarray, executor=None) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior μ and log σ² (float32, (N, K) each) of uint8 images."""
+    out = _pieces(compress_piece, w, images, executor)
+    return np.concatenate([o[0] for o in out]), np.concatenate([o[1] for o in out])
 
 
 def quantize_latents(mu: np.ndarray, logvar: np.ndarray | None, w: Weights, quantizer: str = "vaen",
@@ -140,11 +175,9 @@ def necst_reconstruct(w: Weights, codes: np.ndarray, erased: np.ndarray | None =
     return np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
 
 
-def reconstruct(w: Weights, mu: np.ndarray) -> np.ndarray:
+def reconstruct(w: Weights, mu: np.ndarray, executor=None) -> np.ndarray:
     """uint8 images from latents (the decoder mean, rounded)."""
-    from dnastore.codecs.train import decode_latents
-    x = decode_latents(w.model, mu)
-    return np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
+    return np.concatenate(_pieces(reconstruct_piece, w, np.asarray(mu, np.float32), executor))
 
 
 def quality(originals: np.ndarray, images: np.ndarray) -> dict[str, np.ndarray]:

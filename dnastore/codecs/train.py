@@ -66,28 +66,30 @@ def _pad(x: np.ndarray, size: int) -> np.ndarray:
     return np.concatenate([x, np.repeat(x[-1:], size - len(x), axis=0)])
 
 
-def map_batches(fn, model, rows: np.ndarray, batch: int = 500):
+def map_batches(fn, model, rows: np.ndarray, batch: int = 500, pad_always: bool = False):
     """``fn(model, part)`` over fixed-size batches of ``rows`` (the last one padded, so one
-    compiled shape serves every batch), outputs cut back and concatenated. ``fn`` returns an
-    array or a tuple of arrays."""
+    compiled shape serves every batch; a single short batch is padded only with
+    ``pad_always``), outputs cut back and concatenated. ``fn`` returns an array or a tuple of
+    arrays."""
     outs = []
     for s in _batches(len(rows), batch):
         n = s.stop - s.start
-        r = fn(model, _pad(rows[s], batch) if len(rows) > batch else rows[s])
+        r = fn(model, _pad(rows[s], batch) if len(rows) > batch or pad_always else rows[s])
         outs.append(tuple(np.asarray(v)[:n] for v in r) if isinstance(r, tuple) else np.asarray(r)[:n])
     if isinstance(outs[0], tuple):
         return tuple(np.concatenate(c) for c in zip(*outs))
     return np.concatenate(outs)
 
 
-def encode_images(model: VAE, images: np.ndarray, batch: int = 500) -> tuple[np.ndarray, np.ndarray]:
+def encode_images(model: VAE, images: np.ndarray, batch: int = 500, pad_always: bool = False
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """Posterior μ and log σ² of uint8 images, float32 (N, K) each."""
-    return map_batches(_encode, model, images, batch)
+    return map_batches(_encode, model, images, batch, pad_always)
 
 
-def decode_latents(model: VAE, z: np.ndarray, batch: int = 500) -> np.ndarray:
+def decode_latents(model: VAE, z: np.ndarray, batch: int = 500, pad_always: bool = False) -> np.ndarray:
     """Decoder means in [0, 1] of latents (N, K)."""
-    return map_batches(_decode, model, np.asarray(z, np.float32), batch)
+    return map_batches(_decode, model, np.asarray(z, np.float32), batch, pad_always)
 
 
 def evaluate(model: VAE, images: np.ndarray, seed: int = 0, batch: int = 500) -> dict[str, float]:

@@ -234,7 +234,8 @@ def stream_consensus(path: str | os.PathLike, design: Design, *, method: str = "
         return strands, tstats, cstats
     size = path.stat().st_size * (4 if _is_gzip(path) else 1)
     n_shards = int(min(MAX_SHARDS, max(2, math.ceil(size / chunk_bytes))))
-    folder = Path(tempfile.mkdtemp(prefix="dnastore-consensus-", dir=tmp_dir))
+    # an absolute path: the workers of a cluster do not share this process's folder
+    folder = Path(tempfile.mkdtemp(prefix="dnastore-consensus-", dir=tmp_dir)).resolve()
     try:
         spill = _Spill(folder, n_shards, design.core_len)
         tstats: dict = {}

@@ -309,12 +309,46 @@ def _orient_rows(codes: np.ndarray, layout: Layout) -> np.ndarray:
     return np.where(flip[:, None], rc, codes)
 
 
-def decode_strands(strands: list[tuple[str, int]], manifest: dict[str, Any]) -> Decoded:
+def decode_strands(strands: list[tuple[str, int]], manifest: dict[str, Any], executor=None,
+                   piece: int = 1 << 16) -> Decoded:
     """Strands (sequence, weight such as cluster size) -> payload rows by index.
 
     Strands of the wrong length, with a repeated base, a failed check or an invalid Huffman
-    codeword are erasures. Where two valid strands claim one index, the heavier wins.
+    codeword are erasures. Where two valid strands claim one index, the heavier wins (the
+    earlier of equals). With an ``executor`` (:class:`dnastore.parallel.Executor`) groups of
+    ``piece`` strands are checked by its scheduler; the result is the same.
     """
+    n = int(manifest["n_strands"])
+    b = int(manifest["bytes_per_strand"])
+    groups = [strands[i:i + piece] for i in range(0, len(strands), piece)] or [[]]
+    if executor is None or len(groups) == 1:
+        parts = [check_strands(manifest, g) for g in groups]
+    else:
+        parts = executor.map(check_strands, [(g,) for g in groups], shared=(manifest,))
+    index = np.concatenate([p[0] for p in parts])
+    weights = np.concatenate([p[1] for p in parts])
+    payload = np.concatenate([p[2] for p in parts]) if index.size else np.zeros((0, b), np.uint8)
+    stats: dict[str, Any] = {}
+    for p in parts:
+        for k, v in p[3].items():
+            stats[k] = stats.get(k, 0) + v
+    rows = np.zeros((n, b), dtype=np.uint8)
+    present = np.zeros(n, dtype=bool)
+    # heaviest valid strand per index; lexsort is stable, so equals keep their input order
+    order = np.lexsort((-weights, index))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = index[order][1:] != index[order][:-1]
+    keep = order[first]
+    rows[index[keep]] = payload[keep]
+    present[index[keep]] = True
+    stats.update(duplicates=int(len(index) - len(keep)), recovered=int(present.sum()))
+    return Decoded(rows, present, stats)
+
+
+def check_strands(manifest: dict[str, Any], strands: list[tuple[str, int]]
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, int]]:
+    """(index, weight, payload row) of each valid strand, in input order, and counts: one
+    piece of :func:`decode_strands`."""
     layout = Layout.from_json(manifest["layout"])
     n = int(manifest["n_strands"])
     b = int(manifest["bytes_per_strand"])
@@ -324,14 +358,12 @@ def decode_strands(strands: list[tuple[str, int]], manifest: dict[str, Any]) -> 
     n_in = len(strands)
     lens = np.fromiter((len(x) for x, _ in strands), dtype=np.int64, count=n_in)
     keep_len = np.flatnonzero(lens == L)
-    stats: dict[str, Any] = {"strands_in": n_in, "wrong_length": int(n_in - len(keep_len))}
-    rows = np.zeros((n, b), dtype=np.uint8)
-    present = np.zeros(n, dtype=bool)
+    stats = {"strands_in": n_in, "wrong_length": int(n_in - len(keep_len)), "bad_sequence": 0, "failed_check": 0,
+             "valid": 0}
     if not len(keep_len):
-        stats.update(bad_sequence=0, failed_check=0, valid=0, duplicates=0, recovered=0)
-        return Decoded(rows, present, stats)
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros((0, b), np.uint8), stats
     codes = encode_bases("".join(strands[i][0] for i in keep_len)).reshape(len(keep_len), L)
-    weights = [strands[i][1] for i in keep_len]
+    weights = np.asarray([strands[i][1] for i in keep_len], dtype=np.float64)
     codes = _orient_rows(codes, layout)
     c0 = layout.core_start
     core = codes[:, c0:c0 + layout.core_trits]
@@ -348,18 +380,9 @@ def decode_strands(strands: list[tuple[str, int]], manifest: dict[str, Any]) -> 
     ok_check &= index < n
     payload, ok_huff = huff.decode_rows(body[:, I:-C], b)
     valid = ok_check & ok_huff
-    weights = np.asarray(weights, dtype=np.float64)
-    # heaviest valid strand per index
-    order = np.lexsort((-weights, index))
-    order = order[valid[order]]
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = index[order][1:] != index[order][:-1]
-    keep = order[first]
-    rows[index[keep]] = payload[keep]
-    present[index[keep]] = True
     stats.update(bad_sequence=int((~ok_seq).sum()), failed_check=int((ok_seq & ~ok_check).sum()),
-                 valid=int(valid.sum()), duplicates=int(valid.sum() - len(keep)), recovered=int(present.sum()))
-    return Decoded(rows, present, stats)
+                 valid=int(valid.sum()))
+    return index[valid].astype(np.int64), weights[valid], payload[valid], stats
 
 
 def assemble_payload(dec: Decoded, manifest: dict[str, Any], *, allow_partial: bool = False) -> tuple[bytes, np.ndarray, dict]:
