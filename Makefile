@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install -q -c constraints.txt
 
-.PHONY: help install test demo peers test-peers bench-sim bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench-rate bench-rate-quick bench-bsc bench-bsc-quick train-bsc train-latents bench-necst bench-necst-quick bench-necst-speed bench-necst-ideal bench-necst-downstream bench-necst-latent train-necst bench bench-quick fuzz examples clean
+.PHONY: help install test demo peers test-peers bench-sim bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench-rate bench-rate-quick bench-bsc bench-bsc-quick train-bsc train-latents bench-necst bench-necst-quick bench-necst-speed bench-necst-ideal bench-necst-downstream bench-necst-latent train-necst bench bench-quick fuzz bench-scale examples clean
 
 help:
 	@echo "make install     virtual environment in .venv with the pinned stack (constraints.txt)"
@@ -24,6 +24,7 @@ help:
 	@echo "make bench-necst-latent  bit-flip interpolation and Markov-chain grids of the shipped NECST (paper Fig. 4)"
 	@echo "make bench-necst-speed   NECST decoder vs LDPC belief propagation, same run -> results/necst_speed.json"
 	@echo "make bench / bench-quick every image experiment, full or on subsets"
+	@echo "make bench-scale         decode 10M simulated reads under /usr/bin/time (peak RSS), consensus single vs Dask"
 	@echo "make fuzz                10,200 generated bad inputs through every parser (about 20 minutes) -> results/fuzz.json"
 	@echo "make compare-upsampling  transposed conv vs pixel shuffle, same seed -> results/upsampling.json"
 	@echo "make train-default       retrain the shipped weights (long: run it in the background)"
@@ -121,12 +122,17 @@ bench-quick: install
 	$(BIN)/python pipelines/bench_codec.py --limit 1000 --dna-images 200 --out results/bench_codec_quick.json --readme /dev/null
 	$(MAKE) bench-table3-quick bench-coverage-quick bench-rate-quick bench-bsc-quick
 
+# 66,000 images, 10 million reads (3 GB of FASTQ in a temporary folder), about 15 minutes
+bench-scale: install
+	$(BIN)/python pipelines/bench_scale.py --out results/bench_scale.json
+
 # hypothesis cases over every input parser: 6 targets x 1,700 examples, fresh random cases each
 # run (make test runs 12 fixed ones per target)
 FUZZ_EXAMPLES ?= 1700
 fuzz: install
 	DNASTORE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) DNASTORE_FUZZ_RANDOM=1 DNASTORE_FUZZ_REPORT=results/fuzz.json \
 	  $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py
+	$(BIN)/python pipelines/fuzz_report.py results/fuzz.json
 
 compare-upsampling: install
 	$(BIN)/python pipelines/compare_upsampling.py --out results/upsampling.json

@@ -6,8 +6,10 @@
 VAEN 8 bits, μ only: one 150-nt strand per image), and simulated with the Illumina preset at
 the coverage that gives 10 million reads (about 150). Then ``dnastore decode`` turns the
 reads back into 66,000 images, run under /usr/bin/time, whose peak resident set size is the
-figure (target: below 2 GB). Every step is its own CLI command; the work folder (about 3.5 GB
-of FASTQ) is removed at the end unless --keep.
+figure (target: below 2 GB). Then ``dnastore consensus`` runs on the same reads in one
+process and on a ``dask.distributed`` LocalCluster of two worker processes (reads/s of each,
+and whether the two outputs are the same bytes). Every step is its own CLI command; the work
+folder (about 3.5 GB of FASTQ) is removed at the end unless --keep.
 
 The figures go to the results JSON and into README.md between the bench-scale markers.
 """
@@ -85,6 +87,19 @@ def main() -> None:
         print(f"decode: {res['reads']:,} reads -> {s['images']:,} images in {t:.1f} s "
               f"({res['decode_reads_per_s']:,.0f} reads/s), peak RSS {rss / 1e9:.2f} GB; "
               f"{s['codes_erased']:,} of {s['codes_total']:,} codes erased")
+        # consensus alone, one process against a dask.distributed cluster of two worker processes
+        # on this machine (same run, same reads); the two outputs must be the same bytes
+        from distributed import LocalCluster
+        t, rss, s = timed(DNASTORE + ["consensus", "reads.fastq", "-o", "c1.fasta", "--force", "--tmp-dir", "."], work)
+        res.update(consensus_single_s=t, consensus_single_reads_per_s=res["reads"] / t, consensus_single_peak_rss=rss)
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+            t, rss, s = timed(DNASTORE + ["consensus", "reads.fastq", "-o", "c2.fasta", "--force", "--tmp-dir", ".",
+                                          "--scheduler", cluster.scheduler_address], work)
+        res.update(consensus_dask_s=t, consensus_dask_reads_per_s=res["reads"] / t, consensus_dask_client_peak_rss=rss,
+                   dask_workers=2, dask_identical=(work / "c1.fasta").read_bytes() == (work / "c2.fasta").read_bytes())
+        print(f"consensus: {res['consensus_single_reads_per_s']:,.0f} reads/s in one process, "
+              f"{res['consensus_dask_reads_per_s']:,.0f} reads/s on Dask with 2 workers; "
+              f"identical output: {res['dask_identical']}")
     finally:
         if not args.keep and args.work is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -100,7 +115,13 @@ def main() -> None:
         f"| `dnastore simulate` | {res['simulate_s']:.0f} s | {res['simulate_peak_rss'] / gb:.2f} GB | |",
         f"| `dnastore decode` ({res['decode_reads_per_s']:,.0f} reads/s; {res['images_damaged']:,} of "
         f"{res['decoded_images']:,} images with a lost code) | {res['decode_s']:.0f} s | "
-        f"{res['decode_peak_rss'] / gb:.2f} GB | < 2 GB |"])
+        f"{res['decode_peak_rss'] / gb:.2f} GB | < 2 GB |",
+        f"| `dnastore consensus`, one process | {res['consensus_single_s']:.0f} s "
+        f"({res['consensus_single_reads_per_s']:,.0f} reads/s) | {res['consensus_single_peak_rss'] / gb:.2f} GB | |",
+        f"| `dnastore consensus --scheduler` (LocalCluster, 2 worker processes; same bytes: "
+        f"{'yes' if res['dask_identical'] else 'NO'}) | {res['consensus_dask_s']:.0f} s "
+        f"({res['consensus_dask_reads_per_s']:,.0f} reads/s) | {res['consensus_dask_client_peak_rss'] / gb:.2f} GB "
+        "(client) | |"])
     print(table)
     update_readme(args.readme, "bench-scale", table)
 

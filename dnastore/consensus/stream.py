@@ -1,6 +1,6 @@
 """Consensus over read files of any size, in bounded memory.
 
-A file that fits in one chunk (``chunk_bytes`` of FASTQ text: 128 MB, about 400,000 reads of
+A file that fits in one chunk (``chunk_bytes`` of FASTQ text: 64 MB, about 200,000 reads of
 150 nt, or ``DNASTORE_CHUNK_BYTES``) is read, trimmed, clustered and called in memory, as
 :func:`~dnastore.consensus.call.call_consensus` does. A larger one takes two passes:
 
@@ -39,9 +39,9 @@ from dnastore.errors import DnastoreError
 from dnastore.io.seqio import ReadSet, _split_fastq, detect_phred_offset, encode_bases, read_fastq, read_reads, sniff_format
 
 def _chunk_bytes() -> int:
-    """128 MB of FASTQ text per chunk, or DNASTORE_CHUNK_BYTES (for machines with little memory)."""
+    """64 MB of FASTQ text per chunk, or DNASTORE_CHUNK_BYTES (for machines with little memory)."""
     try:
-        return max(1 << 16, int(os.environ.get("DNASTORE_CHUNK_BYTES", 1 << 27)))
+        return max(1 << 16, int(os.environ.get("DNASTORE_CHUNK_BYTES", 1 << 26)))
     except ValueError:
         raise DnastoreError("DNASTORE_CHUNK_BYTES must be a whole number of bytes") from None
 
