@@ -356,16 +356,33 @@ def compress(run: Run, source: Path, output: Path, resize: str | None, weights: 
       dnastore compress examples/images -o latents.zarr
     """
     _setup_jax_cache()
-    from dnastore.codecs.pipeline import compress as do_compress, weights_attrs
+    import numpy as np
+
+    from dnastore.codecs.pipeline import LATENTS_KIND, PIECE_ROWS, compress_piece, stream_pieces, weights_attrs
+    from dnastore.data.dataset import encode_names
+    from dnastore.data.source import GroupWriter, ImageSource
+    from dnastore.io.atomic import atomic_outputs, check_writable
     from dnastore.io.provenance import provenance
 
     w = _load_vae(weights)
-    images, names, labels = _load_source(source, w, resize)
-    with Executor(scheduler) as executor:
-        mu, logvar = do_compress(w, images, executor)
+    check_writable(output, run.force)
+    src = ImageSource(source, w.config.channels, tuple(w.config.image_shape), resize)
     prov = provenance("compress", {"resize": resize, "weights": w.digest}, {"source": source})
-    _write_latents(output, run, mu, logvar, {**weights_attrs(w), "provenance": prov}, names, labels)
-    run.report({"output": str(output), "images": len(images), "latent": w.config.latent, "weights": w.digest})
+    k = w.config.latent
+    # one piece of images at a time: read, encode, write its rows of the latents
+    with atomic_outputs(run.force) as outs, Executor(scheduler) as executor, \
+            run.bar(src.n, "compressing") as bar:
+        gw = GroupWriter(outs.path(output), {"kind": LATENTS_KIND, **weights_attrs(w), "provenance": prov}, PIECE_ROWS)
+        gw.create("mu", (src.n, k), np.float32)
+        gw.create("logvar", (src.n, k), np.float32)
+        for i0, (mu, logvar) in stream_pieces(compress_piece, w, src.n, src.piece, executor):
+            gw.put("mu", i0, mu)
+            gw.put("logvar", i0, logvar)
+            bar.update(len(mu))
+        gw.write("names", encode_names(src.names))
+        if (src.labels >= 0).any():
+            gw.write("labels", src.labels)
+    run.report({"output": str(output), "images": src.n, "latent": k, "weights": w.digest})
 
 
 # ----------------------------------------------------------------------------- quantize / dequantize
@@ -444,46 +461,66 @@ def recon_output_options(f):
                         help="Folder to write: one PNG per image, grid.png and images.zarr.")(f)
 
 
-def _write_recon(run: Run, output: Path, images, names, erased, originals_path: Path | None, w,
+GRID_MAX = 256  # the comparison grid shows the first 256 images (16 rows of 16)
+
+
+def _write_recon(run: Run, output: Path, pieces, n: int, names, erased, originals_path: Path | None, w,
                  prov: dict, resize: str | None = None) -> dict:
-    """Write OUTPUT/ (PNGs, images.zarr, grid.png) atomically; per-image metrics when the
-    originals are given. Returns the summary."""
+    """Write OUTPUT/ (PNGs, images.zarr, grid.png) atomically from ``pieces``, an iterator of
+    (first row, uint8 images) in order, one piece in memory at a time; per-image metrics when
+    the originals are given. Returns the summary."""
     import numpy as np
 
-    from dnastore.codecs.pipeline import RECON_KIND, quality
+    from dnastore.codecs.pipeline import PIECE_ROWS, RECON_KIND, quality
     from dnastore.data.dataset import encode_names
     from dnastore.data.render import grid, png_names, save_png
+    from dnastore.data.source import GroupWriter, ImageSource
     from dnastore.io.atomic import atomic_outputs
-    from dnastore.io.zarrio import write_group
 
-    summary: dict = {"output": str(output), "images": len(images)}
-    arrays = {"images": images}
-    per_image_erased = erased.sum(axis=1) if erased is not None else None
-    if per_image_erased is not None:
-        arrays["codes_erased"] = per_image_erased.astype(np.int32)
-        summary["codes_erased"] = int(erased.sum())
-        summary["images_with_erasures"] = int((per_image_erased > 0).sum())
-    rows = [images]
+    summary: dict = {"output": str(output), "images": n}
+    orig = None
     if originals_path is not None:
-        orig, onames, _ = _load_source(originals_path, w, resize)
-        if len(orig) != len(images):
-            raise DnastoreError(f"{originals_path} holds {len(orig)} images but {len(images)} were reconstructed")
-        names = names or onames
-        q = quality(orig, images)
-        arrays.update({k: v.astype(np.float32) for k, v in q.items()})
-        summary.update({k: float(v.mean()) for k, v in q.items()})
-        summary["psnr_min"] = float(q["psnr"].min())
-        rows = [orig, images]
-    files = png_names(names, len(images))
-    arrays["names"] = encode_names(files)
-    with atomic_outputs(run.force) as outs:
+        orig = ImageSource(originals_path, w.config.channels, tuple(w.config.image_shape), resize)
+        if orig.n != n:
+            raise DnastoreError(f"{originals_path} holds {orig.n} images but {n} were reconstructed")
+        names = names or orig.names
+    files = png_names(names, n)
+    metrics: dict[str, np.ndarray] = {}
+    shown, shown_orig = [], []
+    with atomic_outputs(run.force) as outs, run.bar(n, "writing images") as bar:
         tmp = outs.path(output)
         tmp.mkdir()
-        for f, img in zip(files, images):
-            save_png(tmp / f, img)
+        gw = GroupWriter(tmp / "images.zarr", {"kind": RECON_KIND, "provenance": prov, "weights_digest": w.digest},
+                         PIECE_ROWS)
+        for i0, images in pieces:
+            i1 = i0 + len(images)
+            if "images" not in gw.arrays:
+                gw.create("images", (n,) + images.shape[1:], np.uint8)
+            gw.put("images", i0, images)
+            for f, img in zip(files[i0:i1], images):
+                save_png(tmp / f, img)
+            if i0 < GRID_MAX:
+                shown.append(images[:GRID_MAX - i0])
+            if orig is not None:
+                o = orig.piece(i0, i1)
+                for key, v in quality(o, images).items():
+                    metrics.setdefault(key, np.zeros(n, np.float32))[i0:i1] = v
+                if i0 < GRID_MAX:
+                    shown_orig.append(o[:GRID_MAX - i0])
+            bar.update(len(images))
+        rows = ([np.concatenate(shown_orig)] if orig is not None else []) + [np.concatenate(shown)]
         save_png(tmp / "grid.png", grid(rows))
-        write_group(tmp / "images.zarr", arrays, {"kind": RECON_KIND, "provenance": prov,
-                                                  "weights_digest": w.digest})
+        gw.write("names", encode_names(files))
+        if erased is not None:
+            per_image = erased.sum(axis=1)
+            gw.write("codes_erased", per_image.astype(np.int32))
+            summary["codes_erased"] = int(erased.sum())
+            summary["images_with_erasures"] = int((per_image > 0).sum())
+        for key, v in metrics.items():
+            gw.write(key, v)
+    summary.update({k: float(v.mean()) for k, v in metrics.items()})
+    if "psnr" in metrics:
+        summary["psnr_min"] = float(metrics["psnr"].min())
     summary["grid"] = str(output / "grid.png")
     return summary
 
@@ -503,7 +540,7 @@ def reconstruct_cmd(run: Run, latents: Path, output: Path, originals: Path | Non
       dnastore reconstruct latents_out.zarr -o recon/ --originals examples/images
     """
     _setup_jax_cache()
-    from dnastore.codecs.pipeline import check_weights, reconstruct
+    from dnastore.codecs.pipeline import check_weights, reconstruct_piece, stream_pieces
     from dnastore.io.provenance import provenance
 
     w = _load_vae(weights)
@@ -511,10 +548,10 @@ def reconstruct_cmd(run: Run, latents: Path, output: Path, originals: Path | Non
     check_weights(attrs, w, str(latents))
     if mu.shape[1] != w.config.latent:
         raise DnastoreError(f"{latents} has {mu.shape[1]} latents per image; the model has {w.config.latent}")
-    with Executor(scheduler) as executor:
-        images = reconstruct(w, mu, executor)
     prov = provenance("reconstruct", {"weights": w.digest}, {"latents": latents})
-    run.report(_write_recon(run, output, images, names, erased, originals, w, prov, resize))
+    with Executor(scheduler) as executor:
+        pieces = stream_pieces(reconstruct_piece, w, len(mu), lambda i0, i1: mu[i0:i1], executor)
+        run.report(_write_recon(run, output, pieces, len(mu), names, erased, originals, w, prov, resize))
 
 
 # ----------------------------------------------------------------------------- composites
@@ -543,8 +580,10 @@ def encode_cmd(run: Run, source: Path, output: Path, resize: str | None, quantiz
       dnastore encode examples/images necst.fasta --codec necst   # 100 NECST bits per image
     """
     _setup_jax_cache()
+    import numpy as np
+
     from dnastore.cli import OligoSettings, write_oligos
-    from dnastore.codecs.pipeline import compress as do_compress, quantize_latents
+    from dnastore.codecs.pipeline import quantize_latents
     from dnastore.dna.approx import codes_payload
     from dnastore.io.atomic import check_writable
     from dnastore.io.provenance import provenance
@@ -552,17 +591,22 @@ def encode_cmd(run: Run, source: Path, output: Path, resize: str | None, quantiz
     opts = OligoSettings.pop(kw)
     opts.layout()
     check_writable(output, run.force)
+    from dnastore.codecs.pipeline import PIECE_ROWS, compress_piece, stream_pieces
+    from dnastore.data.source import ImageSource
+    # the images are read a piece at a time; only their codes are kept
     if codec == "necst":
         from dnastore.codecs.pipeline import necst_codes_attrs
         w = _load_necst(weights)
-        images, _, _ = _load_source(source, w, resize)
-        codes, attrs = necst_codes_attrs(w, images)
+        src = ImageSource(source, w.config.channels, tuple(w.config.image_shape), resize)
+        parts = [necst_codes_attrs(w, src.piece(i0, i1)) for i0, i1 in src.pieces(PIECE_ROWS)]
+        codes, attrs = np.concatenate([c for c, _ in parts]), parts[0][1]
         payload, extra = codes_payload(codes, attrs, {})
         qparams = {"resize": resize, "codec": "necst", "weights": w.digest}
     else:
         w = _load_vae(weights)
-        images, _, _ = _load_source(source, w, resize)
-        mu, logvar = do_compress(w, images)
+        src = ImageSource(source, w.config.channels, tuple(w.config.image_shape), resize)
+        parts = [out for _, out in stream_pieces(compress_piece, w, src.n, src.piece)]
+        mu, logvar = np.concatenate([m for m, _ in parts]), np.concatenate([lv for _, lv in parts])
         codes, attrs, side = quantize_latents(mu, logvar, w, quantizer, n_bits, store, packing)
         payload, extra = codes_payload(codes, attrs, side)
         qparams = {"resize": resize, "quantizer": quantizer, "n_bits": n_bits, "store": store, "packing": packing,
@@ -594,7 +638,7 @@ def decode_cmd(run: Run, reads: Path, output: Path, manifest: Path | None, origi
       dnastore decode reads.fastq -o recon/ --originals examples/images
     """
     _setup_jax_cache()
-    from dnastore.codecs.pipeline import check_weights, dequantize_codes, reconstruct
+    from dnastore.codecs.pipeline import PIECE_ROWS, check_weights, dequantize_codes, reconstruct_piece, stream_pieces
     from dnastore.consensus.call import Design
     from dnastore.consensus.stream import stream_consensus
     from dnastore.dna.approx import codes_from_payload
@@ -625,15 +669,18 @@ def decode_cmd(run: Run, reads: Path, output: Path, manifest: Path | None, origi
     codes, erased, side, cattrs = codes_from_payload(payload, erased_bytes, man)
     if dec.stats["valid"] == 0:
         run.warn(f"no strand could be decoded from {reads}: every code is erased and the images are the prior's mean")
+    n = len(codes)
     if necst:
         from dnastore.codecs.pipeline import necst_reconstruct
-        images, er = necst_reconstruct(w, codes, erased), erased
+        er = erased
+        pieces = ((i0, necst_reconstruct(w, codes[i0:i0 + PIECE_ROWS], erased[i0:i0 + PIECE_ROWS]))
+                  for i0 in range(0, n, PIECE_ROWS))
     else:
         mu, _, er = dequantize_codes(codes, cattrs, side, erased, w)
-        images = reconstruct(w, mu)
+        pieces = stream_pieces(reconstruct_piece, w, n, lambda i0, i1: mu[i0:i1])
     prov = provenance("decode", {"method": method, "manifest_encoding_id": man["encoding_id"], "weights": w.digest},
                       {"reads": reads})
-    summary = _write_recon(run, output, images, None, er, originals, w, prov, resize)
+    summary = _write_recon(run, output, pieces, n, None, er, originals, w, prov, resize)
     summary.update(reads=tstats["reads"], clusters=cstats["clusters"], strands_valid=dec.stats["valid"],
                    data_strands=man["n_data_strands"], data_strands_missing=ostats["data_strands_missing"],
                    codes_total=int(er.size), images_damaged=int(er.any(axis=1).sum()),

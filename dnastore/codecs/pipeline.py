@@ -91,6 +91,23 @@ def _pieces(fn, w: Weights, rows: np.ndarray, executor):
     return executor.map(fn, parts, shared=(w.path, w.digest))
 
 
+def stream_pieces(fn, w: Weights, n: int, load, executor=None):
+    """Yield (i0, fn(piece)) for the PIECE_ROWS pieces of ``n`` rows in order; ``load(i0, i1)``
+    reads a piece's input. One piece at a time in this process, or waves of two pieces per
+    worker on a scheduler, so that memory holds a wave, not the input."""
+    bounds = [(i0, min(n, i0 + PIECE_ROWS)) for i0 in range(0, n, PIECE_ROWS)]
+    local = executor is None or executor.spec == "sync"
+    wave = 1 if local else max(2, 2 * executor.workers)
+    for k in range(0, len(bounds), wave):
+        part = bounds[k:k + wave]
+        if local:
+            (i0, i1), = part
+            yield i0, fn(w.path, w.digest, load(i0, i1), model=w.model)
+        else:
+            outs = executor.map(fn, [(load(i0, i1),) for i0, i1 in part], shared=(w.path, w.digest))
+            yield from zip((i0 for i0, _ in part), outs)
+
+
 def compress(w: Weights, images: np.ndarray, executor=None) -> tuple[np.ndarray, np.ndarray]:
     """Posterior μ and log σ² (float32, (N, K) each) of uint8 images."""
     out = _pieces(compress_piece, w, images, executor)
