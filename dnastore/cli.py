@@ -80,6 +80,8 @@ class _Group(click.Group):
             raise DnastoreError(f"{e.format_message()} (see '{sub} --help')") from None
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
             raise
+        except EOFError as e:  # gzip.open's reader on a cut-off stream
+            raise DnastoreError(f"a gzip input is truncated ({e})") from None
         except ValueError as e:
             if "null byte" in str(e):  # a NUL in a path: os.* refuse it with a bare ValueError
                 raise DnastoreError("a path given contains a NUL byte") from None
@@ -87,6 +89,9 @@ class _Group(click.Group):
         except OSError as e:
             raise DnastoreError(f"{e.filename or ''}: {e.strerror or e}".lstrip(": ")) from None
         except Exception as e:  # a bug, not bad input: one line unless -v
+            import zlib
+            if isinstance(e, zlib.error):
+                raise DnastoreError(f"a gzip input is corrupt ({e})") from None
             raise self._internal(e) from None
 
     @staticmethod

@@ -42,7 +42,7 @@ def weights_attrs(w: Weights) -> dict[str, Any]:
 def check_weights(attrs: dict[str, Any], w: Weights, what: str) -> None:
     """Refuse to decode codes or latents with weights other than the ones that made them."""
     want = attrs.get("weights_digest")
-    if want is None:
+    if not isinstance(want, str):
         raise DnastoreError(f"{what} records no weights digest: it was not made by a dnastore image codec")
     if want != w.digest:
         raise DnastoreError(f"{what} was made with weights {want[:19]}… ({attrs.get('weights_name', '?')}) but the "
@@ -147,8 +147,10 @@ def dequantize_codes(codes: np.ndarray, attrs: dict[str, Any], side: dict[str, n
     for key in ("quantizer", "n_bits", "packing", "store"):
         if key not in attrs:
             raise DnastoreError(f"the codes artifact lacks the attribute {key!r}: it was not written by `quantize`")
-    kind, n_bits, packing, store = attrs["quantizer"], int(attrs["n_bits"]), attrs["packing"], attrs["store"]
-    if kind not in QUANTIZERS or packing not in PACKINGS or store not in STORES or not 1 <= n_bits <= 16:
+    kind, n_bits, packing, store = attrs["quantizer"], attrs["n_bits"], attrs["packing"], attrs["store"]
+    if (not all(isinstance(v, str) for v in (kind, packing, store)) or isinstance(n_bits, bool)
+            or not isinstance(n_bits, int) or kind not in QUANTIZERS or packing not in PACKINGS
+            or store not in STORES or not 1 <= n_bits <= 16):
         raise DnastoreError(f"unknown quantizer settings in the codes artifact: {kind}/{n_bits}/{packing}/{store}")
     if codes.size and int(codes.max()) >= 1 << n_bits:
         raise DnastoreError(f"the codes hold the value {int(codes.max())}, more than {n_bits} bits can carry")

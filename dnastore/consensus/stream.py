@@ -56,6 +56,16 @@ def _is_gzip(path: Path) -> bool:
 
 
 def iter_read_chunks(path: str | os.PathLike, chunk_bytes: int | None = None) -> Iterator[ReadSet]:
+    """The reads of a FASTQ or FASTA file as :class:`ReadSet` chunks of whole records (see
+    :func:`_chunks`); a corrupt or cut-off gzip stream is a one-line error naming the file."""
+    import zlib
+    try:
+        yield from _chunks(path, chunk_bytes)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+        raise DnastoreError(f"{path}: corrupt or truncated gzip ({e})") from None
+
+
+def _chunks(path: str | os.PathLike, chunk_bytes: int | None = None) -> Iterator[ReadSet]:
     """The reads of a FASTQ or FASTA file as :class:`ReadSet` chunks of whole records.
 
     Plain four-line FASTQ is cut at record boundaries and split with numpy; other layouts

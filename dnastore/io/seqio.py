@@ -105,7 +105,13 @@ def _read_bytes(path: Path) -> bytes:
     """The whole file, decompressed if it is gzip."""
     with open(path, "rb") as f:
         raw = f.read()
-    return gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw
+    if raw[:2] != b"\x1f\x8b":
+        return raw
+    import zlib
+    try:
+        return gzip.decompress(raw)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+        raise DnastoreError(f"{path}: corrupt or truncated gzip ({e})") from None
 
 
 def _plain_fasta(path: Path) -> list[tuple[str, str]] | None:
