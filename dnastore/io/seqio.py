@@ -168,7 +168,7 @@ class ReadSet:
 
     def seq(self, i: int) -> str:
         s = int(self.seq_start[i])
-        return self.buf[s:s + int(self.lens[i])].tobytes().decode("ascii").upper()
+        return self.buf[s:s + int(self.lens[i])].tobytes().upper().decode("latin-1")  # one char per byte, any byte
 
     def phred(self, i: int) -> np.ndarray:
         n = int(self.lens[i])
