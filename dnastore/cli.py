@@ -220,7 +220,7 @@ def write_oligos(run: Run, payload: bytes, extra: dict[str, Any], output: Path, 
         per = {"images": n_img, "bits_per_image": int(c["n_bits"]) * d, "nt_per_image": total_nt / n_img,
                "nt_per_image_without_primers": inner_nt / n_img}
         shape = c["attrs"].get("image_shape")
-        if shape:
+        if isinstance(shape, list) and shape and all(isinstance(v, int) and v > 0 for v in shape):
             per["bits_per_pixel"] = per["bits_per_image"] / float(np.prod(shape))
         man["per_image"] = per
         summary = dict(per)

@@ -53,16 +53,16 @@ class SimParams:
     rc_fraction: float = 0.0
 
     def validate(self) -> None:
-        if not self.coverage > 0:
-            raise DnastoreError(f"--coverage must be > 0, got {self.coverage}")
+        if not 0 < self.coverage <= 1e6:  # also refuses NaN and infinity
+            raise DnastoreError(f"--coverage must be in (0, 1e6], got {self.coverage}")
         for name in ("dropout", "synth_sub", "synth_del", "sub", "ins", "dele", "rc_fraction"):
             v = getattr(self, name)
             if not 0 <= v <= 1:
                 raise DnastoreError(f"{name.replace('_', '-')} must be a probability in [0, 1], got {v}")
         if not 0 <= self.slope < 1:
             raise DnastoreError(f"--slope must be in [0, 1), got {self.slope}")
-        if self.bias < 0:
-            raise DnastoreError(f"--bias must be >= 0, got {self.bias}")
+        if not 0 <= self.bias <= 10:  # a lognormal sigma of 10 already spans 10^4 in copy number
+            raise DnastoreError(f"--bias must be in [0, 10], got {self.bias}")
         if self.copy_dist not in ("lognormal", "negbin"):
             raise DnastoreError(f"--copy-dist must be lognormal or negbin, got {self.copy_dist}")
         if (1 + self.slope) * (self.sub + self.dele + self.ins) + self.synth_sub + self.synth_del > 1:
