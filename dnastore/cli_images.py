@@ -264,22 +264,6 @@ def weights_option(f):
                              "necst-mnist-b100-bsc0.1) [vae-mnist-k16; necst-mnist-b100-bsc0.1 for NECST].")(f)
 
 
-def _load_source(source: Path, w, resize: str | None):
-    """Images, names and labels from a dataset artifact or a folder of images."""
-    from dnastore.codecs.pipeline import check_images
-    from dnastore.data.dataset import load_folder, parse_size, read_dataset
-    if not source.exists():
-        raise DnastoreError(f"{source}: no such folder or dataset")
-    if (source / "zarr.json").is_file():
-        images, labels, names, _ = read_dataset(source)
-    else:
-        size = parse_size(resize)
-        images, names = load_folder(source, w.config.channels, size, expect=None if size else tuple(w.config.image_shape))
-        labels = None
-    check_images(images, w, str(source))
-    return images, names, labels
-
-
 def _quant_options(f):
     opts = [
         click.option("--quantizer", type=click.Choice(["vaen", "vaeu"]), default="vaen", show_default=True,

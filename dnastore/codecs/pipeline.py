@@ -84,13 +84,6 @@ def reconstruct_piece(path: str, digest: str, mu: np.ndarray, model=None) -> np.
     return np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
 
 
-def _pieces(fn, w: Weights, rows: np.ndarray, executor):
-    parts = [(rows[i:i + PIECE_ROWS],) for i in range(0, len(rows), PIECE_ROWS)]
-    if executor is None or executor.spec == "sync":
-        return [fn(w.path, w.digest, *p, model=w.model) for p in parts]
-    return executor.map(fn, parts, shared=(w.path, w.digest))
-
-
 def stream_pieces(fn, w: Weights, n: int, load, executor=None):
     """Yield (i0, fn(piece)) for the PIECE_ROWS pieces of ``n`` rows in order; ``load(i0, i1)``
     reads a piece's input. One piece at a time in this process, or waves of two pieces per
@@ -110,7 +103,7 @@ def stream_pieces(fn, w: Weights, n: int, load, executor=None):
 
 def compress(w: Weights, images: np.ndarray, executor=None) -> tuple[np.ndarray, np.ndarray]:
     """Posterior μ and log σ² (float32, (N, K) each) of uint8 images."""
-    out = _pieces(compress_piece, w, images, executor)
+    out = [o for _, o in stream_pieces(compress_piece, w, len(images), lambda i0, i1: images[i0:i1], executor)]
     return np.concatenate([o[0] for o in out]), np.concatenate([o[1] for o in out])
 
 
@@ -196,7 +189,9 @@ def necst_reconstruct(w: Weights, codes: np.ndarray, erased: np.ndarray | None =
 
 def reconstruct(w: Weights, mu: np.ndarray, executor=None) -> np.ndarray:
     """uint8 images from latents (the decoder mean, rounded)."""
-    return np.concatenate(_pieces(reconstruct_piece, w, np.asarray(mu, np.float32), executor))
+    mu = np.asarray(mu, np.float32)
+    return np.concatenate([o for _, o in stream_pieces(reconstruct_piece, w, len(mu), lambda i0, i1: mu[i0:i1],
+                                                       executor)])
 
 
 def quality(originals: np.ndarray, images: np.ndarray) -> dict[str, np.ndarray]:
