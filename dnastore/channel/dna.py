@@ -276,17 +276,23 @@ class ReadBatch:
     n: int = 0
 
 
+def _launch(strands: np.ndarray, lens: np.ndarray, params: SimParams, seed: int, lout: int, k_max: int,
+            batch: int, bi: int, start: int, idx: np.ndarray):
+    """Dispatch the kernel on batch ``bi`` (padded to ``batch`` rows; JAX returns at once)."""
+    pad_idx = np.zeros(batch, dtype=idx.dtype)
+    pad_idx[:len(idx)] = idx
+    return _reads_kernel(np.uint32(seed & 0xFFFFFFFF), np.int32(bi + 1), strands[pad_idx], lens[pad_idx],
+                         np.float32(params.sub), np.float32(params.ins), np.float32(params.dele),
+                         np.float32(params.synth_sub), np.float32(params.synth_del), np.float32(params.slope),
+                         np.float32(params.rc_fraction), np.int32(start), lout, k_max)
+
+
 def reads_batch(strands: np.ndarray, lens: np.ndarray, params: SimParams, seed: int, lout: int, k_max: int,
                 batch: int, bi: int, start: int, idx: np.ndarray) -> ReadBatch:
     """Read batch ``bi`` (reads ``start``..) from source strands ``idx``, all in numpy with the
     FASTQ text in ``records``: a piece of work any scheduler can run. The same arguments give
     the same bytes as the in-process pipeline of :func:`simulate_reads`."""
-    pad_idx = np.zeros(batch, dtype=idx.dtype)
-    pad_idx[:len(idx)] = idx
-    out, out_len, q, rc, counts, rec = _reads_kernel(
-        np.uint32(seed & 0xFFFFFFFF), np.int32(bi + 1), strands[pad_idx], lens[pad_idx], np.float32(params.sub),
-        np.float32(params.ins), np.float32(params.dele), np.float32(params.synth_sub), np.float32(params.synth_del),
-        np.float32(params.slope), np.float32(params.rc_fraction), np.int32(start), lout, k_max)
+    out, out_len, q, rc, counts, rec = _launch(strands, lens, params, seed, lout, k_max, batch, bi, start, idx)
     m = len(idx)
     b = ReadBatch(np.asarray(out)[:m], np.asarray(out_len)[:m], np.asarray(q)[:m], idx, np.asarray(rc)[:m],
                   np.asarray(counts)[:m], rec, m)
@@ -322,17 +328,10 @@ def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, see
                               + params.synth_sub + params.synth_del))
     strands = np.ascontiguousarray(strands, dtype=np.uint8)
     lens = np.asarray(lens, dtype=np.int32)
-    seed32 = np.uint32(seed & 0xFFFFFFFF)
 
     def launch(bi: int, start: int):
         idx = src_idx[start:start + batch]
-        pad_idx = np.zeros(batch, dtype=idx.dtype)
-        pad_idx[:len(idx)] = idx
-        res = _reads_kernel(seed32, np.int32(bi + 1), strands[pad_idx], lens[pad_idx], np.float32(params.sub),
-                            np.float32(params.ins), np.float32(params.dele), np.float32(params.synth_sub),
-                            np.float32(params.synth_del), np.float32(params.slope),
-                            np.float32(params.rc_fraction), np.int32(start), lout, k_max)
-        return idx, res
+        return idx, _launch(strands, lens, params, seed, lout, k_max, batch, bi, start, idx)
 
     def distributed() -> Iterator[ReadBatch]:
         starts = list(range(0, n_reads, batch))
