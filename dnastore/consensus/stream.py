@@ -85,10 +85,11 @@ def _chunks(path: str | os.PathLike, chunk_bytes: int | None = None) -> Iterator
         rest = b""
         while True:
             data = f.read(chunk_bytes)
-            buf = rest + data
+            buf = rest + data if rest else data
             if not buf:
                 break
-            if data:
+            last = len(data) < chunk_bytes  # a short read is the end of the file
+            if not last:
                 ends = np.flatnonzero(np.frombuffer(buf, np.uint8) == 10)
                 n_lines = len(ends) - len(ends) % 4
                 if n_lines == 0:
@@ -110,7 +111,7 @@ def _chunks(path: str | os.PathLike, chunk_bytes: int | None = None) -> Iterator
                 offset = detect_phred_offset(reads, path)
             reads.offset = offset
             yield reads
-            if not data:
+            if last:
                 break
     if plain:
         return
