@@ -185,9 +185,6 @@ class _Spill:
         for f in self.mat + self.var:
             f.close()
 
-    def shard(self, i: int) -> Cores:
-        return read_shard(self.folder, i, self.L)
-
 
 def read_shard(folder: str | os.PathLike, i: int, L: int) -> Cores:
     """The cores spilled to shard ``i``."""

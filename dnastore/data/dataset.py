@@ -110,19 +110,27 @@ def decode_names(arr: np.ndarray) -> list[str]:
         raise DnastoreError("'names' holds bytes that are not UTF-8") from None
 
 
-def read_dataset(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, list[str], dict[str, Any]]:
-    """(images uint8, labels int16, names, attrs) of a dataset artifact, checked."""
+def open_dataset(path: str | os.PathLike) -> tuple[Any, np.ndarray, list[str], dict[str, Any]]:
+    """(images as a lazy Zarr array, labels int16, names, attrs) of a dataset artifact,
+    checked without reading the pixels."""
     from dnastore.io.zarrio import open_group
     g = open_group(path, DATASET_KIND)
     keys = set(g.array_keys())
     if "images" not in keys:
         raise DnastoreError(f"{path}: dataset artifact has no 'images' array")
-    images = np.asarray(g["images"][...])
-    if images.dtype != np.uint8 or images.ndim not in (3, 4) or len(images) == 0:
-        raise DnastoreError(f"{path}: 'images' must be a non-empty uint8 (N,H,W[,C]) array, got {images.dtype} {images.shape}")
-    n = len(images)
+    arr = g["images"]
+    shape, dtype = tuple(arr.shape), np.dtype(arr.dtype)
+    if dtype != np.uint8 or len(shape) not in (3, 4) or shape[0] == 0:
+        raise DnastoreError(f"{path}: 'images' must be a non-empty uint8 (N,H,W[,C]) array, got {dtype} {shape}")
+    n = shape[0]
     labels = np.asarray(g["labels"][...]) if "labels" in keys else np.full(n, -1, np.int16)
     names = decode_names(g["names"][...]) if "names" in keys else [f"image-{i:06d}" for i in range(n)]
     if labels.shape != (n,) or len(names) != n:
         raise DnastoreError(f"{path}: 'labels' and 'names' must have one entry per image ({n})")
-    return images, labels.astype(np.int16), names, dict(g.attrs)
+    return arr, labels.astype(np.int16), names, dict(g.attrs)
+
+
+def read_dataset(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, list[str], dict[str, Any]]:
+    """(images uint8, labels int16, names, attrs) of a dataset artifact, checked."""
+    arr, labels, names, attrs = open_dataset(path)
+    return np.asarray(arr[...]), labels, names, attrs

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from dnastore.data.dataset import DATASET_KIND, decode_names, list_images, load_image, parse_size
+from dnastore.data.dataset import list_images, load_image, open_dataset, parse_size
 from dnastore.errors import DnastoreError
 
 
@@ -32,21 +32,9 @@ class ImageSource:
         if self._zarr:
             if resize is not None:
                 raise DnastoreError("--resize applies to image folders, not to a dataset artifact")
-            from dnastore.io.zarrio import open_group
-            g = open_group(source, DATASET_KIND)
-            keys = set(g.array_keys())
-            if "images" not in keys:
-                raise DnastoreError(f"{source}: dataset artifact has no 'images' array")
-            self._arr = g["images"]
-            shape, dtype = tuple(self._arr.shape), np.dtype(self._arr.dtype)
-            if dtype != np.uint8 or len(shape) not in (3, 4) or shape[0] == 0:
-                raise DnastoreError(f"{source}: 'images' must be a non-empty uint8 (N,H,W[,C]) array, got {dtype} {shape}")
-            self.n = shape[0]
-            self._check_shape(shape, str(source))
-            self.labels = (np.asarray(g["labels"][...]) if "labels" in keys else np.full(self.n, -1)).astype(np.int16)
-            self.names = decode_names(g["names"][...]) if "names" in keys else [f"image-{i:06d}" for i in range(self.n)]
-            if self.labels.shape != (self.n,) or len(self.names) != self.n:
-                raise DnastoreError(f"{source}: 'labels' and 'names' must have one entry per image ({self.n})")
+            self._arr, self.labels, self.names, _ = open_dataset(source)
+            self.n = self._arr.shape[0]
+            self._check_shape(tuple(self._arr.shape), str(source))
         else:
             self._files = list_images(source)
             self._size = parse_size(resize)
