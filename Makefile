@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install -q -c constraints.txt
 
-.PHONY: help install test demo peers test-peers bench-sim bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench-rate bench-rate-quick bench-bsc bench-bsc-quick train-bsc train-latents bench-necst bench-necst-quick bench-necst-speed bench-necst-ideal bench-necst-downstream bench-necst-latent train-necst bench bench-quick fuzz bench-scale examples clean
+.PHONY: help install test demo peers test-peers bench-sim bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench-rate bench-rate-quick bench-bsc bench-bsc-quick train-bsc train-latents bench-necst bench-necst-quick bench-necst-speed bench-necst-ideal bench-necst-downstream bench-necst-latent train-necst bench-bandwidth bench-bandwidth-quick bench bench-quick fuzz bench-scale examples clean
 
 help:
 	@echo "make install     virtual environment in .venv with the pinned stack (constraints.txt)"
@@ -23,6 +23,7 @@ help:
 	@echo "make bench-necst-downstream  eight sklearn classifiers on NECST's codes, MNIST and noisy MNIST (paper Table 1)"
 	@echo "make bench-necst-latent  bit-flip interpolation and Markov-chain grids of the shipped NECST (paper Fig. 4)"
 	@echo "make bench-necst-speed   NECST decoder vs LDPC belief propagation, same run -> results/necst_speed.json"
+	@echo "make bench-bandwidth     joint vs separate over AWGN at 5 SNRs, bandwidth-limited channel, FID (-quick: < 15 min)"
 	@echo "make bench / bench-quick every image experiment, full or on subsets"
 	@echo "make bench-scale         decode 10M simulated reads under /usr/bin/time (peak RSS), consensus single vs Dask"
 	@echo "make fuzz                10,200 generated bad inputs through every parser (about 20 minutes) -> results/fuzz.json"
@@ -115,12 +116,23 @@ bench-necst-latent: install
 bench-necst-speed: install
 	$(BIN)/python pipelines/necst_speed.py --out results/necst_speed.json
 
+# seed 002: joint vs separate coding over AWGN (5 SNRs, beta grid), the bandwidth-limited
+# channel with two priors and the auxiliary-latent decoder, FID on the MNIST classifier
+bench-bandwidth: install
+	$(BIN)/python pipelines/bandwidth.py --epochs 10 --betas 0.001,0.01,0.1,1 --out results/bandwidth.json
+	cp results/bandwidth.png examples/figures/bandwidth.png
+	cp results/bandwidth_grid.png examples/figures/bandwidth_grid.png
+
+bench-bandwidth-quick: install
+	$(BIN)/python pipelines/bandwidth.py --limit-train 10000 --limit-test 1000 --epochs 10 --betas 0.001,0.01,0.1 \
+	  --out results/bandwidth_quick.json --readme /dev/null
+
 # every image experiment; -quick runs each on a subset (a few minutes in all)
-bench: bench-codec bench-table3 bench-coverage bench-rate bench-bsc bench-necst bench-necst-ideal bench-necst-downstream bench-necst-latent bench-necst-speed
+bench: bench-codec bench-table3 bench-coverage bench-rate bench-bsc bench-necst bench-necst-ideal bench-necst-downstream bench-necst-latent bench-necst-speed bench-bandwidth
 
 bench-quick: install
 	$(BIN)/python pipelines/bench_codec.py --limit 1000 --dna-images 200 --out results/bench_codec_quick.json --readme /dev/null
-	$(MAKE) bench-table3-quick bench-coverage-quick bench-rate-quick bench-bsc-quick
+	$(MAKE) bench-table3-quick bench-coverage-quick bench-rate-quick bench-bsc-quick bench-bandwidth-quick
 
 # 66,000 images, 10 million reads (3 GB of FASTQ in a temporary folder), about 15 minutes
 bench-scale: install

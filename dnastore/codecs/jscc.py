@@ -1,0 +1,445 @@
+"""Neural communication over Gaussian and bandwidth-limited channels (seed 002), in Flax NNX.
+
+One set of networks serves both systems the paper compares, so "same architectures" holds
+by construction:
+
+    x ─ source encoder ─ y' ~ N(μ(x), σ²(x)) ─ channel encoder ─ u ─ channel ─ z
+      ─ channel decoder ─ source decoder (+ auxiliary latent v) ─ x̂
+
+- **Joint** (``joint_loss``): everything is trained together through the channel, on
+  ``Σ (x − x̂)² + β·KL(q(y'|x) ‖ N(0, I))`` (a Gaussian observation model; β is the usual
+  rate weight, 2σ_x² in nats).
+- **Separate** (``source_loss`` then ``channel_loss``): a source β-VAE (source encoder and
+  decoder, standard normal prior) on the images, and a channel autoencoder (channel encoder
+  and decoder) trained to carry samples y' ~ N(0, I) of that prior through the channel with
+  squared error. ``train_channel_ae`` takes no data argument at all: the channel coder never
+  sees the source, as separation demands.
+
+The channel: ``n_parts = 1`` is the AWGN channel of ``dnastore.channel.gaussian``; with
+``n_parts = T > 1`` it is the bandwidth-limited channel of ``dnastore.channel.bandwidth``, the
+code's ``channel_dims`` read as T parts, B ~ P(B) (uniform over 1..T unless given), lost parts
+filled from a prior:
+
+- ``prior = "gaussian"``: standard normal samples;
+- ``prior = "learned"``: an autoregressive conditional Gaussian over parts,
+  p(y_t | z_<t) = N(μ_t, σ_t²) with (μ_t, log σ_t) from one MLP fed the earlier received
+  parts (the rest zeroed) and a one-hot of t. It stands in for the paper's ConvDraw prior
+  over channel inputs P_Y. It is fitted by maximum likelihood to the (power-normalised)
+  channel inputs given fully received codes, with the codes held fixed, so it never shapes
+  the encoder; lost parts are filled by ancestral sampling, each conditioned on the received
+  parts and the parts filled before it.
+
+``aux > 0`` gives the decoder auxiliary latents V (eq. 9): the source decoder reads [h, v],
+a posterior q(v | x, z) (an MLP of the image and the received code) is used in training,
+with ``aux_beta·KL(q ‖ N(0, I))`` added, and at test time v is drawn from the prior N(0, I).
+
+All networks are MLPs (ReLU, ``hidden`` units), so any image shape works: MNIST (28×28) or a
+user's colour folder (32×32×3); the paper used ResNets on CelebA.
+
+Training runs a whole epoch in one jit-compiled ``lax.scan`` (Adam, Optax).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+from dnastore.channel.bandwidth import _limited, expand_bandwidths, normalize_parts, sample_bandwidth, uniform_bandwidth
+from dnastore.channel.gaussian import awgn
+from dnastore.codecs.weights import flat_arrays, read_msgpack, unflatten_into, write_msgpack
+
+JSCC_FORMAT = "dnastore-jscc"
+PRIORS = ("gaussian", "learned")
+MARGINALS = ("sample", "exact")
+
+
+@dataclasses.dataclass(frozen=True)
+class JSCCConfig:
+    image_shape: tuple[int, ...] = (28, 28)  # (H, W) grey or (H, W, C) colour
+    latent: int = 20  # k, the source code
+    channel_dims: int = 20  # n channel uses (T parts of n/T)
+    n_parts: int = 1  # T; > 1 makes the channel bandwidth-limited
+    snr_db: float = 0.0
+    hidden: int = 256
+    beta: float = 0.1
+    prior: str = "gaussian"  # fill of lost parts
+    aux: int = 0  # dimensions of the auxiliary latent V (0: none)
+    aux_beta: float = 1.0  # weight of KL(q(v | x, z) ‖ N(0, I))
+    bandwidth_probs: tuple[float, ...] | None = None  # P(B = 1..T); None: uniform
+    marginal: str = "sample"  # how B is marginalised in training
+
+    def __post_init__(self):
+        if self.prior not in PRIORS:
+            raise ValueError(f"prior must be one of {', '.join(PRIORS)}, got {self.prior!r}")
+        if self.marginal not in MARGINALS:
+            raise ValueError(f"marginal must be one of {', '.join(MARGINALS)}, got {self.marginal!r}")
+        if min(self.latent, self.channel_dims, self.n_parts, self.hidden) < 1 or self.aux < 0:
+            raise ValueError("latent, channel_dims, n_parts and hidden must be >= 1 and aux >= 0")
+        if self.channel_dims % self.n_parts:
+            raise ValueError(f"channel_dims {self.channel_dims} is not a multiple of n_parts {self.n_parts}")
+        if not (self.beta >= 0 and self.aux_beta >= 0) or not math.isfinite(self.snr_db):
+            raise ValueError("beta and aux_beta must be >= 0 and snr_db finite")
+        if self.bandwidth_probs is not None:
+            p = np.asarray(self.bandwidth_probs, float)
+            if p.shape != (self.n_parts,) or (p < 0).any() or abs(p.sum() - 1.0) > 1e-6:
+                raise ValueError(f"bandwidth_probs must be {self.n_parts} probabilities summing to 1")
+
+    @property
+    def pixels(self) -> int:
+        return int(np.prod(self.image_shape))
+
+    @property
+    def part_dim(self) -> int:
+        return self.channel_dims // self.n_parts
+
+    @property
+    def probs(self) -> np.ndarray:
+        return np.asarray(self.bandwidth_probs) if self.bandwidth_probs is not None else uniform_bandwidth(self.n_parts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "JSCCConfig":
+        d = dict(d)
+        d["image_shape"] = tuple(d["image_shape"])
+        if d.get("bandwidth_probs") is not None:
+            d["bandwidth_probs"] = tuple(d["bandwidth_probs"])
+        return cls(**d)
+
+    def key(self) -> str:
+        return hashlib.sha256(json.dumps(self.to_json(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+class MLP(nnx.Module):
+    def __init__(self, sizes: list[int], rngs: nnx.Rngs):
+        self.layers = nnx.List([nnx.Linear(a, b, rngs=rngs) for a, b in zip(sizes[:-1], sizes[1:])])
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i < len(self.layers) - 1:
+                x = nnx.relu(x)
+        return x
+
+
+class JSCC(nnx.Module):
+    """Source and channel encoders and decoders, the optional learned prior over channel
+    parts and the optional auxiliary-latent posterior."""
+
+    def __init__(self, cfg: JSCCConfig, rngs: nnx.Rngs):
+        self.cfg = cfg
+        h, k, n, d = cfg.hidden, cfg.latent, cfg.channel_dims, cfg.pixels
+        self.src_enc = MLP([d, h, h, 2 * k], rngs)
+        self.ch_enc = MLP([k, h, n], rngs)
+        self.ch_dec = MLP([n, h, k], rngs)
+        self.src_dec = MLP([k + cfg.aux, h, h, d], rngs)
+        self.prior_net = MLP([n + cfg.n_parts, h, 2 * cfg.part_dim], rngs) if cfg.prior == "learned" else None
+        self.aux_post = MLP([d + n, h, 2 * cfg.aux], rngs) if cfg.aux else None
+
+    # --- pieces -------------------------------------------------------------------------
+    def encode(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """Posterior mean and log variance of the source code y' for images in [0, 1]."""
+        mu, logvar = jnp.split(self.src_enc(x.reshape(x.shape[0], -1)), 2, axis=-1)
+        return mu, jnp.clip(logvar, -12.0, 8.0)
+
+    def decode(self, h: jax.Array, v: jax.Array | None = None) -> jax.Array:
+        """Image means in [0, 1] from a source code (and auxiliary latents)."""
+        if self.cfg.aux:
+            h = jnp.concatenate([h, v if v is not None else jnp.zeros((h.shape[0], self.cfg.aux), h.dtype)], -1)
+        return jax.nn.sigmoid(self.src_dec(h)).reshape((h.shape[0],) + tuple(self.cfg.image_shape))
+
+    def prior_params(self, z: jax.Array, t: int) -> tuple[jax.Array, jax.Array]:
+        """(μ, log σ) of part t given the parts before it (later parts are zeroed here)."""
+        cfg = self.cfg
+        keep = (jnp.arange(cfg.channel_dims) // cfg.part_dim) < t
+        onehot = jnp.broadcast_to(jax.nn.one_hot(t, cfg.n_parts, dtype=z.dtype), (z.shape[0], cfg.n_parts))
+        mu, log_sigma = jnp.split(self.prior_net(jnp.concatenate([z * keep, onehot], -1)), 2, axis=-1)
+        return mu, jnp.clip(log_sigma, -7.0, 3.0)
+
+    def prior_nll(self, received: jax.Array, target: jax.Array) -> jax.Array:
+        """−log p(target) per message under the learned autoregressive prior, part t
+        conditioned on the ``received`` parts before it (teacher forcing)."""
+        cfg, d = self.cfg, self.cfg.part_dim
+        total = 0.0
+        for t in range(cfg.n_parts):
+            mu, ls = self.prior_params(received, t)
+            yt = target[:, t * d:(t + 1) * d]
+            total = total + jnp.sum(0.5 * jnp.square((yt - mu) * jnp.exp(-ls)) + ls + 0.5 * math.log(2 * math.pi), -1)
+        return total
+
+    def fill_lost(self, key: jax.Array, z: jax.Array, mask: jax.Array) -> jax.Array:
+        """Replace the lost numbers of ``z`` (``mask`` False) by prior samples, part by part."""
+        cfg, d = self.cfg, self.cfg.part_dim
+        if cfg.prior == "gaussian":
+            return jnp.where(mask, z, jax.random.normal(key, z.shape, z.dtype))
+        keys = jax.random.split(key, cfg.n_parts)
+        for t in range(cfg.n_parts):
+            mu, ls = self.prior_params(z, t)
+            sample = jax.lax.stop_gradient(mu + jnp.exp(ls) * jax.random.normal(keys[t], mu.shape, mu.dtype))
+            zt = jnp.where(mask[:, t * d:(t + 1) * d], z[:, t * d:(t + 1) * d], sample)
+            z = z.at[:, t * d:(t + 1) * d].set(zt)
+        return z
+
+    def transmit(self, key: jax.Array, u: jax.Array, b: jax.Array | None = None) -> jax.Array:
+        """The channel: AWGN (one part), or bandwidth-limited at bandwidths ``b`` (one per message)."""
+        cfg = self.cfg
+        kn, kf = jax.random.split(key)
+        if cfg.n_parts == 1:
+            return awgn(kn, u, cfg.snr_db)
+        z, mask = _limited(kn, u, b, jnp.zeros_like(u), cfg.snr_db, cfg.n_parts)
+        return self.fill_lost(kf, z, mask)
+
+    def aux_sample(self, key: jax.Array, x: jax.Array, z: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """(v ~ q(v | x, z), KL(q ‖ N(0, I)) per message)."""
+        mu, logvar = jnp.split(self.aux_post(jnp.concatenate([x.reshape(x.shape[0], -1), z], -1)), 2, axis=-1)
+        logvar = jnp.clip(logvar, -12.0, 8.0)
+        v = mu + jnp.exp(0.5 * logvar) * jax.random.normal(key, mu.shape, mu.dtype)
+        return v, gaussian_kl(mu, logvar)
+
+    # --- the systems ----------------------------------------------------------------------
+    def send(self, key: jax.Array, x: jax.Array, b: jax.Array | None = None, sample_code: bool = False,
+             v: jax.Array | None = None) -> jax.Array:
+        """Test-time communication: x → (μ or a sample) → channel → decoder mean, v ~ N(0, I)
+        when the decoder has auxiliary latents and ``v`` is not given."""
+        ke, kc, kv = jax.random.split(key, 3)
+        mu, logvar = self.encode(x)
+        y = mu + jnp.exp(0.5 * logvar) * jax.random.normal(ke, mu.shape) if sample_code else mu
+        z = self.transmit(kc, self.ch_enc(y), b)
+        if self.cfg.aux and v is None:
+            v = jax.random.normal(kv, (x.shape[0], self.cfg.aux))
+        return self.decode(self.ch_dec(z), v)
+
+    def source_only(self, x: jax.Array) -> jax.Array:
+        """The source VAE's own reconstruction from μ, no channel (the separate system's source half)."""
+        return self.decode(self.encode(x)[0])
+
+
+def gaussian_kl(mu: jax.Array, logvar: jax.Array) -> jax.Array:
+    """KL(N(μ, e^logvar) ‖ N(0, I)) summed over the last axis."""
+    return 0.5 * jnp.sum(jnp.square(mu) + jnp.exp(logvar) - 1.0 - logvar, -1)
+
+
+def _sq(x: jax.Array, xhat: jax.Array) -> jax.Array:
+    return jnp.sum(jnp.square(xhat - x).reshape(x.shape[0], -1), -1)
+
+
+def joint_loss(m: JSCC, x: jax.Array, key: jax.Array, use_aux: bool = True) -> tuple[jax.Array, dict[str, jax.Array]]:
+    """The joint system's objective (eq. 8, plus eq. 9's term with auxiliary latents), per
+    message averaged; B is sampled or marginalised exactly per ``cfg.marginal``. With
+    ``use_aux`` False the decoder gets v = 0 (the warm-up of an auxiliary-latent model)."""
+    cfg = m.cfg
+    ke, kb, kc, kv, kn = jax.random.split(key, 5)
+    mu, logvar = m.encode(x)
+    y = mu + jnp.exp(0.5 * logvar) * jax.random.normal(ke, mu.shape)
+    u = m.ch_enc(y)
+    kl = gaussian_kl(mu, logvar)
+    weight = None
+    if cfg.n_parts == 1:
+        b = None
+    elif cfg.marginal == "sample":
+        b = sample_bandwidth(kb, x.shape[0], cfg.probs)
+    else:
+        idx, b, weight = expand_bandwidths(x.shape[0], cfg.probs)
+        x, u = x[idx], u[idx]
+    z = m.transmit(kc, u, b)
+    v, kl_v = (None, jnp.zeros(x.shape[0]))
+    if cfg.aux and use_aux:
+        v, kl_v = m.aux_sample(kv, x, z)
+    sq = _sq(x, m.decode(m.ch_dec(z), v))
+    per = sq + cfg.aux_beta * kl_v
+    if weight is not None:  # exact: Σ_B P(B)·loss(B) per message
+        per = (per * weight).reshape(-1, cfg.n_parts).sum(-1)
+        sq = (sq * weight).reshape(-1, cfg.n_parts).sum(-1)
+    loss = jnp.mean(per + cfg.beta * kl)
+    aux = {"sq": jnp.mean(sq), "kl": jnp.mean(kl)}
+    if cfg.prior == "learned" and cfg.n_parts > 1:
+        # fit P(Y_t | Z_<t) to the channel inputs given fully received codes, codes held fixed
+        full = jax.lax.stop_gradient(_limited(kn, u, jnp.full((u.shape[0],), cfg.n_parts), u, cfg.snr_db,
+                                              cfg.n_parts)[0])
+        nll = jnp.mean(m.prior_nll(full, jax.lax.stop_gradient(normalize_parts(u, cfg.n_parts))))
+        loss, aux["prior_nll"] = loss + nll, nll
+    return loss, aux
+
+
+def source_loss(m: JSCC, x: jax.Array, key: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
+    """The separate system's source β-VAE: Σ (x − x̂)² + β·KL, no channel."""
+    mu, logvar = m.encode(x)
+    y = mu + jnp.exp(0.5 * logvar) * jax.random.normal(key, mu.shape)
+    sq, kl = _sq(x, m.decode(y)), gaussian_kl(mu, logvar)
+    return jnp.mean(sq + m.cfg.beta * kl), {"sq": jnp.mean(sq), "kl": jnp.mean(kl)}
+
+
+def channel_loss(m: JSCC, batch: int, key: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
+    """The separate system's channel autoencoder on y' ~ N(0, I): squared error of y'."""
+    ky, kc, kb = jax.random.split(key, 3)
+    y = jax.random.normal(ky, (batch, m.cfg.latent))
+    b = sample_bandwidth(kb, batch, m.cfg.probs) if m.cfg.n_parts > 1 else None
+    err = jnp.sum(jnp.square(m.ch_dec(m.transmit(kc, m.ch_enc(y), b)) - y), -1)
+    return jnp.mean(err), {"sq": jnp.mean(err)}
+
+
+# --- training ---------------------------------------------------------------------------------
+
+def _subset(model: JSCC, names: tuple[str, ...]) -> nnx.filterlib.Filter:
+    return nnx.All(nnx.Param, nnx.PathContains(names[0])) if len(names) == 1 else \
+        nnx.All(nnx.Param, nnx.Any(*[nnx.PathContains(n) for n in names]))
+
+
+PARTS = {"joint": ("src_enc", "ch_enc", "ch_dec", "src_dec", "prior_net", "aux_post"),
+         "source": ("src_enc", "src_dec"),
+         "channel": ("ch_enc", "ch_dec")}
+
+
+class Fitter:
+    """Adam on one part of a model (``joint``, ``source`` or ``channel``), an epoch per call.
+
+    A step's batch comes from the data (joint, source) or only from the key (channel)."""
+
+    def __init__(self, model: JSCC, part: str, lr: float = 1e-3, batch: int = 100, seed: int = 0):
+        self.model, self.part, self.batch, self.seed, self.epoch = model, part, batch, seed, 0
+        self.wrt = _subset(model, PARTS[part])
+        self.opt = nnx.Optimizer(model, optax.adam(lr), wrt=self.wrt)
+        loss = {"joint": joint_loss, "source": source_loss, "channel": channel_loss}[part]
+        self._epoch = _make_epoch(loss, self.wrt, part == "channel")
+        self._warm = _make_epoch(partial(joint_loss, use_aux=False), self.wrt, False) if part == "joint" else None
+
+    def train_epoch(self, images: np.ndarray | None = None, steps: int | None = None,
+                    use_aux: bool = True) -> dict[str, float]:
+        """One epoch; ``use_aux=False`` trains a joint model with v = 0 (the warm-up that lets
+        the decoder learn to read the channel before the noise-free path through q(v | x, z)
+        opens)."""
+        key = jax.random.key(self.seed)
+        key = jax.random.fold_in(key, self.epoch)
+        if self.part == "channel":
+            if images is not None:
+                raise TypeError("the channel autoencoder is trained on prior samples only, never on source data")
+            xs = jnp.zeros((steps or 100, 0))
+        else:
+            n = len(images) // self.batch
+            order = np.random.default_rng([self.seed, self.epoch]).permutation(len(images))[:n * self.batch]
+            xs = jnp.asarray(images[order].reshape((n, self.batch) + images.shape[1:]))
+        self.epoch += 1
+        run = self._epoch if use_aux or self._warm is None else self._warm
+        losses, aux = run(self.model, self.opt, xs, key, self.batch)
+        return {"loss": float(jnp.mean(losses)), **{k: float(jnp.mean(v)) for k, v in aux.items()}}
+
+
+def _make_epoch(loss_fn: Callable, wrt, keyed_only: bool):
+    @partial(nnx.jit, static_argnums=(4,))
+    def run(model, opt, xs, key, batch):
+        def step(carry, inp):
+            model, opt = carry
+            x, i = inp
+            k = jax.random.fold_in(key, i)
+
+            def lf(m):
+                return loss_fn(m, batch, k) if keyed_only else loss_fn(m, to_unit(x), k)
+            (loss, aux), grads = nnx.value_and_grad(lf, argnums=nnx.DiffState(0, wrt), has_aux=True)(model)
+            opt.update(model, grads)
+            return (model, opt), (loss, aux)
+        _, (losses, aux) = nnx.scan(step, in_axes=(nnx.Carry, 0), out_axes=(nnx.Carry, 0))(
+            (model, opt), (xs, jnp.arange(xs.shape[0])))
+        return losses, aux
+    return run
+
+
+def to_unit(x) -> jax.Array:
+    """uint8 images to float32 in [0, 1] (float input is taken as already in [0, 1])."""
+    x = jnp.asarray(x)
+    return x.astype(jnp.float32) / 255.0 if x.dtype == jnp.uint8 else x.astype(jnp.float32)
+
+
+@partial(nnx.jit, static_argnames=("sample_code",))
+def _send(model: JSCC, x: jax.Array, key: jax.Array, b: jax.Array | None, sample_code: bool = False) -> jax.Array:
+    return model.send(key, to_unit(x), b, sample_code)
+
+
+@nnx.jit
+def _source_only(model: JSCC, x: jax.Array) -> jax.Array:
+    return model.source_only(to_unit(x))
+
+
+def communicate(model: JSCC, images: np.ndarray, seed: int = 0, bandwidth: int | None = None,
+                batch: int = 1000) -> np.ndarray:
+    """Reconstructions in [0, 1] of ``images`` sent through the model's channel (at a fixed
+    ``bandwidth`` for a bandwidth-limited one; default: the full bandwidth)."""
+    cfg = model.cfg
+    out = []
+    for i in range(0, len(images), batch):
+        x = images[i:i + batch]
+        b = None if cfg.n_parts == 1 else jnp.full((len(x),), bandwidth or cfg.n_parts, jnp.int32)
+        key = jax.random.fold_in(jax.random.key(seed), i)
+        out.append(np.asarray(_send(model, x, key, b)))
+    return np.concatenate(out)
+
+
+def mse(images: np.ndarray, rec: np.ndarray) -> float:
+    """Mean squared error per pixel in [0, 1] units (the L2 distortion we report)."""
+    x = np.asarray(images, np.float64)
+    x = x / 255.0 if np.asarray(images).dtype == np.uint8 else x
+    return float(np.mean((x - rec) ** 2))
+
+
+def train_separate_channel(cfg: JSCCConfig, epochs: int, steps: int = 500, seed: int = 0,
+                           model: JSCC | None = None) -> JSCC:
+    """Train only the channel autoencoder of ``model`` (a new one by default) on prior samples."""
+    model = model or JSCC(cfg, nnx.Rngs(seed))
+    fit = Fitter(model, "channel", seed=seed)
+    for _ in range(epochs):
+        fit.train_epoch(steps=steps)
+    return model
+
+
+def train_separate(cfg: JSCCConfig, images: np.ndarray, epochs: int, seed: int = 0, batch: int = 100,
+                   source: JSCC | None = None, channel: JSCC | None = None) -> JSCC:
+    """The separate system: a source β-VAE trained on ``images`` and a channel autoencoder
+    trained on prior samples only (as many steps as the source gets), joined into one model
+    for testing. Either half can be given already trained."""
+    steps = max(1, len(images) // batch)
+    if source is None:
+        source = JSCC(cfg, nnx.Rngs(seed))
+        fit = Fitter(source, "source", batch=batch, seed=seed)
+        for _ in range(epochs):
+            fit.train_epoch(images)
+    if channel is None:
+        channel = train_separate_channel(cfg, epochs, steps, seed)
+    return join_halves(cfg, source, channel)
+
+
+def join_halves(cfg: JSCCConfig, source: JSCC, channel: JSCC) -> JSCC:
+    """A model of ``cfg`` with the source coder of ``source`` and the channel coder of ``channel``."""
+    model = JSCC(cfg, nnx.Rngs(0))
+    nnx.update(model, nnx.state(source, _subset(source, PARTS["source"])))
+    nnx.update(model, nnx.state(channel, _subset(channel, PARTS["channel"])))
+    return model
+
+
+def save_jscc(path: Path, model: JSCC, meta: dict[str, Any]) -> None:
+    """Weights as msgpack of flat arrays plus the JSON config (never a pickle), atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    write_msgpack(tmp, {"format": JSCC_FORMAT, "config": json.dumps(model.cfg.to_json()),
+                        "params": flat_arrays(nnx.to_pure_dict(nnx.state(model, nnx.Param))),
+                        "meta": json.dumps(meta, sort_keys=True)})
+    tmp.replace(path)
+
+
+def load_jscc(path: Path) -> JSCC:
+    obj = read_msgpack(path, JSCC_FORMAT)
+    model = JSCC(JSCCConfig.from_json(json.loads(obj["config"])), nnx.Rngs(0))
+    st = nnx.state(model, nnx.Param)
+    nnx.replace_by_pure_dict(st, unflatten_into(nnx.to_pure_dict(st), obj["params"], str(path)))
+    nnx.update(model, st)
+    return model
