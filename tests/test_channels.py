@@ -114,7 +114,7 @@ def test_gradients_flow_through_the_learned_prior_and_models():
 
     from dnastore.codecs.jscc import JSCC, JSCCConfig, joint_loss
     x = jax.random.uniform(jax.random.key(0), (16, 28, 28))
-    for cfg in (JSCCConfig(hidden=32, latent=8, channel_dims=10, n_parts=5, prior="learned", aux=4),
+    for cfg in (JSCCConfig(hidden=32, latent=8, channel_dims=10, n_parts=2, prior="learned", aux=4),
                 JSCCConfig(hidden=32, latent=8, channel_dims=8)):
         m = JSCC(cfg, nnx.Rngs(0))
         grads = nnx.grad(lambda mm: joint_loss(mm, x, jax.random.key(1))[0])(m)

@@ -15,7 +15,10 @@ by construction:
   squared error. ``train_channel_ae`` takes no data argument at all: the channel coder never
   sees the source, as separation demands.
 
-The channel: ``n_parts = 1`` is the AWGN channel of ``dnastore.channel.gaussian``; with
+The channel: ``channel = "relaxed-bsc"`` is the relaxed binary channel of
+``dnastore.channel.relaxed`` in training (the channel encoder's outputs are the bits' logits)
+and a hard BSC on the bits u > 0 at test time. Otherwise ``n_parts = 1`` is the AWGN channel
+of ``dnastore.channel.gaussian``; with
 ``n_parts = T > 1`` it is the bandwidth-limited channel of ``dnastore.channel.bandwidth``, the
 code's ``channel_dims`` read as T parts, B ~ P(B) (uniform over 1..T unless given), lost parts
 filled from a prior:
@@ -30,7 +33,8 @@ filled from a prior:
   parts and the parts filled before it.
 
 ``aux > 0`` gives the decoder auxiliary latents V (eq. 9): the source decoder reads [h, v],
-a posterior q(v | x, z) (an MLP of the image and the received code) is used in training,
+a posterior q(v | x, y, z) (an MLP of the image, the channel input and the received code)
+is used in training,
 with ``aux_beta·KL(q ‖ N(0, I))`` added, and at test time v is drawn from the prior N(0, I).
 
 All networks are MLPs (ReLU, ``hidden`` units), so any image shape works: MNIST (28×28) or a
@@ -57,11 +61,13 @@ from flax import nnx
 
 from dnastore.channel.bandwidth import _limited, expand_bandwidths, normalize_parts, sample_bandwidth, uniform_bandwidth
 from dnastore.channel.gaussian import awgn
+from dnastore.channel.relaxed import relaxed_bsc
 from dnastore.codecs.weights import flat_arrays, read_msgpack, unflatten_into, write_msgpack
 
 JSCC_FORMAT = "dnastore-jscc"
 PRIORS = ("gaussian", "learned")
 MARGINALS = ("sample", "exact")
+CHANNELS = ("awgn", "relaxed-bsc")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,9 +81,12 @@ class JSCCConfig:
     beta: float = 0.1
     prior: str = "gaussian"  # fill of lost parts
     aux: int = 0  # dimensions of the auxiliary latent V (0: none)
-    aux_beta: float = 1.0  # weight of KL(q(v | x, z) ‖ N(0, I))
+    aux_beta: float = 1.0  # weight of KL(q(v | x, y, z) ‖ N(0, I))
     bandwidth_probs: tuple[float, ...] | None = None  # P(B = 1..T); None: uniform
     marginal: str = "sample"  # how B is marginalised in training
+    channel: str = "awgn"  # or "relaxed-bsc" (appendix C; one part only)
+    eps: float = 0.1  # flip probability of the binary channel
+    temperature: float = 0.5  # of the binary concrete relaxation (training only)
 
     def __post_init__(self):
         if self.prior not in PRIORS:
@@ -90,6 +99,10 @@ class JSCCConfig:
             raise ValueError(f"channel_dims {self.channel_dims} is not a multiple of n_parts {self.n_parts}")
         if not (self.beta >= 0 and self.aux_beta >= 0) or not math.isfinite(self.snr_db):
             raise ValueError("beta and aux_beta must be >= 0 and snr_db finite")
+        if self.channel not in CHANNELS:
+            raise ValueError(f"channel must be one of {', '.join(CHANNELS)}, got {self.channel!r}")
+        if self.channel == "relaxed-bsc" and (self.n_parts != 1 or not 0 < self.eps < 0.5 or not self.temperature > 0):
+            raise ValueError("relaxed-bsc wants n_parts 1, 0 < eps < 0.5 and temperature > 0")
         if self.bandwidth_probs is not None:
             p = np.asarray(self.bandwidth_probs, float)
             if p.shape != (self.n_parts,) or (p < 0).any() or abs(p.sum() - 1.0) > 1e-6:
@@ -146,7 +159,7 @@ class JSCC(nnx.Module):
         self.ch_dec = MLP([n, h, k], rngs)
         self.src_dec = MLP([k + cfg.aux, h, h, d], rngs)
         self.prior_net = MLP([n + cfg.n_parts, h, 2 * cfg.part_dim], rngs) if cfg.prior == "learned" else None
-        self.aux_post = MLP([d + n, h, 2 * cfg.aux], rngs) if cfg.aux else None
+        self.aux_post = MLP([d + 2 * n, h, 2 * cfg.aux], rngs) if cfg.aux else None
 
     # --- pieces -------------------------------------------------------------------------
     def encode(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -192,31 +205,38 @@ class JSCC(nnx.Module):
             z = z.at[:, t * d:(t + 1) * d].set(zt)
         return z
 
-    def transmit(self, key: jax.Array, u: jax.Array, b: jax.Array | None = None) -> jax.Array:
-        """The channel: AWGN (one part), or bandwidth-limited at bandwidths ``b`` (one per message)."""
+    def transmit(self, key: jax.Array, u: jax.Array, b: jax.Array | None = None, hard: bool = False) -> jax.Array:
+        """The channel: AWGN (one part), bandwidth-limited at bandwidths ``b`` (one per
+        message), or the binary channel on the logits ``u``: relaxed in training, and with
+        ``hard`` the real thing (the bits u > 0 through a BSC)."""
         cfg = self.cfg
         kn, kf = jax.random.split(key)
+        if cfg.channel == "relaxed-bsc":
+            if hard:
+                return jnp.logical_xor(u > 0, jax.random.bernoulli(kn, cfg.eps, u.shape)).astype(u.dtype)
+            return relaxed_bsc(kn, u, cfg.eps, cfg.temperature)
         if cfg.n_parts == 1:
             return awgn(kn, u, cfg.snr_db)
         z, mask = _limited(kn, u, b, jnp.zeros_like(u), cfg.snr_db, cfg.n_parts)
         return self.fill_lost(kf, z, mask)
 
-    def aux_sample(self, key: jax.Array, x: jax.Array, z: jax.Array) -> tuple[jax.Array, jax.Array]:
-        """(v ~ q(v | x, z), KL(q ‖ N(0, I)) per message)."""
-        mu, logvar = jnp.split(self.aux_post(jnp.concatenate([x.reshape(x.shape[0], -1), z], -1)), 2, axis=-1)
+    def aux_sample(self, key: jax.Array, x: jax.Array, y: jax.Array, z: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """(v ~ q(v | x, y, z), KL(q ‖ N(0, I)) per message): eq. 9's posterior, fed the image,
+        the power-normalised channel input and the received code."""
+        mu, logvar = jnp.split(self.aux_post(jnp.concatenate([x.reshape(x.shape[0], -1), y, z], -1)), 2, axis=-1)
         logvar = jnp.clip(logvar, -12.0, 8.0)
         v = mu + jnp.exp(0.5 * logvar) * jax.random.normal(key, mu.shape, mu.dtype)
         return v, gaussian_kl(mu, logvar)
 
     # --- the systems ----------------------------------------------------------------------
     def send(self, key: jax.Array, x: jax.Array, b: jax.Array | None = None, sample_code: bool = False,
-             v: jax.Array | None = None) -> jax.Array:
+             v: jax.Array | None = None, hard: bool = True) -> jax.Array:
         """Test-time communication: x → (μ or a sample) → channel → decoder mean, v ~ N(0, I)
         when the decoder has auxiliary latents and ``v`` is not given."""
         ke, kc, kv = jax.random.split(key, 3)
         mu, logvar = self.encode(x)
         y = mu + jnp.exp(0.5 * logvar) * jax.random.normal(ke, mu.shape) if sample_code else mu
-        z = self.transmit(kc, self.ch_enc(y), b)
+        z = self.transmit(kc, self.ch_enc(y), b, hard=hard)
         if self.cfg.aux and v is None:
             v = jax.random.normal(kv, (x.shape[0], self.cfg.aux))
         return self.decode(self.ch_dec(z), v)
@@ -256,7 +276,8 @@ def joint_loss(m: JSCC, x: jax.Array, key: jax.Array, use_aux: bool = True) -> t
     z = m.transmit(kc, u, b)
     v, kl_v = (None, jnp.zeros(x.shape[0]))
     if cfg.aux and use_aux:
-        v, kl_v = m.aux_sample(kv, x, z)
+        sent = normalize_parts(u, cfg.n_parts) if cfg.channel == "awgn" else u
+        v, kl_v = m.aux_sample(kv, x, jax.lax.stop_gradient(sent), z)
     sq = _sq(x, m.decode(m.ch_dec(z), v))
     per = sq + cfg.aux_beta * kl_v
     if weight is not None:  # exact: Σ_B P(B)·loss(B) per message
@@ -318,7 +339,7 @@ class Fitter:
     def train_epoch(self, images: np.ndarray | None = None, steps: int | None = None,
                     use_aux: bool = True) -> dict[str, float]:
         """One epoch; ``use_aux=False`` trains a joint model with v = 0 (the warm-up that lets
-        the decoder learn to read the channel before the noise-free path through q(v | x, z)
+        the decoder learn to read the channel before the noise-free path through q(v | x, y, z)
         opens)."""
         key = jax.random.key(self.seed)
         key = jax.random.fold_in(key, self.epoch)
@@ -361,9 +382,10 @@ def to_unit(x) -> jax.Array:
     return x.astype(jnp.float32) / 255.0 if x.dtype == jnp.uint8 else x.astype(jnp.float32)
 
 
-@partial(nnx.jit, static_argnames=("sample_code",))
-def _send(model: JSCC, x: jax.Array, key: jax.Array, b: jax.Array | None, sample_code: bool = False) -> jax.Array:
-    return model.send(key, to_unit(x), b, sample_code)
+@partial(nnx.jit, static_argnames=("sample_code", "hard"))
+def _send(model: JSCC, x: jax.Array, key: jax.Array, b: jax.Array | None, sample_code: bool = False,
+          hard: bool = True) -> jax.Array:
+    return model.send(key, to_unit(x), b, sample_code, hard=hard)
 
 
 @nnx.jit
@@ -372,16 +394,17 @@ def _source_only(model: JSCC, x: jax.Array) -> jax.Array:
 
 
 def communicate(model: JSCC, images: np.ndarray, seed: int = 0, bandwidth: int | None = None,
-                batch: int = 1000) -> np.ndarray:
+                batch: int = 1000, hard: bool = True) -> np.ndarray:
     """Reconstructions in [0, 1] of ``images`` sent through the model's channel (at a fixed
-    ``bandwidth`` for a bandwidth-limited one; default: the full bandwidth)."""
+    ``bandwidth`` for a bandwidth-limited one; default: the full bandwidth). ``hard=False``
+    keeps the binary channel relaxed, as in training."""
     cfg = model.cfg
     out = []
     for i in range(0, len(images), batch):
         x = images[i:i + batch]
         b = None if cfg.n_parts == 1 else jnp.full((len(x),), bandwidth or cfg.n_parts, jnp.int32)
         key = jax.random.fold_in(jax.random.key(seed), i)
-        out.append(np.asarray(_send(model, x, key, b)))
+        out.append(np.asarray(_send(model, x, key, b, hard=hard)))
     return np.concatenate(out)
 
 

@@ -96,11 +96,14 @@ def rotate_encode(trits: np.ndarray, prev: int) -> np.ndarray:
 
 def rotate_decode(bases: np.ndarray, prev: int) -> tuple[np.ndarray, np.ndarray]:
     """(S, n) base codes -> (trits, ok); a repeated base or a non-ACGT letter is not ok."""
-    b = bases.astype(np.int64)
-    before = np.concatenate([np.full((b.shape[0], 1), prev), b[:, :-1]], axis=1)
-    t = (b - before - 1) % 4
+    b = np.asarray(bases, dtype=np.uint8)
+    before = np.empty_like(b)
+    before[:, :1] = prev
+    before[:, 1:] = b[:, :-1]
+    # uint8 arithmetic wraps modulo 256, a multiple of 4, so masking gives the residue mod 4
+    t = (b - before - np.uint8(1)) & np.uint8(3)
     ok = (t < 3).all(axis=1) & (b < 4).all(axis=1)
-    return np.minimum(t, 2).astype(np.uint8), ok
+    return np.minimum(t, np.uint8(2)), ok
 
 
 def _check_values(encoding_id: str, body: np.ndarray, modulus: int) -> np.ndarray:
