@@ -127,7 +127,7 @@ bench-bandwidth-quick: install
 	$(BIN)/python pipelines/bandwidth.py --limit-train 10000 --limit-test 1000 --epochs 10 --betas 0.001,0.01,0.1 \
 	  --out results/bandwidth_quick.json --readme /dev/null
 
-# every image experiment; -quick runs each on a subset (a few minutes in all)
+# every image experiment; -quick runs each on a subset (about 20 minutes in all)
 bench: bench-codec bench-table3 bench-coverage bench-rate bench-bsc bench-necst bench-necst-ideal bench-necst-downstream bench-necst-latent bench-necst-speed bench-bandwidth
 
 bench-quick: install
