@@ -46,7 +46,6 @@ Training runs a whole epoch in one jit-compiled ``lax.scan`` (Adam, Optax).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 from functools import partial
@@ -130,9 +129,6 @@ class JSCCConfig:
         if d.get("bandwidth_probs") is not None:
             d["bandwidth_probs"] = tuple(d["bandwidth_probs"])
         return cls(**d)
-
-    def key(self) -> str:
-        return hashlib.sha256(json.dumps(self.to_json(), sort_keys=True).encode()).hexdigest()[:16]
 
 
 class MLP(nnx.Module):
@@ -313,9 +309,9 @@ def channel_loss(m: JSCC, batch: int, key: jax.Array) -> tuple[jax.Array, dict[s
 
 # --- training ---------------------------------------------------------------------------------
 
-def _subset(model: JSCC, names: tuple[str, ...]) -> nnx.filterlib.Filter:
-    return nnx.All(nnx.Param, nnx.PathContains(names[0])) if len(names) == 1 else \
-        nnx.All(nnx.Param, nnx.Any(*[nnx.PathContains(n) for n in names]))
+def _subset(model: JSCC, names: tuple[str, ...]):
+    """The filter of the parameters under the named sub-networks."""
+    return nnx.All(nnx.Param, nnx.Any(*[nnx.PathContains(n) for n in names]))
 
 
 PARTS = {"joint": ("src_enc", "ch_enc", "ch_dec", "src_dec", "prior_net", "aux_post"),
