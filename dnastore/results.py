@@ -22,6 +22,15 @@ def write_results(path: Path, result: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def save_figure(fig, path: Path, dpi: int = 110) -> None:
+    """Save a matplotlib figure atomically (a temporary file beside it, then a rename) and close it."""
+    import matplotlib.pyplot as plt
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=dpi)
+    tmp.replace(path)
+    plt.close(fig)
+
+
 def update_readme(readme: Path, marker: str, table: str) -> bool:
     """Replace the block between the markers; True when the README changed."""
     if not readme.is_file():

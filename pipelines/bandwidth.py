@@ -337,10 +337,8 @@ def plot(result: dict, path: Path) -> None:
             ax.set_title("Fig. 5 left" if key == "mse" else "Fig. 5 right")
         ax.legend(fontsize=7)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    tmp.replace(path)
-    plt.close(fig)
+    from dnastore.results import save_figure
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -185,10 +185,8 @@ def plot(rows, path: Path) -> None:
         ax.set_ylabel("squared error per pixel" if name == "mnist" else "fraction of wrong bits")
         ax.legend(fontsize=8)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    tmp.replace(path)
-    plt.close(fig)
+    from dnastore.results import save_figure
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

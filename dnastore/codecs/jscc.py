@@ -61,6 +61,7 @@ from flax import nnx
 from dnastore.channel.bandwidth import _limited, expand_bandwidths, normalize_parts, sample_bandwidth, uniform_bandwidth
 from dnastore.channel.gaussian import awgn
 from dnastore.channel.relaxed import relaxed_bsc
+from dnastore.codecs.necst import MLP
 from dnastore.codecs.weights import flat_arrays, read_msgpack, unflatten_into, write_msgpack
 
 JSCC_FORMAT = "dnastore-jscc"
@@ -129,18 +130,6 @@ class JSCCConfig:
         if d.get("bandwidth_probs") is not None:
             d["bandwidth_probs"] = tuple(d["bandwidth_probs"])
         return cls(**d)
-
-
-class MLP(nnx.Module):
-    def __init__(self, sizes: list[int], rngs: nnx.Rngs):
-        self.layers = nnx.List([nnx.Linear(a, b, rngs=rngs) for a, b in zip(sizes[:-1], sizes[1:])])
-
-    def __call__(self, x: jax.Array) -> jax.Array:
-        for i, layer in enumerate(self.layers):
-            x = layer(x)
-            if i < len(self.layers) - 1:
-                x = nnx.relu(x)
-        return x
 
 
 class JSCC(nnx.Module):

@@ -155,7 +155,9 @@ def _act(arch: str):
     return nnx.elu if arch == "cnn-celeba" else nnx.relu
 
 
-class _MLP(nnx.Module):
+class MLP(nnx.Module):
+    """Linear layers of ``sizes`` with ReLU between them (none after the last)."""
+
     def __init__(self, sizes: list[int], rngs: nnx.Rngs):
         self.layers = nnx.List([nnx.Linear(a, b, rngs=rngs) for a, b in zip(sizes[:-1], sizes[1:])])
 
@@ -235,8 +237,8 @@ class NECST(nnx.Module):
     def __init__(self, cfg: NECSTConfig, rngs: nnx.Rngs):
         self.cfg = cfg
         if cfg.arch == "mlp":
-            self.encoder = _MLP([cfg.size, cfg.hidden, cfg.bits], rngs)
-            self.decoder = _MLP([cfg.bits, cfg.hidden, cfg.hidden, cfg.size], rngs)
+            self.encoder = MLP([cfg.size, cfg.hidden, cfg.bits], rngs)
+            self.decoder = MLP([cfg.bits, cfg.hidden, cfg.hidden, cfg.size], rngs)
         else:
             self.encoder = _ConvEncoder(cfg, rngs)
             self.decoder = _ConvDecoder(cfg, rngs)
