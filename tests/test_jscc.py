@@ -77,6 +77,15 @@ def test_the_joint_system_learns_through_the_channel_and_beats_no_training():
     assert mse(xt, communicate(noisy, xt)) > after
 
 
+def test_a_set_smaller_than_a_batch_still_trains():
+    m = JSCC(JSCCConfig(**SMALL), nnx.Rngs(0))
+    before = _params(m, "src_enc")
+    r = Fitter(m, "joint", batch=100).train_epoch(_images(30, 0))
+    assert np.isfinite(r["loss"]) and not all(np.array_equal(a, b) for a, b in zip(before, _params(m, "src_enc")))
+    with pytest.raises(ValueError):
+        Fitter(m, "joint").train_epoch(_images(0, 0))
+
+
 def test_exact_and_sampled_bandwidth_marginals_agree():
     """Σ_B P(B)·loss(B) equals the expectation of the loss at a sampled B."""
     x = jnp.asarray(_images(400, 2), jnp.float32) / 255.0

@@ -328,17 +328,21 @@ class Fitter:
         opens)."""
         key = jax.random.key(self.seed)
         key = jax.random.fold_in(key, self.epoch)
+        batch = self.batch
         if self.part == "channel":
             if images is not None:
                 raise TypeError("the channel autoencoder is trained on prior samples only, never on source data")
             xs = jnp.zeros((steps or 100, 0))
         else:
-            n = len(images) // self.batch
-            order = np.random.default_rng([self.seed, self.epoch]).permutation(len(images))[:n * self.batch]
-            xs = jnp.asarray(images[order].reshape((n, self.batch) + images.shape[1:]))
+            if len(images) == 0:
+                raise ValueError("no training images")
+            batch = min(batch, len(images))  # a set smaller than a batch is one batch
+            n = len(images) // batch
+            order = np.random.default_rng([self.seed, self.epoch]).permutation(len(images))[:n * batch]
+            xs = jnp.asarray(images[order].reshape((n, batch) + images.shape[1:]))
         self.epoch += 1
         run = self._epoch if use_aux or self._warm is None else self._warm
-        losses, aux = run(self.model, self.opt, xs, key, self.batch)
+        losses, aux = run(self.model, self.opt, xs, key, batch)
         return {"loss": float(jnp.mean(losses)), **{k: float(jnp.mean(v)) for k, v in aux.items()}}
 
 
