@@ -58,7 +58,8 @@ import numpy as np
 import optax
 from flax import nnx
 
-from dnastore.channel.bandwidth import _limited, expand_bandwidths, normalize_parts, sample_bandwidth, uniform_bandwidth
+from dnastore.channel.bandwidth import (bandwidth_limited, expand_bandwidths, normalize_parts, sample_bandwidth,
+                                        uniform_bandwidth)
 from dnastore.channel.gaussian import awgn
 from dnastore.channel.relaxed import relaxed_bsc
 from dnastore.codecs.necst import MLP
@@ -202,7 +203,7 @@ class JSCC(nnx.Module):
             return relaxed_bsc(kn, u, cfg.eps, cfg.temperature)
         if cfg.n_parts == 1:
             return awgn(kn, u, cfg.snr_db)
-        z, mask = _limited(kn, u, b, jnp.zeros_like(u), cfg.snr_db, cfg.n_parts)
+        z, mask = bandwidth_limited(kn, u, b, jnp.zeros_like(u), cfg.snr_db, n_parts=cfg.n_parts)
         return self.fill_lost(kf, z, mask)
 
     def aux_sample(self, key: jax.Array, x: jax.Array, y: jax.Array, z: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -272,8 +273,8 @@ def joint_loss(m: JSCC, x: jax.Array, key: jax.Array, use_aux: bool = True) -> t
     aux = {"sq": jnp.mean(sq), "kl": jnp.mean(kl)}
     if cfg.prior == "learned" and cfg.n_parts > 1:
         # fit P(Y_t | Z_<t) to the channel inputs given fully received codes, codes held fixed
-        full = jax.lax.stop_gradient(_limited(kn, u, jnp.full((u.shape[0],), cfg.n_parts), u, cfg.snr_db,
-                                              cfg.n_parts)[0])
+        full = jax.lax.stop_gradient(bandwidth_limited(kn, u, jnp.full((u.shape[0],), cfg.n_parts), u, cfg.snr_db,
+                                                       n_parts=cfg.n_parts)[0])
         nll = jnp.mean(m.prior_nll(full, jax.lax.stop_gradient(normalize_parts(u, cfg.n_parts))))
         loss, aux["prior_nll"] = loss + nll, nll
     return loss, aux
