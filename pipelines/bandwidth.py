@@ -110,7 +110,7 @@ def main() -> None:
 
 
 def joint_vs_separate(args, train, test) -> dict:
-    from dnastore.codecs.jscc import JSCC, Fitter, JSCCConfig, communicate, join_halves, mse, \
+    from dnastore.codecs.jscc import JSCC, Fitter, JSCCConfig, communicate, join_halves, mse, reconstruct_source, \
         train_separate_channel
     from flax import nnx
     snrs = [float(s) for s in args.snrs.split(",")]
@@ -141,7 +141,7 @@ def joint_vs_separate(args, train, test) -> dict:
             row = {"snr_db": snr, "beta": beta,
                    "joint": mse(test, communicate(joint, test, args.seed)),
                    "separate": mse(test, communicate(sep, test, args.seed)),
-                   "source_only": mse(test, np.asarray(_source_only(sources[beta], test))),
+                   "source_only": mse(test, reconstruct_source(sources[beta], test)),
                    "joint_kl": r["kl"]}
             rows.append(row)
             print(f"  SNR {snr:5.1f} dB β={beta:<6g} joint {row['joint']:.4f}  separate {row['separate']:.4f}  "
@@ -155,11 +155,6 @@ def joint_vs_separate(args, train, test) -> dict:
                      "separate_beta": s["beta"]})
     return {"snrs": snrs, "betas": betas, "latent": args.latent, "channel_dims": args.channel_dims,
             "rows": rows, "best": best}
-
-
-def _source_only(model, images):
-    from dnastore.codecs.jscc import _source_only as f
-    return np.concatenate([np.asarray(f(model, images[i:i + 1000])) for i in range(0, len(images), 1000)])
 
 
 def bandwidth_sweep(args, train, test, name) -> dict:

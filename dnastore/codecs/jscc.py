@@ -63,7 +63,8 @@ from dnastore.channel.bandwidth import (bandwidth_limited, expand_bandwidths, no
 from dnastore.channel.gaussian import awgn
 from dnastore.channel.relaxed import relaxed_bsc
 from dnastore.codecs.necst import MLP
-from dnastore.codecs.weights import flat_arrays, read_msgpack, unflatten_into, write_msgpack
+from dnastore.codecs.vae import reparam
+from dnastore.codecs.weights import load_model_arrays, model_arrays, read_msgpack, write_msgpack
 
 JSCC_FORMAT = "dnastore-jscc"
 PRIORS = ("gaussian", "learned")
@@ -211,8 +212,7 @@ class JSCC(nnx.Module):
         the power-normalised channel input and the received code."""
         mu, logvar = jnp.split(self.aux_post(jnp.concatenate([x.reshape(x.shape[0], -1), y, z], -1)), 2, axis=-1)
         logvar = jnp.clip(logvar, -12.0, 8.0)
-        v = mu + jnp.exp(0.5 * logvar) * jax.random.normal(key, mu.shape, mu.dtype)
-        return v, gaussian_kl(mu, logvar)
+        return reparam(key, mu, logvar), gaussian_kl(mu, logvar)
 
     # --- the systems ----------------------------------------------------------------------
     def send(self, key: jax.Array, x: jax.Array, b: jax.Array | None = None, sample_code: bool = False,
@@ -221,7 +221,7 @@ class JSCC(nnx.Module):
         when the decoder has auxiliary latents and ``v`` is not given."""
         ke, kc, kv = jax.random.split(key, 3)
         mu, logvar = self.encode(x)
-        y = mu + jnp.exp(0.5 * logvar) * jax.random.normal(ke, mu.shape) if sample_code else mu
+        y = reparam(ke, mu, logvar) if sample_code else mu
         z = self.transmit(kc, self.ch_enc(y), b, hard=hard)
         if self.cfg.aux and v is None:
             v = jax.random.normal(kv, (x.shape[0], self.cfg.aux))
@@ -248,8 +248,7 @@ def joint_loss(m: JSCC, x: jax.Array, key: jax.Array, use_aux: bool = True) -> t
     cfg = m.cfg
     ke, kb, kc, kv, kn = jax.random.split(key, 5)
     mu, logvar = m.encode(x)
-    y = mu + jnp.exp(0.5 * logvar) * jax.random.normal(ke, mu.shape)
-    u = m.ch_enc(y)
+    u = m.ch_enc(reparam(ke, mu, logvar))
     kl = gaussian_kl(mu, logvar)
     weight = None
     if cfg.n_parts == 1:
@@ -283,8 +282,7 @@ def joint_loss(m: JSCC, x: jax.Array, key: jax.Array, use_aux: bool = True) -> t
 def source_loss(m: JSCC, x: jax.Array, key: jax.Array) -> tuple[jax.Array, dict[str, jax.Array]]:
     """The separate system's source β-VAE: Σ (x − x̂)² + β·KL, no channel."""
     mu, logvar = m.encode(x)
-    y = mu + jnp.exp(0.5 * logvar) * jax.random.normal(key, mu.shape)
-    sq, kl = _sq(x, m.decode(y)), gaussian_kl(mu, logvar)
+    sq, kl = _sq(x, m.decode(reparam(key, mu, logvar))), gaussian_kl(mu, logvar)
     return jnp.mean(sq + m.cfg.beta * kl), {"sq": jnp.mean(sq), "kl": jnp.mean(kl)}
 
 
@@ -398,6 +396,11 @@ def communicate(model: JSCC, images: np.ndarray, seed: int = 0, bandwidth: int |
     return np.concatenate(out)
 
 
+def reconstruct_source(model: JSCC, images: np.ndarray, batch: int = 1000) -> np.ndarray:
+    """The source VAE's own reconstructions in [0, 1] (no channel), in batches."""
+    return np.concatenate([np.asarray(_source_only(model, images[i:i + batch])) for i in range(0, len(images), batch)])
+
+
 def mse(images: np.ndarray, rec: np.ndarray) -> float:
     """Mean squared error per pixel in [0, 1] units (the L2 distortion we report)."""
     x = np.asarray(images, np.float64)
@@ -444,7 +447,7 @@ def save_jscc(path: Path, model: JSCC, meta: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     write_msgpack(tmp, {"format": JSCC_FORMAT, "config": json.dumps(model.cfg.to_json()),
-                        "params": flat_arrays(nnx.to_pure_dict(nnx.state(model, nnx.Param))),
+                        "params": model_arrays(model)[0],
                         "meta": json.dumps(meta, sort_keys=True)})
     tmp.replace(path)
 
@@ -452,7 +455,5 @@ def save_jscc(path: Path, model: JSCC, meta: dict[str, Any]) -> None:
 def load_jscc(path: Path) -> JSCC:
     obj = read_msgpack(path, JSCC_FORMAT)
     model = JSCC(JSCCConfig.from_json(json.loads(obj["config"])), nnx.Rngs(0))
-    st = nnx.state(model, nnx.Param)
-    nnx.replace_by_pure_dict(st, unflatten_into(nnx.to_pure_dict(st), obj["params"], str(path)))
-    nnx.update(model, st)
+    load_model_arrays(model, obj["params"], {}, str(path))
     return model

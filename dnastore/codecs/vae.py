@@ -141,7 +141,7 @@ class VAE(nnx.Module):
     def elbo_terms(self, x: jax.Array, key: jax.Array, train: bool = False) -> dict[str, jax.Array]:
         """Per image: reconstruction term and KL (nats, one posterior sample), μ and log σ²."""
         mu, logvar = self.encode(x, train)
-        z = mu + jnp.exp(0.5 * logvar) * jax.random.normal(key, mu.shape)
+        z = reparam(key, mu, logvar)
         logits = self.decode_logits(z, train)
         axes = tuple(range(1, x.ndim))
         if self.cfg.likelihood == "bernoulli":
@@ -156,6 +156,11 @@ class VAE(nnx.Module):
         """Negative ELBO per image (nats), averaged over the batch, with its parts."""
         t = self.elbo_terms(x, key, train)
         return jnp.mean(t["rec"] + t["kl"]), {"rec": jnp.mean(t["rec"]), "kl": jnp.mean(t["kl"])}
+
+
+def reparam(key: jax.Array, mu: jax.Array, logvar: jax.Array) -> jax.Array:
+    """A reparameterised sample of N(μ, e^logvar)."""
+    return mu + jnp.exp(0.5 * logvar) * jax.random.normal(key, mu.shape, mu.dtype)
 
 
 def optax_bce(logits: jax.Array, x: jax.Array) -> jax.Array:
