@@ -122,6 +122,8 @@ def _setup_jax_cache() -> None:
         import jax
         jax.config.update("jax_compilation_cache_dir", os.path.join(base, "jax"))
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        from dnastore import aot
+        aot.set_cache_dir(base)
     except Exception:  # a cache is an optimisation only
         pass
 

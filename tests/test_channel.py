@@ -116,3 +116,54 @@ def test_synthesis_errors_do_not_follow_the_read_position(rng):
     wrong = seqs != src
     assert wrong.mean() == pytest.approx(0.01, rel=0.1)
     assert wrong[:, -30:].mean() == pytest.approx(wrong[:, :30].mean(), rel=0.25)
+
+
+def _fastq(strands, lens, params, seed, batch=1024):
+    from dnastore.channel.dna import format_fastq
+    return b"".join(format_fastq(b) for b in simulate_reads(strands, lens, params, seed, batch=batch)[2])
+
+
+def test_reads_do_not_depend_on_the_batch_size(rng):
+    s, l = _strands(rng, 300, 100)
+    p = preset_params("nanopore", coverage=5)
+    assert _fastq(s, l, p, 9, batch=256) == _fastq(s, l, p, 9, batch=4096)
+
+
+@pytest.mark.parametrize("rates", [{}, {"sub": 0.2, "ins": 0.2, "dele": 0.2, "slope": 0.0}])
+def test_each_read_is_its_source_edited_by_its_recorded_events(rng, rates):
+    import edlib
+    s, l = _strands(rng, 200, 120)
+    _, _, batches = _run(s, l, preset_params("nanopore", coverage=3, **rates), 4)
+    for b in batches:
+        assert (b.lens == 120 + b.errors[:, 1] - b.errors[:, 2]).all()
+        for j in range(len(b.lens)):
+            src = s[b.source[j]]
+            if b.rc[j]:
+                src = 3 - src[::-1]
+            d = edlib.align(bytes(b.seqs[j, :b.lens[j]] + 65), bytes(src + 65))["editDistance"]
+            assert d <= b.errors[j].sum()
+
+
+def test_exported_kernels_give_the_jit_bytes_and_damaged_entries_are_rebuilt(rng, tmp_path):
+    from dnastore import aot
+    s, l = _strands(rng, 300, 100)
+    p = preset_params("nanopore", coverage=4)
+    plain = _fastq(s, l, p, 3)
+    aot.set_cache_dir(tmp_path)
+    aot._CALLS.clear()
+    try:
+        first = _fastq(s, l, p, 3)               # traced, exported, written
+        files = sorted((tmp_path / "aot").glob("*.jaxexport"))
+        assert len(files) == 2
+        aot._CALLS.clear()
+        second = _fastq(s, l, p, 3)              # loaded from disk
+        for f in files:
+            f.write_bytes(b"not a module")
+        aot._CALLS.clear()
+        third = _fastq(s, l, p, 3)               # rebuilt
+        assert all(f.stat().st_size > 1000 for f in files)
+        assert not list((tmp_path / "aot").glob(".tmp-*"))
+    finally:
+        aot.set_cache_dir(None)
+        aot._CALLS.clear()
+    assert plain == first == second == third

@@ -14,8 +14,8 @@ Sequencing
     follow the local error rate and drop at the errors themselves.
 
 Copy numbers and the source strand of each read come from a numpy generator seeded with the
-seed; the per-base noise comes from the JAX key of the seed with ``fold_in(key, batch)`` per
-batch, derived inside the compiled kernel.
+seed; the per-base noise is counter-based inside the compiled kernel (a hash of the seed, the
+read number and the draw), so a read does not depend on how the run is cut into batches.
 The output is byte-identical for a seed.
 """
 
@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from dnastore import aot
 from dnastore.errors import DnastoreError
 
 PAD = 4
@@ -100,12 +101,6 @@ def preset_params(preset: str, synthesis: str | None = None, **overrides) -> Sim
     return params
 
 
-def root_key(seed: int) -> jax.Array:
-    """The root key of a run. XLA's RngBitGenerator ('rbg') is several times faster on the
-    CPU than threefry for the volume of draws a sequencing run needs."""
-    return jax.random.key(seed, impl="rbg")
-
-
 def copy_numbers(rng: np.random.Generator, n: int, params: SimParams) -> np.ndarray:
     """Relative copy number of each designed strand after synthesis (0 where it dropped out)."""
     if params.copy_dist == "negbin":
@@ -121,15 +116,21 @@ _U24 = 1.0 / (1 << 24)
 
 
 NAME_DIGITS = 8
+HEAD = NAME_DIGITS + 3  # "@r" + digits + newline
 
 
 def read_name(i: int) -> str:
     """The name the simulator gives read ``i`` (built the same way inside the kernel)."""
     return f"r{i:0{NAME_DIGITS}d}"
-_ASCII = np.frombuffer(b"ACGTN", dtype=np.uint8)
 
 
-def _records(out, out_len, q, first):
+def _ascii(code):
+    """Base code (0..3, 4 = N) to its ASCII letter, by selects rather than a table gather."""
+    return jnp.where(code == 0, 65, jnp.where(code == 1, 67, jnp.where(code == 2, 71,
+                     jnp.where(code == 3, 84, 78)))).astype(jnp.uint8)
+
+
+def _records(out, inside, q, first):
     """FASTQ record bytes, one row per read: ``@rNNNNNNNN\\n SEQ \\n+\\n QUAL \\n`` with
     zeros where a read is shorter than the row; dropping the zeros gives the file's text."""
     B, lout = out.shape
@@ -138,8 +139,7 @@ def _records(out, out_len, q, first):
     digits = (48 + (num[:, None] // pw[None, :]) % 10).astype(jnp.uint8)
     head = jnp.concatenate([jnp.full((B, 1), ord("@"), jnp.uint8), jnp.full((B, 1), ord("r"), jnp.uint8),
                             digits, jnp.full((B, 1), 10, jnp.uint8)], axis=1)
-    inside = jnp.arange(lout)[None, :] < out_len[:, None]
-    seq = jnp.where(inside, jnp.asarray(_ASCII)[out], 0).astype(jnp.uint8)
+    seq = jnp.where(inside, _ascii(out), 0).astype(jnp.uint8)
     qual = jnp.where(inside, q + 33, 0).astype(jnp.uint8)
     plus = jnp.broadcast_to(jnp.asarray([10, ord("+"), 10], jnp.uint8), (B, 3))
     return jnp.concatenate([head, seq, plus, qual, jnp.full((B, 1), 10, jnp.uint8)], axis=1)
@@ -167,137 +167,193 @@ def _hash32(x):
     return x ^ (x >> 16)
 
 
-@partial(jax.jit, static_argnames=("lout", "k_max"))
-def _reads_kernel(seed, batch_index, src, lens, p_sub, p_ins, p_del, s_sub, s_del, slope, rc_fraction, first,
-                  lout, k_max):
-    """One batch of reads. src: (B, L) base codes padded with 4; lens: (B,).
+def _uniform(w):
+    """A uint32 word to a float32 uniform on [0, 1) from its top 24 bits."""
+    return (w >> 8).astype(jnp.float32) * _U24
 
-    Events are sparse, so they are drawn as events rather than per base: each read gets a
-    Poisson number (at most ``k_max``) of candidate positions at rate -ln(1 - p_max) per base,
-    so that after merging repeats a base holds a candidate with probability p_max; a candidate
-    at column j becomes a deletion, insertion or substitution with probabilities
+
+@partial(jax.jit, static_argnames=("k_max",))
+def _events_kernel(seed, lens, p_sub, p_ins, p_del, s_sub, s_del, slope, rc_fraction, first, k_max):
+    """The sequencing events of reads ``first``.. (one per entry of lens, the source strand
+    lengths): per read its orientation and up to ``k_max`` events, each with its output
+    column ``opos``, its length change ``step`` (+1 insertion, -1 deletion) and its ``code``
+    (1 + r: substitution of the base b by b + 1 + r mod 4; 5 + b: inserted base b).
+
+    Randomness is counter-based: every draw is a hash of (seed, read number, slot), so a read
+    is the same whatever batch it is computed in. Events are sparse, so they are drawn as
+    events rather than per base: each read gets a Poisson number (at most ``k_max``) of
+    candidate positions at rate -ln(1 - p_max) per base, drawn already sorted (exponential
+    spacings), so that after merging repeats a base holds a candidate with probability p_max;
+    a candidate at column j becomes a deletion, insertion or substitution with probabilities
     p_del(j), p_ins(j), p_sub(j) over p_max (thinning), else nothing. Sequencing rates rise
-    along the read (``slope``); the synthesis rates ``s_sub``, ``s_del`` do not. The read is then built
-    by a gather: output column o copies source column o - C(o), where C counts the insertions
-    minus deletions placed at or before o."""
-    B, L = src.shape
+    along the read (``slope``); the synthesis rates ``s_sub``, ``s_del`` do not."""
+    B, = lens.shape
     K = k_max
-    key = jax.random.fold_in(root_key(seed), batch_index)
-    k_rc, k_ev = jax.random.split(key, 2)
-    pos = jnp.arange(L)[None, :]
-    rc = jax.random.bernoulli(k_rc, rc_fraction, (B,))
-    rev = jnp.clip(lens[:, None] - 1 - pos, 0, L - 1)
-    seq = jnp.where(rc[:, None], 3 - jnp.take_along_axis(src, rev, axis=1), src).astype(jnp.int32)
-    seq = jnp.where(pos < lens[:, None], seq, PAD)
-    # candidate events
-    p_tot = p_sub + p_ins + p_del
-    p_max = jnp.minimum(p_tot * (1.0 + slope) + s_sub + s_del, 0.999)
+    smix = seed.astype(jnp.uint32) * jnp.uint32(0x85EBCA77)
+    stream = _hash32(_hash32((first + jnp.arange(B)).astype(jnp.uint32) ^ smix) + jnp.uint32(0x27D4EB2F))
+    slots = _hash32(jnp.arange(3 + 3 * K, dtype=jnp.uint32) * jnp.uint32(0x9E3779B9) + smix)
+    w = _hash32(stream[:, None] ^ slots[None, :])            # (B, 3 + 3K) words
+    rc = _uniform(w[:, 0]) < rc_fraction
+    # the number of candidate events
+    p_max = jnp.minimum((p_sub + p_ins + p_del) * (1.0 + slope) + s_sub + s_del, 0.999)
     lam = lens.astype(jnp.float32) * -jnp.log1p(-p_max)
-    w = jax.random.bits(k_ev, (B, K + 1, 3), dtype=jnp.uint32)
-    u_n = (w[:, 0, 0] >> 8).astype(jnp.float32) * _U24
     ks = jnp.arange(K + 1, dtype=jnp.float32)
     log_pmf = ks[None, :] * jnp.log(jnp.maximum(lam, 1e-30))[:, None] - lam[:, None] - jax.lax.lgamma(ks + 1.0)[None, :]
     cdf = jnp.cumsum(jnp.exp(log_pmf), axis=1)
-    n_ev = jnp.minimum((u_n[:, None] > cdf).sum(axis=1), K)
-    w = w[:, 1:]
+    n_ev = jnp.minimum((_uniform(w[:, 1])[:, None] > cdf).sum(axis=1), K)
+    # their positions as sorted uniforms without a sort: with exponentials E_1..E_{n+1}, the
+    # j-th smallest of n uniforms is (E_1 + .. + E_j) / (E_1 + .. + E_{n+1})
+    ev = w[:, 3:].reshape(B, K, 3)
     slot = jnp.arange(K)[None, :]
-    at = jnp.minimum((((w[..., 0] >> 8).astype(jnp.float32) * _U24) * lens[:, None]).astype(jnp.int32), lens[:, None] - 1)
-    at = jnp.where(slot < n_ev[:, None], at, L)              # inactive slots sort last
-    order = jnp.argsort(at, axis=1)
-    at = jnp.take_along_axis(at, order, axis=1)
-    w1 = jnp.take_along_axis(w[..., 1], order, axis=1)
-    w2 = jnp.take_along_axis(w[..., 2], order, axis=1)
+    active = slot < n_ev[:, None]
+    csum = jnp.cumsum(-jnp.log1p(-_uniform(ev[..., 0])), axis=1)
+    total = jnp.where(n_ev > 0, jnp.take_along_axis(csum, jnp.maximum(n_ev - 1, 0)[:, None], axis=1)[:, 0], 0.0)
+    total = total - jnp.log1p(-_uniform(w[:, 2]))
+    at = jnp.minimum((csum / total[:, None] * lens[:, None]).astype(jnp.int32), lens[:, None] - 1)
+    at = jnp.where(active, at, lens[:, None])                 # inactive slots last
     first_here = jnp.concatenate([jnp.ones((B, 1), bool), at[:, 1:] != at[:, :-1]], axis=1)
-    live = (at < L) & first_here                              # one candidate per base
+    live = active & first_here                                # one candidate per base
     frac = at / jnp.maximum(lens[:, None] - 1, 1)
     mult = 1.0 + slope * (2.0 * frac - 1.0)
-    u = (w1 >> 8).astype(jnp.float32) * _U24 * p_max
+    u = _uniform(ev[..., 1]) * p_max
     t_del = p_del * mult + s_del
     t_ins = t_del + p_ins * mult
     dele = live & (u < t_del)
     ins = live & ~dele & (u < t_ins)
     sub = live & ~dele & ~ins & (u < t_ins + p_sub * mult + s_sub)
-    # substitutions change the base in place
-    rows = jnp.arange(B)[:, None]
-    at_c = jnp.minimum(at, L - 1)
-    old = jnp.take_along_axis(seq, at_c, axis=1)
-    new = (old + 1 + ((w1 & 0xFF) % 3).astype(jnp.int32)) % 4
-    # a substituted base carries bit 3 as its error flag, so one gather moves both
-    seq = seq.at[rows, jnp.where(sub, at, L)].set(new + 8, mode="drop")
     # output column of each event: its source column plus the insertions minus deletions before it
     step = ins.astype(jnp.int32) - dele.astype(jnp.int32)
-    before = jnp.cumsum(step, axis=1) - step
-    opos = at + before
-    delta = jnp.zeros((B, lout + 1), jnp.int32).at[rows, jnp.where(ins | dele, jnp.minimum(opos, lout), lout)].add(
-        step, mode="drop")
-    shift = jax.lax.associative_scan(jnp.add, delta[:, :lout], axis=1)
-    ocol = jnp.arange(lout)[None, :]
-    src_col = jnp.clip(ocol - shift, 0, L - 1)
-    v = jnp.take_along_axis(seq, src_col, axis=1)
-    ins_at = jnp.where(ins, jnp.minimum(opos, lout), lout)
-    v = v.at[rows, ins_at].set((w2 & 3).astype(jnp.int32) + 8, mode="drop")
-    out, err = jnp.where(v == PAD, PAD, v & 7), (v >= 8) & (v != PAD)
+    opos = at + jnp.cumsum(step, axis=1) - step
+    code = jnp.where(sub, 1 + (ev[..., 1] & 0xFF) % 3, jnp.where(ins, 5 + (ev[..., 2] & 3), 0)).astype(jnp.int32)
     n_ins, n_del = ins.sum(1), dele.sum(1)
-    out_len = jnp.minimum(lens + n_ins - n_del, lout)
-    inside = ocol < out_len[:, None]
-    out = jnp.where(inside, out, PAD).astype(jnp.uint8)
+    counts = jnp.stack([sub.sum(1), n_ins, n_del], axis=1)
+    return rc, opos, step, code, lens + n_ins - n_del, counts
+
+
+def _shift_and_mark(opos, step, code, lout: int, group: int = 8):
+    """Per output column o: C(o) = sum of step over events at or before o, and the code of the
+    event at o (0 if none), as one pass over (event, column) pairs with the two packed into one
+    small integer, C + M * code. The events go in groups of eight: XLA's CPU backend
+    vectorises a short reduction well and a long one (nanopore's 38 slots) some ten times
+    slower per term."""
+    K = opos.shape[1]
+    M = 1 << (2 * K + 2).bit_length()                 # |C| <= K < M / 2
+    dt = jnp.int16 if 9 * M < 2 ** 15 else jnp.int32
+    ocol = jnp.arange(lout, dtype=dt)[None, None, :]
+    opos, step, code = opos.astype(dt), step.astype(dt), (code * M).astype(dt)
+    zero = jnp.zeros((), dt)
+    packed = 0
+    for g in range(0, K, group):
+        o, s, c = (x[:, g:g + group].T[:, :, None] for x in (opos, step, code))
+        packed = packed + jnp.sum(jnp.where(o <= ocol, s, zero) + jnp.where(o == ocol, c, zero), axis=0, dtype=dt)
+    packed = packed.astype(jnp.int32)
+    shift = (packed + M // 2) % M - M // 2
+    return shift, (packed - shift) // M
+
+
+@partial(jax.jit, static_argnames=("lout",))
+def _build_kernel(seed, src, lens, rc, opos, step, code, new_len, p_tot, s_err, slope, first, lout):
+    """FASTQ records of reads ``first``.. from their source strands src: (B, L) base codes
+    padded with 4, and the events of :func:`_events_kernel` (a separate executable, so that
+    XLA cannot fuse the per-event work into the per-column sums below and redo it per column).
+    Output column o copies source column o - C(o), where C counts the insertions minus
+    deletions placed at or before o (a sum over the few events, not a scan over the columns),
+    in reverse-complement order for a reverse read; then the events' own columns are written
+    (no two kept events share an output column)."""
+    B, L = src.shape
+    rows = jnp.arange(B)[:, None]
+    ocol = jnp.arange(lout)[None, :]
+    shift, mark = _shift_and_mark(opos, step, code, lout)
+    col = ocol - shift
+    scol = jnp.clip(jnp.where(rc[:, None], lens[:, None] - 1 - col, col), 0, L - 1)
+    b = jnp.take_along_axis(src, scol, axis=1).astype(jnp.int32)
+    b = jnp.where(rc[:, None], 3 - b, b)
+    out = jnp.where(mark >= 5, mark - 5, jnp.where(mark >= 1, (b + mark) % 4, b))
+    inside = ocol < jnp.minimum(new_len, lout)[:, None]
     # Phred: the local error rate per column, with noise (two hashed bytes: triangular, unit
     # variance), and low where an error sits
     ofrac = jnp.arange(lout) / max(L - 1, 1)
-    p_loc = p_tot * (1.0 + slope * (2.0 * jnp.minimum(ofrac, 1.0) - 1.0)) + s_sub + s_del
+    p_loc = p_tot * (1.0 + slope * (2.0 * jnp.minimum(ofrac, 1.0) - 1.0)) + s_err
     h = _hash32((first + rows).astype(jnp.uint32) * jnp.uint32(0x9E3779B1) + ocol.astype(jnp.uint32)
                 + seed.astype(jnp.uint32) * jnp.uint32(0x85EBCA77))
     z = ((h & 0xFF) + ((h >> 8) & 0xFF)).astype(jnp.float32) * (1.0 / 104.5) - (255.0 / 104.5)
     q = (-10.0 * jnp.log10(jnp.maximum(p_loc, 1e-4)))[None, :] + jnp.where((p_loc > 0)[None, :], 2.0 * z, 0.0)
-    q = jnp.where(err, q - 15.0 + z, q)
+    q = jnp.where(mark > 0, q - 15.0 + z, q)
     q = jnp.clip(jnp.round(q), 2, 40).astype(jnp.uint8)
-    counts = jnp.stack([sub.sum(1), n_ins, n_del], axis=1)
-    return out, out_len, q, rc, counts, _records(out, out_len, q, first)
+    return _records(out, inside, q, first)
 
 
-def format_fastq(batch: "ReadBatch") -> bytes:
-    """The batch's FASTQ text (reads named ``r`` + 8 digits, numbered across batches)."""
-    rec = np.asarray(batch.records)
-    if rec.ndim == 1:  # already text (a batch computed by reads_batch)
-        return rec.tobytes()
-    flat = rec[:batch.n].ravel()
-    return flat[flat != 0].tobytes()
+_CODE = np.full(256, PAD, dtype=np.uint8)
+_CODE[np.frombuffer(b"ACGT", dtype=np.uint8)] = np.arange(4, dtype=np.uint8)
 
 
 @dataclass
 class ReadBatch:
-    seqs: np.ndarray    # (B, W) uint8 base codes, PAD beyond length
-    lens: np.ndarray    # (B,)
-    quals: np.ndarray   # (B, W) Phred
-    source: np.ndarray  # (B,) strand number
-    rc: np.ndarray      # (B,) bool
-    errors: np.ndarray  # (B, 3): substitutions, insertions, deletions
-    records: jax.Array = dataclasses.field(repr=False, default=None)  # FASTQ bytes per read, see _records
-    n: int = 0
+    """A batch of simulated reads. ``records`` holds each read's FASTQ record, zero-padded to
+    one row width; the base codes and Phred scores are views decoded from it."""
+    records: np.ndarray  # (B, HEAD + 2 * lout + 4) uint8
+    lens: np.ndarray     # (B,)
+    source: np.ndarray   # (B,) strand number
+    rc: np.ndarray       # (B,) bool
+    errors: np.ndarray   # (B, 3): substitutions, insertions, deletions
+
+    @property
+    def lout(self) -> int:
+        return (self.records.shape[1] - HEAD - 4) // 2
+
+    @property
+    def seqs(self) -> np.ndarray:
+        """(B, lout) base codes, PAD beyond each read's length."""
+        return _CODE[self.records[:, HEAD:HEAD + self.lout]]
+
+    @property
+    def quals(self) -> np.ndarray:
+        """(B, lout) Phred scores, 0 beyond each read's length."""
+        q = self.records[:, HEAD + self.lout + 3:HEAD + 2 * self.lout + 3]
+        return np.where(q > 0, q - 33, 0).astype(np.uint8)
+
+
+def format_fastq(batch: ReadBatch) -> bytes:
+    """The batch's FASTQ text (reads named ``r`` + 8 digits, numbered across the run)."""
+    return batch.records.tobytes().replace(b"\0", b"")
+
+
+def _batch_rows(n_reads: int, batch: int) -> int:
+    """Rows per kernel call: ``batch``, or for a small run the power of two (at least 1024)
+    that holds it. One run uses one shape (its last batch padded), so a run compiles, or
+    loads, each kernel once."""
+    return min(batch, max(1024, 1 << max(0, n_reads - 1).bit_length()))
 
 
 def _launch(strands: np.ndarray, lens: np.ndarray, params: SimParams, seed: int, lout: int, k_max: int,
-            batch: int, bi: int, start: int, idx: np.ndarray):
-    """Dispatch the kernel on batch ``bi`` (padded to ``batch`` rows; JAX returns at once)."""
+            batch: int, start: int, idx: np.ndarray):
+    """Dispatch the kernels on reads ``start``.. from strands ``idx`` (JAX returns at once)."""
     pad_idx = np.zeros(batch, dtype=idx.dtype)
     pad_idx[:len(idx)] = idx
-    return _reads_kernel(np.uint32(seed & 0xFFFFFFFF), np.int32(bi + 1), strands[pad_idx], lens[pad_idx],
-                         np.float32(params.sub), np.float32(params.ins), np.float32(params.dele),
-                         np.float32(params.synth_sub), np.float32(params.synth_del), np.float32(params.slope),
-                         np.float32(params.rc_fraction), np.int32(start), lout, k_max)
+    f32 = np.float32
+    seed32, first, lens_b = np.uint32(seed & 0xFFFFFFFF), np.int32(start), lens[pad_idx]
+    rc, opos, step, code, new_len, counts = aot.kernel(_events_kernel, "sim-events", {"k_max": k_max})(
+        seed32, lens_b, f32(params.sub), f32(params.ins), f32(params.dele), f32(params.synth_sub),
+        f32(params.synth_del), f32(params.slope), f32(params.rc_fraction), first)
+    rec = aot.kernel(_build_kernel, "sim-build", {"lout": lout})(
+        seed32, strands[pad_idx], lens_b, rc, opos, step, code, new_len, f32(params.sub + params.ins + params.dele),
+        f32(params.synth_sub + params.synth_del), f32(params.slope), first)
+    return rec, new_len, rc, counts
+
+
+def _batch(idx: np.ndarray, pending) -> ReadBatch:
+    rec, new_len, rc, counts = pending
+    m = len(idx)
+    lout = (rec.shape[1] - HEAD - 4) // 2
+    return ReadBatch(np.asarray(rec)[:m], np.minimum(np.asarray(new_len)[:m], lout), idx, np.asarray(rc)[:m],
+                     np.asarray(counts)[:m])
 
 
 def reads_batch(strands: np.ndarray, lens: np.ndarray, params: SimParams, seed: int, lout: int, k_max: int,
-                batch: int, bi: int, start: int, idx: np.ndarray) -> ReadBatch:
-    """Read batch ``bi`` (reads ``start``..) from source strands ``idx``, all in numpy with the
-    FASTQ text in ``records``: a piece of work any scheduler can run. The same arguments give
-    the same bytes as the in-process pipeline of :func:`simulate_reads`."""
-    out, out_len, q, rc, counts, rec = _launch(strands, lens, params, seed, lout, k_max, batch, bi, start, idx)
-    m = len(idx)
-    b = ReadBatch(np.asarray(out)[:m], np.asarray(out_len)[:m], np.asarray(q)[:m], idx, np.asarray(rc)[:m],
-                  np.asarray(counts)[:m], rec, m)
-    b.records = np.frombuffer(format_fastq(b), dtype=np.uint8)  # text, not a device array, to travel
-    return b
+                batch: int, start: int, idx: np.ndarray) -> ReadBatch:
+    """Reads ``start``.. from source strands ``idx``, all in numpy: a piece of work any
+    scheduler can run. The same arguments give the same bytes as :func:`simulate_reads`."""
+    return _batch(idx, _launch(strands, lens, params, seed, lout, k_max, batch, start, idx))
 
 
 def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, seed: int,
@@ -306,7 +362,8 @@ def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, see
 
     Returns (number of reads, copy-number weights, iterator over read batches). With an
     ``executor`` (:class:`dnastore.parallel.Executor`) the batches are computed by its
-    scheduler, a few per worker at a time, and come back in order; the bytes are the same.
+    scheduler, a few per worker at a time, and come back in order; the bytes are the same,
+    as they are for any ``batch``.
     """
     params.validate()
     n = strands.shape[0]
@@ -328,30 +385,26 @@ def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, see
                               + params.synth_sub + params.synth_del))
     strands = np.ascontiguousarray(strands, dtype=np.uint8)
     lens = np.asarray(lens, dtype=np.int32)
-
-    def launch(bi: int, start: int):
-        idx = src_idx[start:start + batch]
-        return idx, _launch(strands, lens, params, seed, lout, k_max, batch, bi, start, idx)
+    batch = _batch_rows(n_reads, batch)
+    starts = list(range(0, n_reads, batch))
 
     def distributed() -> Iterator[ReadBatch]:
-        starts = list(range(0, n_reads, batch))
         wave = max(2, 2 * executor.workers)  # bounded: at most a wave of batches in memory
         for w0 in range(0, len(starts), wave):
-            pieces = [(bi, starts[bi], src_idx[starts[bi]:starts[bi] + batch])
-                      for bi in range(w0, min(len(starts), w0 + wave))]
+            pieces = [(s, src_idx[s:s + batch]) for s in starts[w0:w0 + wave]]
             yield from executor.map(reads_batch, pieces, shared=(strands, lens, params, seed, lout, k_max, batch))
 
     def batches() -> Iterator[ReadBatch]:
-        # JAX dispatches asynchronously: the next batch computes while the caller formats this one
-        starts = list(range(0, n_reads, batch))
-        pending = launch(0, 0)
-        for bi in range(len(starts)):
-            idx, (out, out_len, q, rc, counts, rec) = pending
-            if bi + 1 < len(starts):
-                pending = launch(bi + 1, starts[bi + 1])
-            m = len(idx)
-            yield ReadBatch(np.asarray(out)[:m], np.asarray(out_len)[:m], np.asarray(q)[:m], idx,
-                            np.asarray(rc)[:m], np.asarray(counts)[:m], rec, m)
+        # JAX dispatches asynchronously: the next batch computes while the caller writes this one
+        def launch(start: int):
+            idx = src_idx[start:start + batch]
+            return idx, _launch(strands, lens, params, seed, lout, k_max, batch, start, idx)
+        pending = launch(0)
+        for i in range(len(starts)):
+            idx, out = pending
+            if i + 1 < len(starts):
+                pending = launch(starts[i + 1])
+            yield _batch(idx, out)
     return n_reads, weights, (batches() if executor is None or executor.spec == "sync" else distributed())
 
 
