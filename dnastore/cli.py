@@ -340,7 +340,7 @@ def simulate(run: Run, oligos: Path | None, output: Path | None, coverage: float
     from dnastore.io.atomic import atomic_outputs
     from dnastore.io.manifest import load_manifest, sidecar_path, write_json
     from dnastore.io.provenance import provenance
-    from dnastore.io.seqio import FastqWriter, encode_bases, read_fasta
+    from dnastore.io.seqio import FastqWriter, read_fasta_matrix
 
     if coverage <= 0:
         raise DnastoreError(f"--coverage must be > 0, got {coverage}")
@@ -349,13 +349,7 @@ def simulate(run: Run, oligos: Path | None, output: Path | None, coverage: float
         oligos = _last_encoding(Path.cwd())
         run.log(f"using {oligos.name}, the newest encoding here")
     params = preset_params(preset, synthesis, coverage=coverage, **rates)
-    names, seqs = [], []
-    for name, seq in read_fasta(oligos):
-        names.append(name)
-        seqs.append(seq)
-    lens = np.array([len(s) for s in seqs])
-    width = int(lens.max())
-    mat = encode_bases("".join(s.ljust(width, "N") for s in seqs)).reshape(len(seqs), width)
+    names, mat, lens = read_fasta_matrix(oligos)
     side = sidecar_path(oligos)
     manifest = load_manifest(side) if side.exists() else None
     output = output or oligos.with_name(oligos.name.split(".")[0] + ".fastq")
@@ -390,7 +384,7 @@ def simulate(run: Run, oligos: Path | None, output: Path | None, coverage: float
         write_json(outs.path(sidecar_path(output)), {"kind": "dnastore-reads", "provenance": prov,
                                                      "manifest": manifest})
     total_bases = float(lens.mean()) * n_reads
-    run.report({"output": str(output), "oligos": str(oligos), "reads": n_reads, "strands": len(seqs),
+    run.report({"output": str(output), "oligos": str(oligos), "reads": n_reads, "strands": len(names),
                 "coverage": coverage, "preset": preset, "strands_dropped": int((weights == 0).sum()),
                 "strands_unsampled_expected": float(np.exp(-coverage * weights / max(weights.mean(), 1e-12)).sum()),
                 "reverse_reads": n_rc,

@@ -71,3 +71,27 @@ def test_fast_fasta_path_still_refuses_bad_letters(tmp_path):
     p.write_text(">a\nACGT\n>b\nACNT\n")
     with pytest.raises(DnastoreError, match="record 2 .*'N' at position 3"):
         list(read_fasta(p))
+
+
+@pytest.mark.parametrize("text", [
+    ">a one\nACGT\n>b\nTTGA\n",                 # two-line, equal lengths
+    ">a\nACGTac\n>b\nAC\n>c\nGGGT",              # lengths differ, lower case, no final newline
+    ">a\nACG\nTAC\n>b\nAC\n",                   # wrapped: the record-by-record path
+])
+def test_fasta_matrix_matches_the_record_reader(tmp_path, text):
+    from dnastore.io.seqio import encode_bases, read_fasta, read_fasta_matrix
+    p = tmp_path / "x.fasta"
+    p.write_text(text)
+    names, mat, lens = read_fasta_matrix(p)
+    recs = list(read_fasta(p))
+    assert names == [n for n, _ in recs] and lens.tolist() == [len(s) for _, s in recs]
+    for row, (_, s), n in zip(mat, recs, lens):
+        assert (row[:n] == encode_bases(s)).all() and (row[n:] == 4).all()
+
+
+def test_fasta_matrix_names_a_bad_letter(tmp_path):
+    from dnastore.io.seqio import read_fasta_matrix
+    p = tmp_path / "x.fasta"
+    p.write_text(">a\nACGT\n>b\nACNT\n")
+    with pytest.raises(DnastoreError, match=r"record 2 \(b\) has the non-ACGT letter 'N' at position 3"):
+        read_fasta_matrix(p)

@@ -101,6 +101,58 @@ def read_fasta(path: str | os.PathLike, *, require_acgt: bool = True) -> Iterato
         raise DnastoreError(f"{path}: no FASTA records found")
 
 
+def read_fasta_matrix(path: str | os.PathLike) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Names, base codes (n, longest) padded with 4, and lengths of an ACGT FASTA file.
+
+    Two-line FASTA is split with numpy in one pass over the bytes; anything else, and any
+    file with a bad record (which :func:`read_fasta` then names), goes record by record."""
+    path = Path(path)
+    _check_nonempty(path, "FASTA")
+    if sniff_format(path) != "fasta":
+        raise DnastoreError(f"{path}: not a FASTA file (it does not start with '>')")
+    fast = _plain_fasta_codes(_read_bytes(path))
+    if fast is not None:
+        return fast
+    names, seqs = [], []
+    for name, seq in read_fasta(path):
+        names.append(name)
+        seqs.append(seq)
+    lens = np.array([len(q) for q in seqs], dtype=np.int64)
+    width = int(lens.max())
+    return names, encode_bases("".join(q.ljust(width, "N") for q in seqs)).reshape(len(seqs), width), lens
+
+
+_ENC_TABLE = _ENC.tobytes()  # bytes.translate table: byte -> base code
+
+
+def _plain_fasta_codes(raw: bytes) -> tuple[list[str], np.ndarray, np.ndarray] | None:
+    """:func:`read_fasta_matrix` for two-line FASTA with ACGT sequences, else None. Bytes
+    methods (split, join, translate) do the work: each is one C pass over the file."""
+    if not raw or b"\r" in raw:
+        return None
+    lines = raw.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    heads, seqs = lines[0::2], lines[1::2]
+    if len(lines) % 2 or not all(h[:1] == b">" for h in heads) or any(q[:1] in (b">", b"") for q in seqs):
+        return None
+    lens = np.fromiter(map(len, seqs), dtype=np.int64, count=len(seqs))
+    width = int(lens.max())
+    if not (lens == width).all():
+        seqs = [q.ljust(width, b"N") for q in seqs]
+    codes = b"".join(seqs).translate(_ENC_TABLE)
+    mat = np.frombuffer(codes, dtype=np.uint8).reshape(len(seqs), width)
+    if b"\x04" in codes:  # a non-ACGT letter, or the padding of a shorter record
+        inside = np.arange(width)[None, :] < lens[:, None]
+        if (mat[inside] == 4).any():
+            return None
+    names = []
+    for n, h in enumerate(heads, 1):
+        title = h[1:].decode("ascii", "replace").split(None, 1)
+        names.append(title[0] if title else f"record{n}")
+    return names, mat.copy(), lens
+
+
 def _read_bytes(path: Path) -> bytes:
     """The whole file, decompressed if it is gzip."""
     with open(path, "rb") as f:
