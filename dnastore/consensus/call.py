@@ -210,6 +210,7 @@ def orient_and_trim(reads: ReadSet | list[str], quals: list[str | None] | None, 
                 varq.append(q[row, a:ln - b2])
                 varfull.append(full_read)
         slow.extend(grp[~ok].tolist())
+    placed, placed_q = [], []  # located cores of the design length: encoded together below
     for i in slow:
         s = reads.seq(i)
         core, was_rev = _locate(s, d, hints.get(i, 0))
@@ -218,17 +219,24 @@ def orient_and_trim(reads: ReadSet | list[str], quals: list[str | None] | None, 
             continue
         stats["located"] += 1
         stats["reverse"] += was_rev
-        ph = reads.phred(i)
         if was_rev:
-            s, ph = revcomp(s), ph[::-1]
+            s = revcomp(s)
         at = s.find(core)
         if len(core) == L:  # located reads of the design length vote with the others
-            cmat.append(encode_bases(core)[None, :])
-            cq.append(ph[None, at:at + L])
+            placed.append(core)
+            # the core's qualities in read order: [at, at + L) of the oriented read
+            placed_q.append((i, len(s) - at - L if was_rev else at, was_rev))
             continue
+        ph = reads.phred(i)
+        if was_rev:
+            ph = ph[::-1]
         var.append(core)
         varq.append(ph[at:at + len(core)])
         varfull.append(s)
+    if placed:
+        cmat.append(encode_bases("".join(placed)).reshape(len(placed), L))
+        cq.append(reads.phred_windows(np.array([i for i, _, _ in placed_q]), np.array([o for _, o, _ in placed_q]),
+                                      L, np.array([r for _, _, r in placed_q], dtype=bool)))
     cores = Cores(np.concatenate(cmat) if cmat else np.zeros((0, L), np.uint8),
                   np.concatenate(cq) if cq else np.zeros((0, L), np.uint8), var, varq, varfull)
     return cores, stats
@@ -264,6 +272,18 @@ def _minimizers(codes: np.ndarray, k: int, n_windows: int) -> tuple[np.ndarray, 
     return keys, ok
 
 
+def _pack_kmers(w: np.ndarray) -> np.ndarray:
+    """(n, k) base codes (k <= 31) to one integer per row (2 bits a base, first base highest):
+    four bases to a byte, then the bytes read as a big-endian word. Rows holding a code above
+    3 give some value; callers mask them."""
+    n, k = w.shape
+    if k > 16:
+        return (_pack_kmers(w[:, :k - 16]) << 32) | _pack_kmers(w[:, k - 16:])
+    w = np.concatenate([np.zeros((n, 16 - k), np.uint8), w], axis=1) if k < 16 else w
+    b = (w[:, 0::4] << 6) | (w[:, 1::4] << 4) | (w[:, 2::4] << 2) | w[:, 3::4]
+    return np.ascontiguousarray(b).view(">u4")[:, 0].astype(np.int64)
+
+
 def cluster(cores: Cores, k: int, minimizers: bool = False, n_windows: int = 8, min_support: int = 3) -> np.ndarray:
     """Cluster labels: reads that share an anchor are joined, and clusters are the connected
     components. Labels index the matrix cores first, then the others.
@@ -274,7 +294,6 @@ def cluster(cores: Cores, k: int, minimizers: bool = False, n_windows: int = 8, 
     n1, n = cores.mat.shape[0], cores.n
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    weights = (4 ** np.arange(k, dtype=np.int64))[::-1]
     rows, keys = [], []
     n_pos = 4
 
@@ -291,8 +310,8 @@ def cluster(cores: Cores, k: int, minimizers: bool = False, n_windows: int = 8, 
         # two clusters (seen at coverage 150: 6 of 1,883 strands lost that way)
         s = min(k, max(0, L - 5 * k))
         wins = [codes[:, s:s + k], codes[:, s + k:s + 2 * k], codes[:, L - k:L], codes[:, L - 2 * k:L - k]]
-        kk = np.stack([w.astype(np.int64) @ weights for w in wins], axis=1)
-        ok = np.stack([(w < 4).all(axis=1) for w in wins], axis=1)
+        kk = np.stack([_pack_kmers(w) for w in wins], axis=1)
+        ok = np.stack([w.max(axis=1) < 4 for w in wins], axis=1)
         return kk, ok
 
     groups = []
@@ -384,7 +403,8 @@ def _column_vote(cores: Cores, cid: np.ndarray, n_voted: int, L: int,
     sizes = np.diff(np.r_[starts, len(rows)])
     ms = cores.mat[rows]
     drafts = ms[starts].copy()                                   # (n_voted, L): first read of each cluster
-    r, col = np.nonzero(ms != np.repeat(drafts, sizes, axis=0))
+    # flatnonzero then divmod: numpy's 2-D nonzero is some six times slower
+    r, col = np.divmod(np.flatnonzero(ms != np.repeat(drafts, sizes, axis=0)), L)
     if not len(r):
         return drafts
     pairs = np.unique(c_sorted[r] * L + col)                     # (cluster, column) pairs to vote on

@@ -56,19 +56,25 @@ def _masks(width: int) -> np.ndarray:
                      for s in range(N_MASKS)])
 
 
-def _index_masks(index: np.ndarray, width: int) -> np.ndarray:
+def _index_masks(index: np.ndarray, width: int, step: int = 2048) -> np.ndarray:
     """(n, width) pseudo-random trits keyed by strand index (a splitmix64 hash of index and
     position). Whitening payload and check with them makes every strand's tail distinct,
-    even where payload padding and short checks coincide."""
+    even where payload padding and short checks coincide. Computed ``step`` rows at a time,
+    in place, so that the 64-bit temporaries stay in cache."""
+    index = np.asarray(index, dtype=np.uint64)
+    out = np.empty((len(index), width), dtype=np.uint8)
+    col = np.arange(width, dtype=np.uint64)[None, :] * np.uint64(0xBF58476D1CE4E5B9) + np.uint64(MASK_SEED)
     with np.errstate(over="ignore"):
-        x = (np.asarray(index, dtype=np.uint64)[:, None] * np.uint64(0x9E3779B97F4A7C15)
-             + np.arange(width, dtype=np.uint64)[None, :] * np.uint64(0xBF58476D1CE4E5B9) + np.uint64(MASK_SEED))
-        x ^= x >> np.uint64(30)
-        x *= np.uint64(0xBF58476D1CE4E5B9)
-        x ^= x >> np.uint64(27)
-        x *= np.uint64(0x94D049BB133111EB)
-        x ^= x >> np.uint64(31)
-    return (x % np.uint64(3)).astype(np.uint8)
+        for lo in range(0, len(index), step):
+            x = index[lo:lo + step, None] * np.uint64(0x9E3779B97F4A7C15) + col
+            x ^= x >> np.uint64(30)
+            x *= np.uint64(0xBF58476D1CE4E5B9)
+            x ^= x >> np.uint64(27)
+            x *= np.uint64(0x94D049BB133111EB)
+            x ^= x >> np.uint64(31)
+            np.remainder(x, np.uint64(3), out=x)
+            out[lo:lo + step] = x
+    return out
 
 
 def to_trits(values: np.ndarray, width: int) -> np.ndarray:
