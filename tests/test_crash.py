@@ -84,3 +84,17 @@ def test_sigkill_while_a_zarr_folder_is_written_over(tmp_path):
     assert after == before
     cli("dataset", "mnist", "--split", "test", "--limit", "20", "-o", "m.zarr", "--force", cwd=d)
     assert not list(d.glob(".m.zarr.*"))
+
+
+def test_the_cli_process_exit_keeps_its_output_and_exit_code(oligos):
+    """main() leaves through os._exit once the work is done: the JSON summary, the artifacts
+    and the exit codes must all be there as with a normal exit."""
+    import json
+    d = oligos
+    r = cli("simulate", "x.fasta", "--coverage", "2", "-o", "r.fastq", "--no-progress", "--json", cwd=d)
+    summary = json.loads(r.stdout)
+    assert summary["reads"] == sum(1 for _ in open(d / "r.fastq")) // 4
+    assert json.loads((d / "r.fastq.json").read_text())["kind"] == "dnastore-reads"
+    bad = subprocess.run(CLI + ["simulate", "x.fasta", "--coverage", "-1", "-o", "s.fastq"], cwd=d,
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.strip().startswith("Error:") and not (d / "s.fastq").exists()

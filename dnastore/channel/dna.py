@@ -319,10 +319,16 @@ def format_fastq(batch: ReadBatch) -> bytes:
 
 
 def _batch_rows(n_reads: int, batch: int) -> int:
-    """Rows per kernel call: ``batch``, or for a small run the power of two (at least 1024)
-    that holds it. One run uses one shape (its last batch padded), so a run compiles, or
-    loads, each kernel once."""
-    return min(batch, max(1024, 1 << max(0, n_reads - 1).bit_length()))
+    """Rows per kernel call. A run uses one shape (its last batch padded), so it compiles, or
+    loads, each kernel once: a small run the power of two (at least 1024) that holds it, a
+    larger one the fewest batches of at most ``batch`` rows, evened out and rounded up to an
+    eighth of ``batch`` (so at most eight shapes ever, and 200,000 reads pad to 200,704, not
+    229,376)."""
+    if n_reads <= batch:
+        return min(batch, max(1024, 1 << max(0, n_reads - 1).bit_length()))
+    n_batches = -(-n_reads // batch)
+    quantum = max(1024, batch // 8)
+    return min(batch, -(-(-(-n_reads // n_batches)) // quantum) * quantum)
 
 
 def _launch(strands: np.ndarray, lens: np.ndarray, params: SimParams, seed: int, lout: int, k_max: int,

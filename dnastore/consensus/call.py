@@ -204,11 +204,10 @@ def orient_and_trim(reads: ReadSet | list[str], quals: list[str | None] | None, 
                 m[rev] = complement_codes(m[rev][:, ::-1])
                 q[rev] = q[rev][:, ::-1]
             text = decode_bases(m[ok].reshape(-1))
-            for j, row in enumerate(np.flatnonzero(ok)):
-                full_read = text[j * ln:(j + 1) * ln]
-                var.append(full_read[a:ln - b2])
-                varq.append(q[row, a:ln - b2])
-                varfull.append(full_read)
+            whole = [text[j:j + ln] for j in range(0, len(text), ln)]
+            var.extend([w[a:ln - b2] for w in whole])
+            varq.extend(list(q[ok, a:ln - b2]))
+            varfull.extend(whole)
         slow.extend(grp[~ok].tolist())
     placed, placed_q = [], []  # located cores of the design length: encoded together below
     for i in slow:
@@ -490,9 +489,12 @@ def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16
                     stats["projected_reads"] += 1
             counts[:, 4] = 0
             drafts[row] = counts.argmax(axis=1)
-        text = decode_bases(drafts.reshape(-1)) if len(voted) else ""
-        for row, c in enumerate(voted):
-            out.append((d.p1 + text[row * L:(row + 1) * L] + d.p2, int(sizes[c])))
+        # whole strands, primers included, decoded in one go and sliced
+        width = len(d.p1) + L + len(d.p2)
+        whole_mat = np.concatenate([np.broadcast_to(encode_bases(d.p1), (len(voted), len(d.p1))), drafts,
+                                    np.broadcast_to(encode_bases(d.p2), (len(voted), len(d.p2)))], axis=1)
+        text = decode_bases(whole_mat.reshape(-1)) if len(voted) else ""
+        out.extend(zip([text[i:i + width] for i in range(0, len(voted) * width, width)], sizes[voted].tolist()))
     for c in rest:
         members = order[bounds[c]:bounds[c + 1]]
         out.append((d.p1 + poa(members) + d.p2, int(sizes[c])))
