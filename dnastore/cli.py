@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import importlib
 import json
 import os
 import re
@@ -70,6 +71,16 @@ def common_options(f: Callable) -> Callable:
 
 
 class _Group(click.Group):
+    """The command group: file commands defined here, the image-side ones in
+    :mod:`dnastore.cli_images`, imported only when one of them (or the list) is asked for."""
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return super().get_command(ctx, name) or (_image_commands() and super().get_command(ctx, name))
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        _image_commands()
+        return super().list_commands(ctx)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -543,7 +554,10 @@ def oligo_decode(run: Run, strands: Path, output: Path | None, manifest: Path | 
                 "failed_check": st["failed_check"], "outer": stats.get("outer")})
 
 
-from dnastore import cli_images  # noqa: E402,F401  (registers the image-side commands)
+def _image_commands() -> bool:
+    """Register the image-side commands (their module adds them to the group on import)."""
+    importlib.import_module("dnastore.cli_images")
+    return True
 
 
 def main() -> None:
