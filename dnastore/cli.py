@@ -508,10 +508,8 @@ def oligo_decode(run: Run, strands: Path, output: Path | None, manifest: Path | 
     from dnastore.io.seqio import read_strands
 
     man, man_path = find_manifest(strands, manifest)
-    recs = []
-    for name, s in read_strands(strands):
-        m = _SIZE.search(name)
-        recs.append((s, int(m.group(1)) if m else 1))
+    found = [(s, _SIZE.search(name)) for name, s in read_strands(strands)]
+    recs = [(s, int(m.group(1)) if m else 1) for s, m in found]
     from dnastore.parallel import Executor
     with Executor(scheduler) as executor:
         dec = decode_strands(recs, man, executor=executor)

@@ -82,9 +82,12 @@ def read_fasta(path: str | os.PathLike, *, require_acgt: bool = True) -> Iterato
     _check_nonempty(path, "FASTA")
     if sniff_format(path) != "fasta":
         raise DnastoreError(f"{path}: not a FASTA file (it does not start with '>')")
-    records = _plain_fasta(path)
-    if records is None:
-        records = _biopython_fasta(path)
+    plain = _plain_fasta(path)
+    if plain is not None and not require_acgt:  # names and upper case in bulk
+        names = [t.split(None, 1)[0] if t else f"record{n}" for n, (t, _) in enumerate(plain, 1)]
+        yield from zip(names, "\n".join(q for _, q in plain).upper().split("\n"))
+        return
+    records = plain if plain is not None else _biopython_fasta(path)
     n = 0
     for n, (title, seq) in enumerate(records, 1):
         name = title.split(None, 1)[0] if title else f"record{n}"
