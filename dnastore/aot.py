@@ -33,10 +33,6 @@ def set_cache_dir(path: str | os.PathLike | None) -> None:
     _DIR = Path(path) if path is not None else None
 
 
-def cache_dir() -> Path | None:
-    return _DIR
-
-
 @lru_cache(maxsize=None)
 def _module_digest(module: str) -> str:
     src = inspect.getsourcefile(sys.modules[module])
