@@ -107,7 +107,7 @@ def read_fasta(path: str | os.PathLike, *, require_acgt: bool = True) -> Iterato
 def read_fasta_matrix(path: str | os.PathLike) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Names, base codes (n, longest) padded with 4, and lengths of an ACGT FASTA file.
 
-    Two-line FASTA is split with numpy in one pass over the bytes; anything else, and any
+    Two-line FASTA is split and translated with bytes methods; anything else, and any
     file with a bad record (which :func:`read_fasta` then names), goes record by record."""
     path = Path(path)
     _check_nonempty(path, "FASTA")
@@ -246,25 +246,30 @@ class ReadSet:
         """Base codes and Phred scores of reads ``rows``, all of length ``length``.
 
         Rows are copied whole from a sliding-window view of the buffer (one contiguous copy per
-        read, some 30 times faster than an element-wise gather); the letters become codes by
-        ``bytes.translate``."""
+        read, some 30 times faster than an element-wise gather), a block of rows at a time so
+        that the temporaries stay small; the letters become codes by ``bytes.translate``."""
         from numpy.lib.stride_tricks import sliding_window_view
         n = len(rows)
+        codes = np.empty((n, length), dtype=np.uint8)
+        phred = np.empty((n, length), dtype=np.uint8)
+        if n == 0 or length == 0:
+            return codes, phred
         qs = self.qual_start
         # plain FASTQ puts the quality 3 bytes after the sequence ("\n+\n"): one copy takes both
         span = qs is not None and bool((qs[rows] - self.seq_start[rows] == length + 3).all())
-        width = 2 * length + 3 if span else length
-        if n == 0 or length == 0:
-            return np.zeros((n, length), np.uint8), np.zeros((n, length), np.uint8)
-        view = sliding_window_view(self.buf, width)
-        block = view[self.seq_start[rows]]
-        codes = np.frombuffer(block[:, :length].tobytes().translate(_ENC_TABLE), dtype=np.uint8).reshape(n, length)
+        view = sliding_window_view(self.buf, 2 * length + 3 if span else length)
+        qview = sliding_window_view(self.buf, length) if qs is not None and not span else None
+        for lo in range(0, n, 1 << 16):
+            r = rows[lo:lo + (1 << 16)]
+            block = view[self.seq_start[r]]
+            codes[lo:lo + len(r)] = np.frombuffer(block[:, :length].tobytes().translate(_ENC_TABLE),
+                                                  dtype=np.uint8).reshape(len(r), length)
+            if qs is not None:
+                raw_q = block[:, length + 3:] if span else qview[qs[r]]
+                np.subtract(np.maximum(raw_q, self.offset), self.offset, out=phred[lo:lo + len(r)], casting="unsafe")
         if qs is None:
-            phred = np.where(codes < 4, 30, 0).astype(np.uint8)
-        else:
-            raw_q = block[:, length + 3:] if span else sliding_window_view(self.buf, length)[qs[rows]]
-            phred = np.maximum(raw_q, self.offset) - np.uint8(self.offset)
-        return codes.copy(), phred
+            phred[...] = np.where(codes < 4, 30, 0)
+        return codes, phred
 
     @classmethod
     def from_strings(cls, seqs: list[str], quals: list[str | None] | None = None) -> "ReadSet":
