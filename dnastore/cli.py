@@ -574,10 +574,11 @@ def _leave(code) -> None:
     still run and stdio is flushed."""
     if code is None:
         code = 0
-    if not isinstance(code, int):  # a message: let Python print it
-        raise SystemExit(code)
     import atexit
-    atexit._run_exitfuncs()
+    run_exitfuncs = getattr(atexit, "_run_exitfuncs", None)
+    if not isinstance(code, int) or run_exitfuncs is None:  # a message (Python prints it), or no way to run atexit
+        raise SystemExit(code)
+    run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
