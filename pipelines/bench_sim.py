@@ -28,7 +28,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-DNASTORE = [sys.executable, "-m", "dnastore.cli"]
+# the console script users run (``python -m dnastore.cli`` imports the CLI module twice)
+_SCRIPT = Path(sys.executable).with_name("dnastore")
+DNASTORE = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "dnastore.cli"]
 
 
 def sh(cmd: list[str], **kw) -> float:
