@@ -167,6 +167,11 @@ def _hash32(x):
     return x ^ (x >> 16)
 
 
+def _seed_mix(seed):
+    """The seed's contribution to every hashed draw."""
+    return seed.astype(jnp.uint32) * jnp.uint32(0x85EBCA77)
+
+
 def _uniform(w):
     """A uint32 word to a float32 uniform on [0, 1) from its top 24 bits."""
     return (w >> 8).astype(jnp.float32) * _U24
@@ -189,7 +194,7 @@ def _events_kernel(seed, lens, p_sub, p_ins, p_del, s_sub, s_del, slope, rc_frac
     along the read (``slope``); the synthesis rates ``s_sub``, ``s_del`` do not."""
     B, = lens.shape
     K = k_max
-    smix = seed.astype(jnp.uint32) * jnp.uint32(0x85EBCA77)
+    smix = _seed_mix(seed)
     stream = _hash32(_hash32((first + jnp.arange(B)).astype(jnp.uint32) ^ smix) + jnp.uint32(0x27D4EB2F))
     slots = _hash32(jnp.arange(3 + 3 * K, dtype=jnp.uint32) * jnp.uint32(0x9E3779B9) + smix)
     w = _hash32(stream[:, None] ^ slots[None, :])            # (B, 3 + 3K) words
@@ -275,12 +280,17 @@ def _build_kernel(seed, src, lens, rc, opos, step, code, new_len, p_tot, s_err, 
     ofrac = jnp.arange(lout) / max(L - 1, 1)
     p_loc = p_tot * (1.0 + slope * (2.0 * jnp.minimum(ofrac, 1.0) - 1.0)) + s_err
     h = _hash32((first + rows).astype(jnp.uint32) * jnp.uint32(0x9E3779B1) + ocol.astype(jnp.uint32)
-                + seed.astype(jnp.uint32) * jnp.uint32(0x85EBCA77))
+                + _seed_mix(seed))
     z = ((h & 0xFF) + ((h >> 8) & 0xFF)).astype(jnp.float32) * (1.0 / 104.5) - (255.0 / 104.5)
     q = (-10.0 * jnp.log10(jnp.maximum(p_loc, 1e-4)))[None, :] + jnp.where((p_loc > 0)[None, :], 2.0 * z, 0.0)
     q = jnp.where(mark > 0, q - 15.0 + z, q)
     q = jnp.clip(jnp.round(q), 2, 40).astype(jnp.uint8)
     return _records(out, inside, q, first)
+
+
+def _row_lout(width: int) -> int:
+    """The read columns of a record row of ``width`` bytes (header, read, "+" line, qualities)."""
+    return (width - HEAD - 4) // 2
 
 
 _CODE = np.full(256, PAD, dtype=np.uint8)
@@ -299,7 +309,7 @@ class ReadBatch:
 
     @property
     def lout(self) -> int:
-        return (self.records.shape[1] - HEAD - 4) // 2
+        return _row_lout(self.records.shape[1])
 
     @property
     def seqs(self) -> np.ndarray:
@@ -350,7 +360,7 @@ def _launch(strands: np.ndarray, lens: np.ndarray, params: SimParams, seed: int,
 def _batch(idx: np.ndarray, pending) -> ReadBatch:
     rec, new_len, rc, counts = pending
     m = len(idx)
-    lout = (rec.shape[1] - HEAD - 4) // 2
+    lout = _row_lout(rec.shape[1])
     return ReadBatch(np.asarray(rec)[:m], np.minimum(np.asarray(new_len)[:m], lout), idx, np.asarray(rc)[:m],
                      np.asarray(counts)[:m])
 

@@ -84,8 +84,7 @@ def read_fasta(path: str | os.PathLike, *, require_acgt: bool = True) -> Iterato
         raise DnastoreError(f"{path}: not a FASTA file (it does not start with '>')")
     plain = _plain_fasta(path)
     if plain is not None and not require_acgt:  # names and upper case in bulk
-        names = [t.split(None, 1)[0] if t else f"record{n}" for n, (t, _) in enumerate(plain, 1)]
-        yield from zip(names, "\n".join(q for _, q in plain).upper().split("\n"))
+        yield from zip(_names([t for t, _ in plain]), "\n".join(q for _, q in plain).upper().split("\n"))
         return
     records = plain if plain is not None else _biopython_fasta(path)
     n = 0
@@ -107,13 +106,14 @@ def read_fasta(path: str | os.PathLike, *, require_acgt: bool = True) -> Iterato
 def read_fasta_matrix(path: str | os.PathLike) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Names, base codes (n, longest) padded with 4, and lengths of an ACGT FASTA file.
 
-    Two-line FASTA is split and translated with bytes methods; anything else, and any
+    Two-line FASTA is split whole and translated with ``bytes.translate``; anything else, and any
     file with a bad record (which :func:`read_fasta` then names), goes record by record."""
     path = Path(path)
     _check_nonempty(path, "FASTA")
     if sniff_format(path) != "fasta":
         raise DnastoreError(f"{path}: not a FASTA file (it does not start with '>')")
-    fast = _plain_fasta_codes(_read_bytes(path))
+    plain = _plain_fasta(path)
+    fast = _codes_matrix(plain) if plain is not None else None
     if fast is not None:
         return fast
     names, seqs = [], []
@@ -128,32 +128,26 @@ def read_fasta_matrix(path: str | os.PathLike) -> tuple[list[str], np.ndarray, n
 _ENC_TABLE = _ENC.tobytes()  # bytes.translate table: byte -> base code
 
 
-def _plain_fasta_codes(raw: bytes) -> tuple[list[str], np.ndarray, np.ndarray] | None:
-    """:func:`read_fasta_matrix` for two-line FASTA with ACGT sequences, else None. Bytes
-    methods (split, join, translate) do the work: each is one C pass over the file."""
-    if not raw or b"\r" in raw:
-        return None
-    lines = raw.split(b"\n")
-    if lines[-1] == b"":
-        lines.pop()
-    heads, seqs = lines[0::2], lines[1::2]
-    if len(lines) % 2 or not all(h[:1] == b">" for h in heads) or any(q[:1] in (b">", b"") for q in seqs):
-        return None
+def _names(titles: list[str]) -> list[str]:
+    """Record names: the first word of each title, or ``record<n>`` for an empty one."""
+    return [t.split(None, 1)[0] if t else f"record{n}" for n, t in enumerate(titles, 1)]
+
+
+def _codes_matrix(records: list[tuple[str, str]]) -> tuple[list[str], np.ndarray, np.ndarray] | None:
+    """:func:`read_fasta_matrix` for the records of :func:`_plain_fasta`, or None if one holds
+    a letter other than ACGT. One join and one ``bytes.translate`` do the encoding."""
+    seqs = [q for _, q in records]
     lens = np.fromiter(map(len, seqs), dtype=np.int64, count=len(seqs))
     width = int(lens.max())
     if not (lens == width).all():
-        seqs = [q.ljust(width, b"N") for q in seqs]
-    codes = b"".join(seqs).translate(_ENC_TABLE)
+        seqs = [q.ljust(width, "N") for q in seqs]
+    codes = "".join(seqs).encode("ascii", "replace").translate(_ENC_TABLE)
     mat = np.frombuffer(codes, dtype=np.uint8).reshape(len(seqs), width)
     if b"\x04" in codes:  # a non-ACGT letter, or the padding of a shorter record
         inside = np.arange(width)[None, :] < lens[:, None]
         if (mat[inside] == 4).any():
             return None
-    names = []
-    for n, h in enumerate(heads, 1):
-        title = h[1:].decode("ascii", "replace").split(None, 1)
-        names.append(title[0] if title else f"record{n}")
-    return names, mat.copy(), lens
+    return _names([t for t, _ in records]), mat.copy(), lens
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -230,7 +224,11 @@ class ReadSet:
         if self.qual_start is None:
             return np.full(n, 30, dtype=np.uint8)
         s = int(self.qual_start[i])
-        return (np.maximum(self.buf[s:s + n], self.offset) - np.uint8(self.offset)).astype(np.uint8)
+        return self._scores(self.buf[s:s + n])
+
+    def _scores(self, chars: np.ndarray) -> np.ndarray:
+        """Quality characters to Phred scores (characters below the offset count as 0)."""
+        return (np.maximum(chars, self.offset) - np.uint8(self.offset)).astype(np.uint8)
 
     def phred_windows(self, rows: np.ndarray, starts: np.ndarray, length: int, reverse: np.ndarray) -> np.ndarray:
         """(n, length) Phred scores of reads ``rows`` from position ``starts`` on, each row
@@ -239,8 +237,7 @@ class ReadSet:
             return np.full((len(rows), length), 30, dtype=np.uint8)
         from numpy.lib.stride_tricks import sliding_window_view
         q = sliding_window_view(self.buf, length)[self.qual_start[rows] + starts]
-        q = np.where(reverse[:, None], q[:, ::-1], q)
-        return (np.maximum(q, self.offset) - np.uint8(self.offset)).astype(np.uint8)
+        return self._scores(np.where(reverse[:, None], q[:, ::-1], q))
 
     def matrices(self, rows: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
         """Base codes and Phred scores of reads ``rows``, all of length ``length``.
@@ -266,7 +263,7 @@ class ReadSet:
                                                   dtype=np.uint8).reshape(len(r), length)
             if qs is not None:
                 raw_q = block[:, length + 3:] if span else qview[qs[r]]
-                np.subtract(np.maximum(raw_q, self.offset), self.offset, out=phred[lo:lo + len(r)], casting="unsafe")
+                phred[lo:lo + len(r)] = self._scores(raw_q)
         if qs is None:
             phred[...] = np.where(codes < 4, 30, 0)
         return codes, phred
