@@ -125,16 +125,26 @@ def cli() -> None:
     """
 
 
+def _cache_base() -> str:
+    return os.environ.get("DNASTORE_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "dnastore")
+
+
+def _setup_kernel_cache() -> None:
+    """Keep the simulator's compiled kernels on disk between runs (dnastore.aot); JAX itself
+    is imported only to build a missing one."""
+    from dnastore import aot
+    aot.set_cache_dir(_cache_base())
+
+
 def _setup_jax_cache() -> None:
     """Keep compiled kernels on disk between runs (JAX's persistent compilation cache)."""
-    base = os.environ.get("DNASTORE_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "dnastore")
+    base = _cache_base()
     try:
         import jax
         jax.config.update("jax_compilation_cache_dir", os.path.join(base, "jax"))
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-        from dnastore import aot
-        aot.set_cache_dir(base)
+        _setup_kernel_cache()
     except Exception:  # a cache is an optimisation only
         pass
 
@@ -355,7 +365,7 @@ def simulate(run: Run, oligos: Path | None, output: Path | None, coverage: float
 
     if coverage <= 0:
         raise DnastoreError(f"--coverage must be > 0, got {coverage}")
-    _setup_jax_cache()
+    _setup_kernel_cache()
     if oligos is None:
         oligos = _last_encoding(Path.cwd())
         run.log(f"using {oligos.name}, the newest encoding here")

@@ -144,7 +144,7 @@ def test_each_read_is_its_source_edited_by_its_recorded_events(rng, rates):
             assert d <= b.errors[j].sum()
 
 
-def test_exported_kernels_give_the_jit_bytes_and_damaged_entries_are_rebuilt(rng, tmp_path):
+def test_cached_executables_give_the_jit_bytes_and_damaged_entries_are_rebuilt(rng, tmp_path):
     from dnastore import aot
     s, l = _strands(rng, 300, 100)
     p = preset_params("nanopore", coverage=4)
@@ -152,18 +152,63 @@ def test_exported_kernels_give_the_jit_bytes_and_damaged_entries_are_rebuilt(rng
     aot.set_cache_dir(tmp_path)
     aot._CALLS.clear()
     try:
-        first = _fastq(s, l, p, 3)               # traced, exported, written
-        files = sorted((tmp_path / "aot").glob("*.jaxexport"))
+        first = _fastq(s, l, p, 3)               # traced, compiled, written
+        files = sorted((tmp_path / "aot").glob("*.xla"))
         assert len(files) == 2
         aot._CALLS.clear()
         second = _fastq(s, l, p, 3)              # loaded from disk
-        for f in files:
-            f.write_bytes(b"not a module")
+        stamps = [f.stat().st_mtime_ns for f in files]
+        for f in files:                          # one truncated, one with a flipped byte
+            data = f.read_bytes()
+            f.write_bytes(data[:len(data) // 2] if f is files[0] else data[:-1] + bytes([data[-1] ^ 1]))
         aot._CALLS.clear()
         third = _fastq(s, l, p, 3)               # rebuilt
         assert all(f.stat().st_size > 1000 for f in files)
+        assert [f.stat().st_mtime_ns for f in files] != stamps
         assert not list((tmp_path / "aot").glob(".tmp-*"))
     finally:
         aot.set_cache_dir(None)
         aot._CALLS.clear()
     assert plain == first == second == third
+
+
+def test_a_runtime_that_cannot_load_executables_falls_back_to_jit(rng, tmp_path, monkeypatch):
+    from dnastore import aot
+
+    class Changed:
+        def __init__(self, *args):
+            raise AttributeError("no such runtime call")
+    s, l = _strands(rng, 200, 80)
+    p = preset_params("illumina", coverage=3)
+    plain = _fastq(s, l, p, 5)
+    monkeypatch.setattr(aot, "Executable", Changed)
+    aot.set_cache_dir(tmp_path)
+    aot._CALLS.clear()
+    try:
+        assert _fastq(s, l, p, 5) == plain
+    finally:
+        aot.set_cache_dir(None)
+        aot._CALLS.clear()
+
+
+def test_a_cached_simulate_runs_without_importing_jax(rng, tmp_path):
+    """The CLI's second run loads the compiled kernels into jaxlib's runtime: JAX's Python
+    layer is never imported, and the reads are those of the plain jit path."""
+    import subprocess
+    import sys
+    s, l = _strands(rng, 150, 60)
+    fasta = tmp_path / "o.fasta"
+    fasta.write_text("".join(f">s{i}\n{''.join('ACGT'[b] for b in s[i, :l[i]])}\n" for i in range(len(s))))
+    code = ("import sys; from dnastore.cli import cli; "
+            f"cli.main(['simulate', {str(fasta)!r}, '--coverage', '4', '--preset', 'nanopore', '--seed', '3', "
+            "'-o', sys.argv[1], '--no-progress'], standalone_mode=False); "
+            "print('jax' in sys.modules, 'jaxlib._jax' in sys.modules)")
+    env = dict(__import__("os").environ, DNASTORE_CACHE=str(tmp_path / "cache"))
+    runs = [subprocess.run([sys.executable, "-c", code, str(tmp_path / f"r{i}.fastq")], env=env,
+                           capture_output=True, text=True, timeout=300) for i in range(2)]
+    assert [r.returncode for r in runs] == [0, 0], runs[1].stderr
+    assert runs[0].stdout.split()[-2:] == ["True", "True"]   # the first run compiles with JAX
+    assert runs[1].stdout.split()[-2:] == ["False", "True"]  # the second only loads
+    p = preset_params("nanopore", coverage=4)
+    plain = _fastq(s, l, p, 3)
+    assert (tmp_path / "r0.fastq").read_bytes() == (tmp_path / "r1.fastq").read_bytes() == plain
