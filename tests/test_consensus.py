@@ -127,3 +127,24 @@ def test_components_match_scipy():
     # the same partition: a one-to-one map between the labellings
     pairs = set(zip(ours.tolist(), ref.tolist()))
     assert len(pairs) == len(set(ours.tolist())) == len(set(ref.tolist()))
+
+
+def test_fast_sorting_helpers_match_numpy():
+    from dnastore.consensus.call import _all_bases, _unique, stable_order
+    rng = np.random.default_rng(4)
+    for keys in (rng.integers(0, 5, 3000), rng.integers(-2**40, 2**40, 3000), rng.integers(0, 2**62, 500),
+                 np.zeros(0, np.int64), np.array([7]), rng.integers(0, 3, 1000).astype(np.uint8)):
+        assert np.array_equal(stable_order(keys), np.argsort(keys, kind="stable"))
+        assert np.array_equal(_unique(keys), np.unique(keys))
+    for k in (8, 16, 24, 7):
+        w = rng.integers(0, 4, (2000, k)).astype(np.uint8)
+        w[rng.random(w.shape) < 0.01] = rng.choice([4, 8, 255])
+        assert np.array_equal(_all_bases(w), w.max(axis=1) < 4)
+
+
+def test_complement_codes_keeps_shape_and_unknowns():
+    from dnastore.io.seqio import complement_codes
+    codes = np.array([[0, 1, 2, 3, 4], [4, 3, 2, 1, 0]], dtype=np.uint8)
+    out = complement_codes(codes[:, ::-1])
+    assert out.shape == (2, 5)
+    assert out.tolist() == [[4, 0, 1, 2, 3], [3, 2, 1, 0, 4]]

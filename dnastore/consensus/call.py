@@ -125,9 +125,38 @@ def _locate(read: str, d: Design, orient: int = 0) -> tuple[str | None, bool]:
     return best[1], best[2]
 
 
+def stable_order(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` for integer keys. Where key and position fit in
+    one int64 together they are packed and sorted as values, which numpy does several times
+    faster than an argsort (0.8 million keys: 20 ms against 80-120 ms here)."""
+    keys = np.asarray(keys)
+    n = len(keys)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    lo, hi = int(keys.min()), int(keys.max())
+    pos_bits = max(1, (n - 1).bit_length())
+    if (hi - lo).bit_length() + pos_bits > 63:
+        return np.argsort(keys, kind="stable")
+    packed = ((keys.astype(np.int64) - lo) << pos_bits) | np.arange(n, dtype=np.int64)
+    packed.sort()
+    return packed & ((1 << pos_bits) - 1)
+
+
+def _unique(x: np.ndarray) -> np.ndarray:
+    """``np.unique(x)`` for a 1-D integer array by a sort and a mask: numpy 2.4's np.unique
+    hashes, some 25 times slower at 300,000 values."""
+    x = np.sort(x)
+    if len(x) < 2:
+        return x
+    keep = np.empty(len(x), dtype=bool)
+    keep[0] = True
+    np.not_equal(x[1:], x[:-1], out=keep[1:])
+    return x[keep]
+
+
 def _by_length(lens: np.ndarray) -> list[np.ndarray]:
     """Indices grouped by equal length, shortest group first."""
-    order = np.argsort(lens, kind="stable")
+    order = stable_order(lens)
     return np.split(order, np.flatnonzero(np.diff(lens[order])) + 1)
 
 
@@ -283,6 +312,23 @@ def _pack_kmers(w: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(b).view(">u4")[:, 0].astype(np.int64)
 
 
+_HIGH_BITS = np.uint64(0xFCFCFCFCFCFCFCFC)
+
+
+def _all_bases(w: np.ndarray) -> np.ndarray:
+    """Rows of a contiguous (n, k) code block with no code above 3 (no N, no padding): eight
+    codes to a 64-bit word, OR-ed, then one mask of the high bits of every byte. Some five
+    times faster than ``w.max(axis=1) < 4``, a reduction over a short axis."""
+    n, k = w.shape
+    if k % 8 or not w.flags.c_contiguous:
+        return w.max(axis=1) < 4
+    v = w.view(np.uint64)
+    acc = v[:, 0].copy()
+    for j in range(1, k // 8):
+        acc |= v[:, j]
+    return (acc & _HIGH_BITS) == 0
+
+
 def cluster(cores: Cores, k: int, minimizers: bool = False, n_windows: int = 8, min_support: int = 3) -> np.ndarray:
     """Cluster labels: reads that share an anchor are joined, and clusters are the connected
     components. Labels index the matrix cores first, then the others.
@@ -308,9 +354,11 @@ def cluster(cores: Cores, k: int, minimizers: bool = False, n_windows: int = 8, 
         # so one substitution in a read would put it on the next strand's anchor and merge the
         # two clusters (seen at coverage 150: 6 of 1,883 strands lost that way)
         s = min(k, max(0, L - 5 * k))
-        wins = [codes[:, s:s + k], codes[:, s + k:s + 2 * k], codes[:, L - k:L], codes[:, L - 2 * k:L - k]]
+        # each window copied out first: numpy works on a contiguous (n, k) block several
+        # times faster than on a strided slice of the (n, L) matrix
+        wins = [np.ascontiguousarray(codes[:, a:a + k]) for a in (s, s + k, L - k, L - 2 * k)]
         kk = np.stack([_pack_kmers(w) for w in wins], axis=1)
-        ok = np.stack([w.max(axis=1) < 4 for w in wins], axis=1)
+        ok = np.stack([_all_bases(w) for w in wins], axis=1)
         return kk, ok
 
     groups = []
@@ -326,13 +374,21 @@ def cluster(cores: Cores, k: int, minimizers: bool = False, n_windows: int = 8, 
             add(r, *_minimizers(codes, k, n_windows), n_pos)
     if not rows:
         return np.arange(n)
-    uniq, key_idx, counts = np.unique(np.concatenate(keys), return_inverse=True, return_counts=True)
-    rows_a = np.concatenate(rows)
+    keys_a, rows_a = np.concatenate(keys), np.concatenate(rows)
+    # equal anchors next to each other: the anchors in sorted order with their reads
+    order = stable_order(keys_a)
+    keys_a, rows_a = keys_a[order], rows_a[order]
+    new = np.empty(len(keys_a), dtype=bool)
+    new[0] = True
+    np.not_equal(keys_a[1:], keys_a[:-1], out=new[1:])
+    key_idx = np.cumsum(new) - 1
+    starts = np.flatnonzero(new)
+    counts = np.diff(np.append(starts, len(keys_a)))
     # with indel-rich reads an anchor links reads only when at least min_support reads carry
     # it: error k-mers are rare, and two strands' error variants coincide often enough to merge
     # clusters. (With clean reads a key shared by two reads is a real link at low coverage.)
     keep = counts[key_idx] >= (min_support if minimizers else 1)
-    return components(n, rows_a[keep], key_idx[keep], len(uniq))
+    return components(n, rows_a[keep], key_idx[keep], len(starts))
 
 
 def components(n: int, rows: np.ndarray, key_idx: np.ndarray, n_keys: int) -> np.ndarray:
@@ -392,7 +448,7 @@ def _column_vote(cores: Cores, cid: np.ndarray, n_voted: int, L: int,
     are tallied, over every read of the cluster."""
     if order is None:
         rows = np.flatnonzero(cid >= 0)
-        rows = rows[np.argsort(cid[rows], kind="stable")]
+        rows = rows[stable_order(cid[rows])]
     else:
         rows = order[cid[order] >= 0]
     if not len(rows):
@@ -406,7 +462,7 @@ def _column_vote(cores: Cores, cid: np.ndarray, n_voted: int, L: int,
     r, col = np.divmod(np.flatnonzero(ms != np.repeat(drafts, sizes, axis=0)), L)
     if not len(r):
         return drafts
-    pairs = np.unique(c_sorted[r] * L + col)                     # (cluster, column) pairs to vote on
+    pairs = _unique(c_sorted[r] * L + col)                       # (cluster, column) pairs to vote on
     pc, pcol = pairs // L, pairs % L
     # every read of the pair's cluster, at the pair's column
     cnt = sizes[pc]
@@ -437,7 +493,7 @@ def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16
     sizes = np.bincount(labels, minlength=n_clusters)
     stats = {"clusters": n_clusters, "kept": 0, "method": method, "spoa_clusters": 0, "projected_reads": 0,
              "indel_rich": bool(indel_rich)}
-    order = np.argsort(labels, kind="stable")
+    order = stable_order(labels)
     bounds = np.concatenate([[0], np.cumsum(sizes)])
 
     def core_seq(i: int) -> str:

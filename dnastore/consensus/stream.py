@@ -34,7 +34,7 @@ from typing import Iterator
 
 import numpy as np
 
-from dnastore.consensus.call import Cores, Design, call_consensus, orient_and_trim
+from dnastore.consensus.call import Cores, Design, call_consensus, orient_and_trim, stable_order
 from dnastore.errors import DnastoreError
 from dnastore.io.seqio import ReadSet, _split_fastq, detect_phred_offset, encode_bases, read_fastq, read_reads, sniff_format
 
@@ -165,7 +165,7 @@ class _Spill:
         if cores.mat.shape[0]:
             rows = np.concatenate([cores.mat, cores.qmat], axis=1)
             shard = _shard_of(cores.mat[:, :SHARD_PREFIX], self.n)
-            order = np.argsort(shard, kind="stable")
+            order = stable_order(shard)
             bounds = np.searchsorted(shard[order], np.arange(self.n + 1))
             for i in range(self.n):
                 if bounds[i + 1] > bounds[i]:

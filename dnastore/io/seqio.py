@@ -42,9 +42,16 @@ def encode_bases(seq: str | bytes) -> np.ndarray:
     return _ENC[np.frombuffer(seq, dtype=np.uint8)]
 
 
+_COMP = np.full(256, 4, dtype=np.uint8)
+_COMP[:4] = [3, 2, 1, 0]
+_COMP_TABLE = _COMP.tobytes()
+
+
 def complement_codes(codes: np.ndarray) -> np.ndarray:
-    """Complement of base codes (A<->T, C<->G), leaving non-ACGT (4) as it is."""
-    return np.where(codes < 4, 3 - codes, 4).astype(np.uint8)
+    """Complement of base codes (A<->T, C<->G), leaving non-ACGT (4) as it is; same shape,
+    C order. Through ``bytes.translate``: one pass, where arithmetic takes four."""
+    codes = np.asarray(codes, dtype=np.uint8)
+    return np.frombuffer(codes.tobytes().translate(_COMP_TABLE), dtype=np.uint8).reshape(codes.shape)
 
 
 def decode_bases(codes: np.ndarray) -> str:
@@ -226,9 +233,12 @@ class ReadSet:
         s = int(self.qual_start[i])
         return self._scores(self.buf[s:s + n])
 
-    def _scores(self, chars: np.ndarray) -> np.ndarray:
-        """Quality characters to Phred scores (characters below the offset count as 0)."""
-        return (np.maximum(chars, self.offset) - np.uint8(self.offset)).astype(np.uint8)
+    def _scores(self, chars: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Quality characters to Phred scores (characters below the offset count as 0),
+        into ``out`` if given."""
+        out = np.maximum(chars, np.uint8(self.offset), out=out)
+        out -= np.uint8(self.offset)
+        return out
 
     def phred_windows(self, rows: np.ndarray, starts: np.ndarray, length: int, reverse: np.ndarray) -> np.ndarray:
         """(n, length) Phred scores of reads ``rows`` from position ``starts`` on, each row
@@ -263,7 +273,7 @@ class ReadSet:
                                                   dtype=np.uint8).reshape(len(r), length)
             if qs is not None:
                 raw_q = block[:, length + 3:] if span else qview[qs[r]]
-                phred[lo:lo + len(r)] = self._scores(raw_q)
+                self._scores(raw_q, out=phred[lo:lo + len(r)])
         if qs is None:
             phred[...] = np.where(codes < 4, 30, 0)
         return codes, phred
