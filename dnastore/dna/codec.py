@@ -64,6 +64,7 @@ def _index_masks(index: np.ndarray, width: int, step: int = 2048) -> np.ndarray:
     index = np.asarray(index, dtype=np.uint64)
     out = np.empty((len(index), width), dtype=np.uint8)
     col = np.arange(width, dtype=np.uint64)[None, :] * np.uint64(0xBF58476D1CE4E5B9) + np.uint64(MASK_SEED)
+    three = np.uint64(3)
     with np.errstate(over="ignore"):
         for lo in range(0, len(index), step):
             x = index[lo:lo + step, None] * np.uint64(0x9E3779B97F4A7C15) + col
@@ -72,9 +73,22 @@ def _index_masks(index: np.ndarray, width: int, step: int = 2048) -> np.ndarray:
             x ^= x >> np.uint64(27)
             x *= np.uint64(0x94D049BB133111EB)
             x ^= x >> np.uint64(31)
-            np.remainder(x, np.uint64(3), out=x)
+            # x mod 3 as x - 3 (x // 3): numpy divides by a scalar with a multiply and a
+            # shift, three times faster than its remainder's hardware division
+            q = x // three
+            q *= three
+            x -= q
             out[lo:lo + step] = x
     return out
+
+
+def _sub3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(a - b) mod 3 for trits (0..2), in uint8: one add, one subtract and a conditional
+    subtract, where int64 ``%`` divides (some ten times slower)."""
+    x = np.asarray(a, dtype=np.uint8) + np.uint8(3)
+    x -= np.asarray(b, dtype=np.uint8)
+    np.subtract(x, np.uint8(3), out=x, where=x >= 3)
+    return x
 
 
 def to_trits(values: np.ndarray, width: int) -> np.ndarray:
@@ -380,10 +394,10 @@ def check_strands(manifest: dict[str, Any], strands: list[tuple[str, int]]
     trits, ok_seq = rotate_decode(core, prev)
     sel = from_trits(trits[:, :SEL_TRITS])
     ok_seq &= sel < N_MASKS
-    body = (trits[:, SEL_TRITS:].astype(np.int64) - _masks(trits.shape[1] - SEL_TRITS)[np.minimum(sel, N_MASKS - 1)]) % 3
+    body = _sub3(trits[:, SEL_TRITS:], _masks(trits.shape[1] - SEL_TRITS)[np.minimum(sel, N_MASKS - 1)])
     I, C = layout.index_trits, layout.check_trits
     index = from_trits(body[:, :I])
-    body[:, I:] = (body[:, I:] - _index_masks(index, body.shape[1] - I)) % 3
+    body[:, I:] = _sub3(body[:, I:], _index_masks(index, body.shape[1] - I))
     check = from_trits(body[:, -C:])
     ok_check = ok_seq & (_check_values(enc_id, body[:, :-C], 3 ** C) == check)
     ok_check &= index < n

@@ -127,13 +127,16 @@ class TernaryHuffman:
     def decode_rows(self, trits: np.ndarray, n_sym: int) -> tuple[np.ndarray, np.ndarray]:
         """(S, T) trits -> ((S, n_sym) bytes, ok mask). A row is not ok if a codeword is
         invalid or runs past the end."""
-        trits = np.asarray(trits, dtype=np.int64)
+        trits = np.asarray(trits)
         S, T = trits.shape
-        padded = np.zeros((S, T + self.lmax), dtype=np.int64)
+        # the codeword value starting at each position (3^lmax fits 16 bits for lmax <= 10)
+        dt = np.uint16 if 3 ** self.lmax <= 1 << 16 else np.int64
+        padded = np.zeros((S, T + self.lmax), dtype=dt)
         padded[:, :T] = trits
-        win = np.zeros((S, T + 1), dtype=np.int64)
-        for d in range(self.lmax):
-            win = win * 3 + padded[:, d:d + T + 1]
+        win = padded[:, :T + 1].copy()
+        for d in range(1, self.lmax):
+            win *= dt(3)
+            win += padded[:, d:d + T + 1]
         pos = np.zeros(S, dtype=np.int64)
         ok = np.ones(S, dtype=bool)
         out = np.zeros((S, n_sym), dtype=np.uint8)

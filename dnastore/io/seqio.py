@@ -39,7 +39,8 @@ def encode_bases(seq: str | bytes) -> np.ndarray:
     """'ACGT' text -> uint8 codes 0..3 (4 for anything else)."""
     if isinstance(seq, str):
         seq = seq.encode("ascii", "replace")
-    return _ENC[np.frombuffer(seq, dtype=np.uint8)]
+    # bytes.translate: some five times faster than a numpy table gather; bytearray: writable
+    return np.frombuffer(bytearray(bytes(seq).translate(_ENC_TABLE)), dtype=np.uint8)
 
 
 _COMP = np.full(256, 4, dtype=np.uint8)
