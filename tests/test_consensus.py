@@ -148,3 +148,32 @@ def test_complement_codes_keeps_shape_and_unknowns():
     out = complement_codes(codes[:, ::-1])
     assert out.shape == (2, 5)
     assert out.tolist() == [[4, 0, 1, 2, 3], [3, 2, 1, 0, 4]]
+
+
+def test_reads_with_an_indel_in_one_primer_window_are_placed_as_edlib_would(encoded, monkeypatch):
+    """A deletion or insertion inside the last 16 bases of a read breaks that end's primer
+    check; the rescue rules place such reads from the other primer's first bases, with the
+    core that edlib's alignment gives."""
+    from dnastore.consensus.call import _locate
+    _, enc = encoded
+    d = Design.from_manifest(enc.manifest)
+    rng = np.random.default_rng(3)
+    reads, cores = [], []
+    for j, strand in enumerate(enc.strands[:40]):
+        core = strand[len(d.p1):len(strand) - len(d.p2)]
+        cut = int(rng.integers(len(strand) - 7, len(strand) - 1))      # inside the last window, after the first 8 of p2
+        broken = strand[:cut] + strand[cut + 1:] if j % 2 else strand[:cut] + "A" + strand[cut:]
+        if j % 4 >= 2:  # the same at the other end: p1's first bases
+            cut = int(rng.integers(1, 7))
+            broken = strand[:cut] + strand[cut + 1:] if j % 2 else strand[:cut] + "C" + strand[cut:]
+        reads.append(revcomp(broken) if j % 3 == 0 else broken)
+        cores.append(core)
+    from dnastore.consensus import call
+    aligned = []
+    monkeypatch.setattr(call, "_locate", lambda read, *a: aligned.append(read) or _locate(read, *a))
+    got, stats = orient_and_trim(reads, None, d)
+    assert aligned == []                      # no read needed the alignment
+    assert stats["located"] == len(reads) and stats["unplaced"] == 0 and stats["fast_path"] == 0
+    placed = sorted(decode_bases(r) for r in got.mat)
+    assert placed == sorted(cores)
+    assert sorted(_locate(r, d)[0] for r in reads) == sorted(cores)

