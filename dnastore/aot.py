@@ -253,11 +253,17 @@ def _compile(target: str, static: dict[str, Any], args: tuple, path: Path, key: 
     """Trace, lower and compile the kernel with JAX, keep the executable at ``path`` (if the
     folder can be written) and load it."""
     import jax
+    from jaxlib import _jax
     fn = _resolve(target)
     args = tuple(a if not isinstance(a, Result) else jax.ShapeDtypeStruct(a.shape, a.dtype) for a in args)
-    compiled = fn.lower(*args, **static).compile()
-    blob = compiled.runtime_executable().serialize()
-    outputs = [(list(o.shape), str(o.dtype)) for o in jax.tree.leaves(compiled.out_info)]
+    lowered = fn.lower(*args, **static)
+    # compiled here rather than by lowered.compile(): an executable that JAX took from its own
+    # persistent cache (or from its in-memory copy of one) serialises without its code
+    client = _client()
+    compiled = client.compile_and_load(lowered.as_text(), _jax.DeviceList((client.local_devices()[0],)),
+                                       _jax.CompileOptions())
+    blob = compiled.serialize()
+    outputs = [(list(o.shape), str(o.dtype)) for o in jax.tree.leaves(lowered.out_info)]
     meta = json.dumps({"key": key, "target": target, "static": {k: repr(v) for k, v in static.items()},
                        "jax": jax.__version__, "inputs": [(list(s), d) for s, d in map(_spec, args)],
                        "outputs": outputs}).encode()

@@ -212,3 +212,28 @@ def test_a_cached_simulate_runs_without_importing_jax(rng, tmp_path):
     p = preset_params("nanopore", coverage=4)
     plain = _fastq(s, l, p, 3)
     assert (tmp_path / "r0.fastq").read_bytes() == (tmp_path / "r1.fastq").read_bytes() == plain
+
+
+def test_kernels_compiled_beside_jax_persistent_cache_run(tmp_path):
+    """With JAX's persistent compilation cache on (the image commands turn it on), the second
+    process gets JAX's executables from that cache; those serialise without their code, so
+    dnastore.aot compiles its own. Both processes give the plain jit reads."""
+    import subprocess
+    import sys
+    code = (
+        "import sys, numpy as np, jax\n"
+        "jax.config.update('jax_compilation_cache_dir', sys.argv[1])\n"
+        "jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.0)\n"
+        "from dnastore import aot\n"
+        "from dnastore.channel.dna import preset_params, simulate_reads, format_fastq\n"
+        "s = np.random.default_rng(0).integers(0, 4, (200, 80)).astype(np.uint8); l = np.full(200, 80)\n"
+        "p = preset_params('nanopore', coverage=3)\n"
+        "run = lambda: b''.join(format_fastq(b) for b in simulate_reads(s, l, p, 3, batch=1024)[2])\n"
+        "plain = run()\n"
+        "aot.set_cache_dir(sys.argv[2])\n"
+        "assert run() == plain\n"
+        "print('same')\n")
+    for i in range(2):
+        r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "jax"), str(tmp_path / f"aot{i}")],
+                           capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0 and r.stdout.strip() == "same", r.stderr[-2000:]
