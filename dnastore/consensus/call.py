@@ -425,9 +425,16 @@ def cluster(cores: Cores, k: int, minimizers: bool = False, n_windows: int = 8, 
     if not rows:
         return np.arange(n)
     keys_a, rows_a = np.concatenate(keys), np.concatenate(rows)
-    # equal anchors next to each other: the anchors in sorted order with their reads
-    order = stable_order(keys_a)
-    keys_a, rows_a = keys_a[order], rows_a[order]
+    # equal anchors next to each other: anchor and read packed in one int64 and sorted as
+    # values (see stable_order), else an argsort
+    row_bits = max(1, (n - 1).bit_length())
+    if len(keys_a) and int(keys_a.min()) >= 0 and int(keys_a.max()).bit_length() + row_bits <= 63:
+        packed = (keys_a << row_bits) | rows_a
+        packed.sort()
+        keys_a, rows_a = packed >> row_bits, packed & ((1 << row_bits) - 1)
+    else:
+        order = stable_order(keys_a)
+        keys_a, rows_a = keys_a[order], rows_a[order]
     new = np.empty(len(keys_a), dtype=bool)
     new[0] = True
     np.not_equal(keys_a[1:], keys_a[:-1], out=new[1:])

@@ -32,7 +32,6 @@ _ENC = np.full(256, 4, dtype=np.uint8)
 for _i, _c in enumerate(b"ACGT"):
     _ENC[_c] = _i
     _ENC[ord(chr(_c).lower())] = _i
-_DEC = np.frombuffer(b"ACGTN", dtype=np.uint8)
 
 
 def encode_bases(seq: str | bytes) -> np.ndarray:
@@ -55,8 +54,12 @@ def complement_codes(codes: np.ndarray) -> np.ndarray:
     return np.frombuffer(codes.tobytes().translate(_COMP_TABLE), dtype=np.uint8).reshape(codes.shape)
 
 
+_DEC_TABLE = b"ACGT" + b"N" * 252  # bytes.translate table: base code -> letter (N beyond 3)
+
+
 def decode_bases(codes: np.ndarray) -> str:
-    return _DEC[np.asarray(codes, dtype=np.uint8)].tobytes().decode("ascii")
+    """Base codes -> 'ACGT' text (N for 4 and above)."""
+    return np.ascontiguousarray(codes, dtype=np.uint8).tobytes().translate(_DEC_TABLE).decode("ascii")
 
 
 def revcomp(seq: str) -> str:
