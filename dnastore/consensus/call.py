@@ -228,7 +228,7 @@ def orient_and_trim(reads: ReadSet | list[str], quals: list[str | None] | None, 
     lens = reads.lens
     cmat, cq, var, varq, varfull, slow, rescued, rescued_q = [], [], [], [], [], [], [], []
     hints: dict[int, int] = {}
-    rules = _rescue_rules(d)
+    rules = [r for r in _rescue_rules(d) if r[2] is not None]
     for grp in _by_length(lens):
         ln = int(lens[grp[0]]) if len(grp) else 0
         if ln <= a + b2:
@@ -252,10 +252,10 @@ def orient_and_trim(reads: ReadSet | list[str], quals: list[str | None] | None, 
                          np.where(r_any & ~f_any, np.where(r2 & bool(k2), -2, -1), 0))
             rest = ~(fwd | rev)
             for sel, check_at, pattern, core_at, backward in rules:
-                rows = np.flatnonzero(rest & sel(f1, f2, r1, r2, f_any, r_any)) if pattern is not None else ()
                 c0, k0 = core_at(ln), check_at(ln)
-                if not len(rows) or min(c0, k0) < 0 or max(c0 + L, k0 + len(pattern)) > ln:
+                if min(c0, k0) < 0 or max(c0 + L, k0 + len(pattern)) > ln:
                     continue
+                rows = np.flatnonzero(rest & sel(f1, f2, r1, r2, f_any, r_any))
                 take = rows[(m[rows, k0:k0 + len(pattern)] != pattern).sum(axis=1) <= 1]
                 core, core_q = m[take, c0:c0 + L], q[take, c0:c0 + L]
                 if backward:
@@ -426,7 +426,7 @@ def cluster(cores: Cores, k: int, minimizers: bool = False, n_windows: int = 8, 
         return np.arange(n)
     keys_a, rows_a = np.concatenate(keys), np.concatenate(rows)
     # equal anchors next to each other: anchor and read packed in one int64 and sorted as
-    # values (see stable_order), else an argsort
+    # values (see stable_order), else ordered by stable_order
     row_bits = max(1, (n - 1).bit_length())
     if len(keys_a) and int(keys_a.min()) >= 0 and int(keys_a.max()).bit_length() + row_bits <= 63:
         packed = (keys_a << row_bits) | rows_a
