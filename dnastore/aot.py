@@ -27,6 +27,7 @@ import os
 import platform
 import sys
 import tempfile
+import threading
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, Callable
@@ -83,10 +84,23 @@ def _spec(a) -> tuple[tuple[int, ...], str]:
     return tuple(int(d) for d in np.shape(a)), str(a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype)
 
 
-@lru_cache(maxsize=None)
+_LOCK = threading.RLock()  # one client, and one load or compile of a kernel, across threads
+
+
 def _client():
     """The XLA CPU client: JAX's own where JAX is loaded (so arrays pass between the two), else
-    one of our own."""
+    one of our own. One per process: a kernel's results pass to the next kernel only within it."""
+    global _THE_CLIENT
+    with _LOCK:
+        if _THE_CLIENT is None:
+            _THE_CLIENT = _new_client()
+        return _THE_CLIENT
+
+
+_THE_CLIENT = None
+
+
+def _new_client():
     if "jax" in sys.modules:
         import jax
         try:
@@ -216,15 +230,18 @@ def kernel(target: str, name: str, static: dict[str, Any], depends: tuple[str, .
                                    _environment(), sorted(static.items()), sig)).encode()).hexdigest()[:32]
         exe = _CALLS.get(key)
         if exe is None:
-            path = _DIR / "aot" / f"{name}-{key}.xla"
-            try:
-                exe = _load(path, key, sig) or _compile(target, static, args, path, key)
-                out = exe(*args)
-            except _RUNTIME_API:  # a jaxlib whose runtime calls differ from the pinned one's
-                exe = _plain(target, static)
-                out = exe(*args)
-            _CALLS[key] = exe
-            return out
+            with _LOCK:  # threads of a Dask scheduler: one of them loads or compiles
+                exe = _CALLS.get(key)
+                if exe is None:
+                    path = _DIR / "aot" / f"{name}-{key}.xla"
+                    try:
+                        exe = _load(path, key, sig) or _compile(target, static, args, path, key)
+                        out = exe(*args)
+                    except _RUNTIME_API:  # a jaxlib whose runtime calls differ from the pinned one's
+                        exe = _plain(target, static)
+                        out = exe(*args)
+                    _CALLS[key] = exe
+                    return out
         return exe(*args)
     return call
 

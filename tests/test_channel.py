@@ -237,3 +237,25 @@ def test_kernels_compiled_beside_jax_persistent_cache_run(tmp_path):
         r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "jax"), str(tmp_path / f"aot{i}")],
                            capture_output=True, text=True, timeout=300)
         assert r.returncode == 0 and r.stdout.strip() == "same", r.stderr[-2000:]
+
+
+def test_cached_kernels_on_dask_threads_share_one_client(rng, tmp_path):
+    """Two batches at once on Dask threads, kernels loaded from the cache (no JAX in the
+    process): both must land in one XLA client, since one kernel's results feed the next."""
+    import os
+    import subprocess
+    import sys
+    pytest.importorskip("dask")
+    s, l = _strands(rng, 1000, 60)
+    fasta = tmp_path / "o.fasta"
+    fasta.write_text("".join(f">s{i}\n{''.join('ACGT'[b] for b in s[i])}\n" for i in range(len(s))))
+    env = dict(os.environ, DNASTORE_CACHE=str(tmp_path / "cache"))
+    outs = []
+    for i, extra in enumerate([[], ["--scheduler", "threads"]]):
+        out = tmp_path / f"r{i}.fastq"
+        r = subprocess.run([sys.executable, "-m", "dnastore.cli", "simulate", str(fasta), "--coverage", "40",
+                            "--seed", "2", "-o", str(out), "--no-progress", *extra],
+                           env=env, capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stderr[-2000:]
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
