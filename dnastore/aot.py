@@ -300,4 +300,5 @@ def _compile(target: str, static: dict[str, Any], args: tuple, path: Path, key: 
     except OSError:  # a read-only or full cache is an optimisation lost, not an error
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
+    # the first run too goes through the serialised bytes: what runs is what later runs load
     return Executable(blob, json.loads(meta)["inputs"], outputs)
