@@ -146,19 +146,17 @@ def _names(titles: list[str]) -> list[str]:
 
 def _codes_matrix(records: list[tuple[str, str]]) -> tuple[list[str], np.ndarray, np.ndarray] | None:
     """:func:`read_fasta_matrix` for the records of :func:`_plain_fasta`, or None if one holds
-    a letter other than ACGT. One join and one ``bytes.translate`` do the encoding."""
+    a letter other than ACGT. One join and one :func:`encode_bases` do the encoding."""
     seqs = [q for _, q in records]
     lens = np.fromiter(map(len, seqs), dtype=np.int64, count=len(seqs))
     width = int(lens.max())
     if not (lens == width).all():
         seqs = [q.ljust(width, "N") for q in seqs]
-    codes = "".join(seqs).encode("ascii", "replace").translate(_ENC_TABLE)
-    mat = np.frombuffer(codes, dtype=np.uint8).reshape(len(seqs), width)
-    if b"\x04" in codes:  # a non-ACGT letter, or the padding of a shorter record
-        inside = np.arange(width)[None, :] < lens[:, None]
-        if (mat[inside] == 4).any():
-            return None
-    return _names([t for t, _ in records]), mat.copy(), lens
+    mat = encode_bases("".join(seqs)).reshape(len(seqs), width)
+    unknown = mat == 4  # a non-ACGT letter, or the padding of a shorter record
+    if unknown.any() and unknown[np.arange(width)[None, :] < lens[:, None]].any():
+        return None
+    return _names([t for t, _ in records]), mat, lens
 
 
 def _read_bytes(path: Path) -> bytes:
