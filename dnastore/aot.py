@@ -38,6 +38,12 @@ _DIR: Path | None = None
 _MAGIC = b"dnastore-xla-1\n"
 
 
+def cache_base() -> str:
+    """dnastore's cache folder: $DNASTORE_CACHE, else $XDG_CACHE_HOME/dnastore (~/.cache/dnastore)."""
+    return os.environ.get("DNASTORE_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "dnastore")
+
+
 def set_cache_dir(path: str | os.PathLike | None) -> None:
     """Keep compiled kernels under ``path`` (None: plain jit, nothing on disk)."""
     global _DIR

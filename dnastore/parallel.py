@@ -23,17 +23,9 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Iterable, Sequence
 
-import click
-
 from dnastore.errors import DnastoreError
 
 LOCAL = ("sync", "threads", "processes")
-
-
-def scheduler_option(f):
-    return click.option("--scheduler", metavar="SCHEDULER",
-                        help="Run the stage's pieces on Dask: threads, processes, or the address of a "
-                             "dask.distributed scheduler (tcp://host:8786) [one process].")(f)
 
 
 class Executor:

@@ -41,7 +41,7 @@ def load_images(dataset: Path | None, limit_train: int | None, limit_test: int |
     if dataset is None:
         from dnastore.data.mnist import load_mnist
         return load_mnist("train")[0][:limit_train], load_mnist("test")[0][:limit_test], "mnist"
-    from dnastore.data.dataset import read_dataset
+    from dnastore.io.artifacts import read_dataset
     images = read_dataset(dataset)[0]
     order = np.random.default_rng(seed).permutation(len(images))
     cut = max(1, len(images) // 10)

@@ -37,7 +37,7 @@ def bsc_codes(codes: np.ndarray, n_bits: int, p: float, seed: int) -> np.ndarray
     import jax.numpy as jnp
 
     from dnastore.channel.bits import bsc
-    from dnastore.codecs.quant import pack_bits, unpack_bits
+    from dnastore.dna.approx import pack_bits, unpack_bits
     if p == 0:
         return codes
     payload = pack_bits(codes, n_bits, "row")
@@ -75,7 +75,7 @@ def main() -> None:
     from PIL import Image
 
     from dnastore import __version__
-    from dnastore.codecs.pipeline import compress, dequantize_codes, quantize_latents, reconstruct
+    from dnastore.codecs.learned import compress, dequantize_codes, quantize_latents, reconstruct
     from dnastore.metrics import ms_ssim, psnr, ssim
     from dnastore.results import machine, update_readme, write_results
     from dnastore.codecs.train import evaluate

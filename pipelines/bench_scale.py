@@ -58,7 +58,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from dnastore import __version__
-    from dnastore.data.dataset import write_dataset
+    from dnastore.io.artifacts import write_dataset
     from dnastore.data.mnist import load_mnist
     from dnastore.results import machine, update_readme, write_results
 

@@ -125,7 +125,7 @@ def main() -> None:
         # the same work in one process through the library (imports before the clock starts)
         from dnastore.consensus.call import Design, call_consensus, orient_and_trim
         from dnastore.dna.codec import assemble_payload, decode_strands
-        from dnastore.io.manifest import load_manifest
+        from dnastore.dna.manifest import load_manifest
         from dnastore.io.seqio import read_reads
         man = load_manifest(str(fasta) + ".json")
         def library() -> float:

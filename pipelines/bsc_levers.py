@@ -54,7 +54,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from dnastore import __version__
-    from dnastore.codecs.pipeline import compress, reconstruct
+    from dnastore.codecs.learned import compress, reconstruct
     from dnastore.codecs.protect import bits_code, code_bits
     from dnastore.codecs.quant import dequantize, quantize, to_gray, from_gray
     from dnastore.codecs.weights import load_weights

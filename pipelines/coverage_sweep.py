@@ -61,9 +61,9 @@ def main() -> None:
 
     from dnastore import __version__
     from dnastore.channel.dna import preset_params
-    from dnastore.channel.roundtrip import encode, transmit
+    from dnastore.stages.roundtrip import encode, transmit
     from dnastore.codecs.classical import decode_image, encode_images, pack_files, unpack_files
-    from dnastore.codecs.pipeline import compress, dequantize_codes, quantize_latents, reconstruct
+    from dnastore.codecs.learned import compress, dequantize_codes, quantize_latents, reconstruct
     from dnastore.dna.approx import codes_from_payload, codes_payload
     from dnastore.results import machine, mnist_test_set, quality, update_readme, write_results
 
@@ -89,7 +89,7 @@ def main() -> None:
             methods[f"VAEN-{nb}b+RS{round(100 * red)}"] = ("vae", encode(payload, extra, redundancy=red))
     necst_w = None
     if args.necst:
-        from dnastore.codecs.pipeline import necst_codes_attrs, necst_reconstruct
+        from dnastore.codecs.learned import necst_codes_attrs, necst_reconstruct
         from dnastore.codecs.weights import load_weights
         from dnastore.errors import DnastoreError
         try:

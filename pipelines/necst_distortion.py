@@ -98,7 +98,7 @@ def main() -> None:
     from dnastore import __version__
     from dnastore.codecs.ldpc_code import LDPC
     from dnastore.codecs.necst import NECSTConfig, channel_bits, distortion
-    from dnastore.codecs.train import necst_codes, necst_decode
+    from dnastore.codecs.infer import necst_codes, necst_decode
     from dnastore.results import machine, update_readme, write_results
 
     eps_list = [float(e) for e in args.eps.split(",")]

@@ -55,7 +55,7 @@ def main() -> None:
 
     from dnastore import __version__
     from dnastore.codecs.necst import NECSTConfig
-    from dnastore.codecs.train import map_batches, _necst_encode
+    from dnastore.codecs.infer import necst_codes
     from dnastore.data.mnist import load_mnist
     from dnastore.metrics.downstream import downstream_classifiers
     from dnastore.results import machine, update_readme, write_results
@@ -73,7 +73,7 @@ def main() -> None:
         model = train_model(NECSTConfig(bits=100, image_shape=(28, 28), eps=eps), train_bin, args.epochs, args.seed,
                             print, args.models_dir, f"mnist-necst-eps{eps:.2f}")
         for data_name, data in (("mnist", clean), ("noisy mnist", noisy)):
-            codes = {k: map_batches(_necst_encode, model, v).astype(np.float64) for k, v in data.items()}
+            codes = {k: necst_codes(model, v).astype(np.float64) for k, v in data.items()}
             for name, clf in downstream_classifiers(args.seed).items():
                 t = time.perf_counter()
                 regularized = False

@@ -64,7 +64,7 @@ def main() -> None:
     from dnastore import __version__
     from dnastore.channel.bits import bsc_capacity, ideal_code_bits
     from dnastore.codecs.necst import NECSTConfig, channel_bits, distortion
-    from dnastore.codecs.train import necst_codes, necst_decode
+    from dnastore.codecs.infer import necst_codes, necst_decode
     from dnastore.results import machine, update_readme, write_results
 
     train, test = load_data("mnist", args.limit_train, args.limit_test, args.seed)

@@ -43,7 +43,7 @@ def main() -> None:
 
     from dnastore import __version__
     from dnastore.codecs.necst import noisy_probs
-    from dnastore.codecs.train import necst_codes, necst_decode
+    from dnastore.codecs.infer import necst_codes, necst_decode
     from dnastore.codecs.weights import load_weights
     from dnastore.data.binary import binarize
     from dnastore.data.mnist import load_mnist

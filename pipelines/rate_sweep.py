@@ -29,8 +29,8 @@ def main() -> None:
 
     from dnastore import __version__
     from dnastore.codecs.classical import decode_images, encode_images
-    from dnastore.codecs.pipeline import compress, dequantize_codes, quantize_latents, reconstruct
-    from dnastore.codecs.quant import pack_bits
+    from dnastore.codecs.learned import compress, dequantize_codes, quantize_latents, reconstruct
+    from dnastore.dna.approx import pack_bits
     from dnastore.results import machine, mnist_test_set, quality, update_readme, write_results
 
     w, clf, x, y = mnist_test_set(args.limit)

@@ -54,7 +54,7 @@ def main() -> None:
                     default=ROOT / "dnastore" / "codecs" / "weights" / "vae-mnist-k16-bsc.msgpack")
     args = ap.parse_args()
 
-    from dnastore.codecs.pipeline import compress
+    from dnastore.codecs.learned import compress
     from dnastore.codecs.train import finetune_decoder
     from dnastore.codecs.weights import load_weights, save_weights
     from dnastore.data.mnist import load_mnist

@@ -10,7 +10,8 @@ from helpers import artifacts as _artifacts
 from helpers import one_line_error as _one_line_error
 from helpers import run
 
-from dnastore.io.zarrio import CODES_KIND, write_group
+from dnastore.io.artifacts import CODES_KIND
+from dnastore.io.zarrio import write_group
 
 
 def test_precise_round_trip_illumina_coverage_10_with_outer_code(tmp):

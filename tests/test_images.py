@@ -118,7 +118,7 @@ def test_tiny_training_lowers_the_loss_and_resumes_exactly(tmp_path, mnist_small
 
 def test_train_command_writes_checkpoints_and_weights(tmp, mnist_small):
     from dnastore.codecs.weights import load_weights
-    from dnastore.data.dataset import write_dataset
+    from dnastore.io.artifacts import write_dataset
     x, y = mnist_small
     write_dataset("d.zarr", x[:192], y[:192], [str(i) for i in range(192)], {})
     r = run(["train", "d.zarr", "--latent", "4", "--epochs", "1", "--batch-size", "32", "--run-dir", "run", "--json",
@@ -213,7 +213,7 @@ def test_vaen_statistics_are_persisted_and_reloaded(tmp_path, mnist_small):
     mu, lv = m.encode(np.asarray(mnist_small[0][:128], np.float32) / 255.0)
     assert np.allclose(stats["mean"][:6], np.asarray(mu).mean(0), atol=1e-4)
     # the statistics go into the codes and are checked against the weights when decoding
-    from dnastore.codecs.pipeline import dequantize_codes, quantize_latents
+    from dnastore.codecs.learned import dequantize_codes, quantize_latents
     codes, attrs, side = quantize_latents(np.asarray(mu), np.asarray(lv), w, "vaen", 8, "mu-logvar")
     assert np.array_equal(side["stat_mean"], stats["mean"])
     from dnastore.errors import DnastoreError
@@ -225,7 +225,7 @@ def test_vaen_statistics_are_persisted_and_reloaded(tmp_path, mnist_small):
 def test_stages_and_composites_round_trip_through_an_ideal_channel(tmp):
     """images → encode → ideal channel → decode equals the model's own compress → quantize →
     dequantize → reconstruct, and the chained stage commands give the same oligos."""
-    from dnastore.codecs.pipeline import compress, dequantize_codes, quantize_latents, reconstruct
+    from dnastore.codecs.learned import compress, dequantize_codes, quantize_latents, reconstruct
     from dnastore.codecs.weights import load_weights
     from dnastore.data.dataset import load_folder
     images_folder(Path("img"))
@@ -339,7 +339,7 @@ def test_bad_image_inputs_get_one_line_errors(tmp):
 
 
 def test_dataset_from_mnist_and_folder(tmp):
-    from dnastore.data.dataset import read_dataset
+    from dnastore.io.artifacts import read_dataset
     s = json.loads(run(["dataset", "mnist", "--split", "test", "--limit", "10", "-o", "m.zarr", "--json"]).stdout)
     x, y, names, attrs = read_dataset("m.zarr")
     assert x.shape == (10, 28, 28) and x.dtype == np.uint8 and list(y[:3]) == [7, 2, 1] and s["images"] == 10

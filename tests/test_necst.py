@@ -218,7 +218,7 @@ def test_necst_codes_go_through_dna_and_lost_bits_reach_the_decoder_as_unknown(t
     import zarr
     from helpers import one_line_error, run
 
-    from dnastore.codecs.pipeline import necst_codes_attrs, necst_reconstruct
+    from dnastore.codecs.learned import necst_codes_attrs, necst_reconstruct
     from dnastore.codecs.train import Trainer
     from dnastore.codecs.weights import load_weights, save_weights
     from dnastore.data.binary import binarize

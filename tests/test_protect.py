@@ -61,7 +61,8 @@ def test_unprotected_and_bad_settings():
 
 
 def test_finetune_decoder_touches_only_the_decoder(rng):
-    from dnastore.codecs.train import encode_images, finetune_decoder
+    from dnastore.codecs.infer import encode_images
+    from dnastore.codecs.train import finetune_decoder
     from dnastore.codecs.vae import VAE, VAEConfig
     from dnastore.codecs.weights import model_arrays
     m = VAE(VAEConfig(latent=4), nnx.Rngs(0))

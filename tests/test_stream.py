@@ -15,7 +15,7 @@ from helpers import run
 
 from dnastore.consensus.call import Design
 from dnastore.consensus.stream import iter_read_chunks, stream_consensus
-from dnastore.io.manifest import load_manifest
+from dnastore.dna.manifest import load_manifest
 from dnastore.io.seqio import read_reads
 
 

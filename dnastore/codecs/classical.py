@@ -1,4 +1,5 @@
-"""Classical baselines: each image as its own JPEG, PNG or WebP file (Pillow).
+"""Classical codecs stored precisely: each image as its own JPEG, PNG or WebP file (Pillow),
+behind the :class:`~dnastore.codecs.base.Codec` interface as ``jpeg``, ``png`` and ``webp``.
 
 The files' bytes, headers included, are what gets stored: that is what a user storing
 images precisely would write. Decoding is strict: a file that Pillow cannot open, or that
@@ -11,8 +12,12 @@ from __future__ import annotations
 
 import io
 import warnings
+from typing import Any, ClassVar
 
 import numpy as np
+
+from dnastore.codecs.base import Codec, Codes, Decoded, register
+from dnastore.errors import DnastoreError
 
 FORMATS = ("jpeg", "png", "webp")
 
@@ -115,3 +120,78 @@ def payload_bytes(data: bytes) -> int:
             i += 8 + size + (size & 1)
         raise ValueError("WebP without a VP8 or VP8L chunk")
     raise ValueError("not a JPEG or WebP file")
+
+
+# ---- the codecs
+class _FileCodec(Codec):
+    """Each image as one file of format ``name``; the files, back to back, are the codes (one
+    row of bytes) and their lengths a side array. A file with any byte lost fails whole: it
+    comes back black, and all its codes count as erased."""
+
+    quality_default: ClassVar[int | None] = 75
+    PIECE = 1000
+
+    def __init__(self, quality: int | None = None, channels: int | None = None,
+                 image_shape: tuple[int, int] | None = None):
+        if quality is not None and (isinstance(quality, bool) or not 1 <= int(quality) <= 100):
+            raise DnastoreError(f"--quality must be in 1..100, got {quality}")
+        self.quality = None if self.quality_default is None else int(quality or self.quality_default)
+        self.channels = channels
+        self.image_shape = tuple(image_shape) if image_shape is not None else None
+
+    def describe(self) -> dict[str, Any]:
+        return {"codec": self.name, "quality": self.quality}
+
+    def encode(self, source, executor=None) -> Codes:
+        files: list[bytes] = []
+        for i0, i1 in source.pieces(self.PIECE):
+            files += encode_images(source.piece(i0, i1), self.name, self.quality)
+        payload, lengths = pack_files(files)
+        attrs = {"codec": self.name, "quality": self.quality, "n_bits": 8, "images": source.n,
+                 "image_shape": list(source.want), "channels": source.channels, "layout": "files"}
+        return Codes(np.frombuffer(payload, np.uint8)[None, :].copy(), attrs,
+                     {"lengths": np.asarray(lengths, np.uint32)})
+
+    def decode(self, codes: Codes, executor=None) -> Decoded:
+        lengths = codes.arrays.get("lengths")
+        if lengths is None or lengths.ndim != 1 or int(lengths.astype(np.int64).sum()) != codes.codes.size:
+            raise DnastoreError(f"{self.name} codes need a 'lengths' array that adds up to their "
+                                f"{codes.codes.size} bytes")
+        erased = (np.zeros(codes.codes.size, bool) if codes.erased is None
+                  else np.asarray(codes.erased, bool).ravel())
+        files = unpack_files(codes.codes.ravel().tobytes(), erased, [int(n) for n in lengths])
+        shape = self.image_shape if self.channels == 1 else (*self.image_shape, self.channels)
+        images = np.zeros((len(files), *shape), np.uint8)
+        failed = np.ones(len(files), bool)
+        for i, f in enumerate(files):
+            a = None if f is None else decode_image(f, shape)
+            if a is not None:
+                images[i], failed[i] = a, False
+        pieces = ((i0, images[i0:i0 + self.PIECE]) for i0 in range(0, len(files), self.PIECE))
+        return Decoded(len(files), pieces, failed[:, None], self.channels, self.image_shape)
+
+    @classmethod
+    def for_codes(cls, attrs, weights=None, what="the codes") -> "_FileCodec":
+        if weights is not None:
+            raise DnastoreError(f"--weights does not apply to {cls.name} codes")
+        shape, chans = attrs.get("image_shape"), attrs.get("channels")
+        if (not isinstance(shape, list) or len(shape) != 2 or not all(isinstance(v, int) and v > 0 for v in shape)
+                or chans not in (1, 3)):
+            raise DnastoreError(f"{what} lack a valid image_shape and channels")
+        return cls(attrs.get("quality"), chans, tuple(shape))
+
+
+@register
+class JPEGCodec(_FileCodec):
+    name = "jpeg"
+
+
+@register
+class WebPCodec(_FileCodec):
+    name = "webp"
+
+
+@register
+class PNGCodec(_FileCodec):
+    name = "png"
+    quality_default = None  # lossless

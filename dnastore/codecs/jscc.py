@@ -64,7 +64,8 @@ from dnastore.channel.gaussian import awgn
 from dnastore.channel.relaxed import relaxed_bsc
 from dnastore.codecs.necst import MLP
 from dnastore.codecs.vae import reparam
-from dnastore.codecs.weights import load_model_arrays, model_arrays, read_msgpack, write_msgpack
+from dnastore.codecs.weights import load_model_arrays, model_arrays
+from dnastore.io.msgpack import read_msgpack, write_msgpack
 
 JSCC_FORMAT = "dnastore-jscc"
 PRIORS = ("gaussian", "learned")

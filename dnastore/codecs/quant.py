@@ -100,38 +100,3 @@ def dequantize(codes: np.ndarray, kind: str, n_bits: int, mean: np.ndarray | Non
 def step_size(kind: str, n_bits: int) -> float:
     """The quantization step (in x for VAEU, in u for VAEN)."""
     return (VAEU_RANGE[1] - VAEU_RANGE[0]) / (1 << n_bits) if kind == "vaeu" else 1.0 / (1 << n_bits)
-
-
-# ---- packing codes into bytes for the oligo codec -------------------------------------------
-def pack_bits(codes: np.ndarray, n_bits: int, order: str = "column") -> bytes:
-    """Codes (N, D) → bytes, ``n_bits`` per code, most significant bit first.
-
-    ``order = "column"`` writes element 0 of every image, then element 1, ...: each strand
-    then carries one element of many images, so a lost strand costs each of those images one
-    element (filled with the prior's centre) instead of costing one image everything.
-    """
-    c = np.asarray(codes)
-    vals = (c.T if order == "column" else c).ravel().astype(np.uint32)
-    shifts = np.arange(n_bits - 1, -1, -1, dtype=np.uint32)
-    bits = ((vals[:, None] >> shifts[None, :]) & 1).astype(np.uint8).ravel()
-    return np.packbits(bits).tobytes()
-
-
-def unpack_bits(payload: bytes, erased_bytes: np.ndarray, shape: tuple[int, int], n_bits: int,
-                order: str = "column") -> tuple[np.ndarray, np.ndarray]:
-    """Inverse of :func:`pack_bits`: (codes, erased) of ``shape``; a code is erased when any
-    of its bits lies in an erased byte."""
-    n, d = shape
-    total = n * d * n_bits
-    bits = np.unpackbits(np.frombuffer(payload, np.uint8))[:total]
-    ebits = np.repeat(np.asarray(erased_bytes, bool), 8)[:total]
-    if len(bits) < total:  # a short payload: the tail is erased
-        bits = np.concatenate([bits, np.zeros(total - len(bits), np.uint8)])
-        ebits = np.concatenate([ebits, np.ones(total - len(ebits), bool)])
-    bits = bits.reshape(-1, n_bits).astype(np.uint32)
-    vals = (bits << np.arange(n_bits - 1, -1, -1, dtype=np.uint32)[None, :]).sum(axis=1)
-    er = ebits.reshape(-1, n_bits).any(axis=1)
-    dt = code_dtype(n_bits)
-    if order == "column":
-        return vals.reshape(d, n).T.astype(dt), er.reshape(d, n).T
-    return vals.reshape(n, d).astype(dt), er.reshape(n, d)

@@ -1,4 +1,5 @@
-"""Training, evaluation and checkpoints of the VAE.
+"""Training, evaluation and checkpoints of the VAE and NECST (one loop for both), and the
+decoder fine-tuning through a channel. Inference lives in :mod:`dnastore.codecs.infer`.
 
 Adam (Optax), batch 64, learning rate 1e-3 as in the paper. Every epoch ends with a
 validation pass and two checkpoints written atomically into the run folder:
@@ -20,9 +21,11 @@ import numpy as np
 import optax
 from flax import nnx
 
+from dnastore.codecs.infer import encode_images, necst_codes
 from dnastore.codecs.vae import VAE, optax_bce
-from dnastore.codecs.weights import (CHECKPOINT_FORMAT, flat_arrays, load_model_arrays, model_arrays,
-                                     read_msgpack, unflatten_into, write_msgpack)
+from dnastore.data.batches import batch_slices, pad_rows
+from dnastore.codecs.weights import CHECKPOINT_FORMAT, load_model_arrays, model_arrays
+from dnastore.io.msgpack import flat_arrays, read_msgpack, unflatten_into, write_msgpack
 from dnastore.errors import DnastoreError
 
 
@@ -44,62 +47,14 @@ def _eval_batch(model: VAE, x: jax.Array, key: jax.Array) -> tuple[jax.Array, ja
     return t["rec"] + t["kl"], mse, t["mu"], t["logvar"]
 
 
-@nnx.jit
-def _encode(model: VAE, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-    return model.encode(jnp.asarray(x, jnp.float32) / 255.0)
-
-
-@nnx.jit
-def _decode(model: VAE, z: jax.Array) -> jax.Array:
-    return model.decode(z)
-
-
-def _batches(n: int, size: int):
-    for i in range(0, n, size):
-        yield slice(i, min(n, i + size))
-
-
-def _pad(x: np.ndarray, size: int) -> np.ndarray:
-    """Pad the last batch to ``size`` rows so one compiled shape serves every batch."""
-    if len(x) == size:
-        return x
-    return np.concatenate([x, np.repeat(x[-1:], size - len(x), axis=0)])
-
-
-def map_batches(fn, model, rows: np.ndarray, batch: int = 500, pad_always: bool = False):
-    """``fn(model, part)`` over fixed-size batches of ``rows`` (the last one padded, so one
-    compiled shape serves every batch; a single short batch is padded only with
-    ``pad_always``), outputs cut back and concatenated. ``fn`` returns an array or a tuple of
-    arrays."""
-    outs = []
-    for s in _batches(len(rows), batch):
-        n = s.stop - s.start
-        r = fn(model, _pad(rows[s], batch) if len(rows) > batch or pad_always else rows[s])
-        outs.append(tuple(np.asarray(v)[:n] for v in r) if isinstance(r, tuple) else np.asarray(r)[:n])
-    if isinstance(outs[0], tuple):
-        return tuple(np.concatenate(c) for c in zip(*outs))
-    return np.concatenate(outs)
-
-
-def encode_images(model: VAE, images: np.ndarray, batch: int = 500, pad_always: bool = False
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior μ and log σ² of uint8 images, float32 (N, K) each."""
-    return map_batches(_encode, model, images, batch, pad_always)
-
-
-def decode_latents(model: VAE, z: np.ndarray, batch: int = 500, pad_always: bool = False) -> np.ndarray:
-    """Decoder means in [0, 1] of latents (N, K)."""
-    return map_batches(_decode, model, np.asarray(z, np.float32), batch, pad_always)
-
-
 def evaluate(model: VAE, images: np.ndarray, seed: int = 0, batch: int = 500) -> dict[str, float]:
     """Test ELBO (nats per image, one posterior sample) and PSNR (dB, mean over images) of
     the reconstruction from μ."""
     key = jax.random.key(seed)
     nelbo, mse = [], []
-    for i, s in enumerate(_batches(len(images), batch)):
+    for i, s in enumerate(batch_slices(len(images), batch)):
         n = s.stop - s.start
-        e, m, _, _ = _eval_batch(model, _pad(images[s], batch), jax.random.fold_in(key, i))
+        e, m, _, _ = _eval_batch(model, pad_rows(images[s], batch), jax.random.fold_in(key, i))
         nelbo.append(np.asarray(e)[:n])
         mse.append(np.asarray(m)[:n])
     nelbo, mse = np.concatenate(nelbo), np.concatenate(mse)
@@ -128,22 +83,6 @@ def _necst_eval_batch(model, x: jax.Array, y: jax.Array) -> tuple[jax.Array, jax
     return model.log_lik(logits, xf), jax.nn.sigmoid(logits)
 
 
-@nnx.jit
-def _necst_encode(model, x: jax.Array) -> jax.Array:
-    return model.encode(jnp.asarray(x, jnp.float32) / 255.0)
-
-
-def necst_codes(model, images: np.ndarray, batch: int = 500) -> np.ndarray:
-    """The stored bits of uint8 images, uint8 (N, bits)."""
-    return map_batches(_necst_encode, model, images, batch).astype(np.uint8)
-
-
-def necst_decode(model, received: np.ndarray, batch: int = 500) -> np.ndarray:
-    """Decoder means in [0, 1] of received bits (N, bits): 0, 1, or 0.5 where unknown. The
-    same call as the VAE's :func:`decode_latents`: both models decode with ``decode``."""
-    return decode_latents(model, received, batch)
-
-
 def necst_evaluate(model, images: np.ndarray, eps: float | None = None, seed: int = 0,
                    batch: int = 500) -> dict[str, float]:
     """The stored bits of ``images`` through the model's channel at ``eps`` (default: its
@@ -154,9 +93,9 @@ def necst_evaluate(model, images: np.ndarray, eps: float | None = None, seed: in
     eps = cfg.eps if eps is None else eps
     y = channel_bits(necst_codes(model, images, batch), cfg.channel, eps, np.random.default_rng(seed))
     lls, ps = [], []
-    for s in _batches(len(images), batch):
+    for s in batch_slices(len(images), batch):
         n = s.stop - s.start
-        ll, p = _necst_eval_batch(model, _pad(images[s], batch), _pad(y[s], batch))
+        ll, p = _necst_eval_batch(model, pad_rows(images[s], batch), pad_rows(y[s], batch))
         lls.append(np.asarray(ll)[:n])
         ps.append(np.asarray(p, np.float64)[:n])
     ll, p = np.concatenate(lls), np.concatenate(ps)

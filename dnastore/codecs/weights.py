@@ -14,7 +14,6 @@ Its digest (sha256 of the file) identifies the model in every artifact made with
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -22,32 +21,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jax
 import numpy as np
-from flax import nnx, serialization
+from flax import nnx
 
 from dnastore.errors import DnastoreError
+from dnastore.io.msgpack import file_sha256, flat_arrays, read_msgpack, unflatten_into, write_msgpack
 
 WEIGHTS_FORMAT = "dnastore-weights"
 CHECKPOINT_FORMAT = "dnastore-checkpoint"
 DEFAULT_WEIGHTS = "vae-mnist-k16.msgpack"
-
-
-def flat_arrays(tree: Any) -> dict[str, np.ndarray]:
-    leaves = jax.tree_util.tree_flatten_with_path(tree)[0]
-    return {jax.tree_util.keystr(p, simple=True, separator="/"): np.asarray(v) for p, v in leaves}
-
-
-def unflatten_into(template: Any, flat: dict[str, np.ndarray], what: str) -> Any:
-    def pick(path, leaf):
-        k = jax.tree_util.keystr(path, simple=True, separator="/")
-        if k not in flat:
-            raise DnastoreError(f"{what}: missing array {k}")
-        v = np.asarray(flat[k])
-        if v.shape != np.shape(leaf):
-            raise DnastoreError(f"{what}: array {k} has shape {v.shape}, the model wants {np.shape(leaf)}")
-        return jax.numpy.asarray(v, dtype=np.asarray(leaf).dtype if hasattr(leaf, "dtype") else None)
-    return jax.tree_util.tree_map_with_path(pick, template)
 
 
 def model_arrays(model: nnx.Module) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
@@ -62,22 +44,6 @@ def load_model_arrays(model: nnx.Module, params: dict, batch_stats: dict, what: 
     nnx.replace_by_pure_dict(p, pp)
     nnx.replace_by_pure_dict(b, bb)
     nnx.update(model, p, b)
-
-
-def write_msgpack(path: Path, obj: dict[str, Any]) -> None:
-    path.write_bytes(serialization.msgpack_serialize(obj))
-
-
-def read_msgpack(path: Path, fmt: str) -> dict[str, Any]:
-    try:
-        obj = serialization.msgpack_restore(Path(path).read_bytes())
-    except FileNotFoundError:
-        raise DnastoreError(f"{path}: no such file") from None
-    except Exception as e:
-        raise DnastoreError(f"{path} is not a dnastore {fmt} file ({type(e).__name__})") from None
-    if not isinstance(obj, dict) or obj.get("format") != fmt:
-        raise DnastoreError(f"{path} is not a dnastore {fmt} file")
-    return obj
 
 
 @dataclass
@@ -115,10 +81,6 @@ def resolve_weights(path: str | os.PathLike | None) -> Path:
     if not p.exists() and p.parent == Path(".") and name in shipped_weights():
         return default_weights_path().parent / f"{name}.msgpack"
     return p
-
-
-def file_sha256(path: Path) -> str:
-    return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 _LOADED: dict[tuple[str, str], Weights] = {}

@@ -1,11 +1,5 @@
-"""The dataset artifact and image folders.
-
-``dataset.zarr/``
-  ``images``  uint8 (N, H, W) for grey or (N, H, W, C) for colour, chunked along N
-  ``labels``  int16 (N,), -1 where unknown
-  ``names``   uint8 (N, W): the UTF-8 file name (or ``mnist-test-00042``) of each image, zero-padded
-              (plain bytes because Zarr v3 has no stable string data type yet)
-  attrs: ``kind = "dnastore-dataset"``, ``source``, ``provenance``
+"""Image folders: listing, reading, resizing. (The dataset artifact itself is in
+:mod:`dnastore.io.artifacts`.)
 """
 
 from __future__ import annotations
@@ -18,7 +12,6 @@ import numpy as np
 
 from dnastore.errors import DnastoreError
 
-DATASET_KIND = "dnastore-dataset"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 
 
@@ -81,56 +74,3 @@ def parse_size(value: str | None) -> tuple[int, int] | None:
     except ValueError:
         raise DnastoreError(f"--resize wants WIDTHxHEIGHT such as 28x28 (at most 4096), got {value!r}") from None
     return h, w
-
-
-def write_dataset(path: str | os.PathLike, images: np.ndarray, labels: np.ndarray | None, names: list[str],
-                  attrs: dict[str, Any]) -> None:
-    from dnastore.io.zarrio import write_group
-    n = len(images)
-    labels = np.full(n, -1, np.int16) if labels is None else np.asarray(labels).astype(np.int16)
-    write_group(path, {"images": images, "labels": labels, "names": encode_names(names)},
-                {"kind": DATASET_KIND, **attrs}, chunk_rows=1024)
-
-
-def encode_names(names: list[str]) -> np.ndarray:
-    raw = [s.encode("utf-8") for s in names]
-    out = np.zeros((len(raw), max(1, max((len(b) for b in raw), default=1))), np.uint8)
-    for i, b in enumerate(raw):
-        out[i, :len(b)] = np.frombuffer(b, np.uint8)
-    return out
-
-
-def decode_names(arr: np.ndarray) -> list[str]:
-    arr = np.asarray(arr)
-    if arr.dtype != np.uint8 or arr.ndim != 2:
-        raise DnastoreError(f"'names' must be a uint8 (N, W) array, got {arr.dtype} {arr.shape}")
-    try:
-        return [bytes(r).rstrip(b"\0").decode("utf-8") for r in arr]
-    except UnicodeDecodeError:
-        raise DnastoreError("'names' holds bytes that are not UTF-8") from None
-
-
-def open_dataset(path: str | os.PathLike) -> tuple[Any, np.ndarray, list[str], dict[str, Any]]:
-    """(images as a lazy Zarr array, labels int16, names, attrs) of a dataset artifact,
-    checked without reading the pixels."""
-    from dnastore.io.zarrio import open_group
-    g = open_group(path, DATASET_KIND)
-    keys = set(g.array_keys())
-    if "images" not in keys:
-        raise DnastoreError(f"{path}: dataset artifact has no 'images' array")
-    arr = g["images"]
-    shape, dtype = tuple(arr.shape), np.dtype(arr.dtype)
-    if dtype != np.uint8 or len(shape) not in (3, 4) or shape[0] == 0:
-        raise DnastoreError(f"{path}: 'images' must be a non-empty uint8 (N,H,W[,C]) array, got {dtype} {shape}")
-    n = shape[0]
-    labels = np.asarray(g["labels"][...]) if "labels" in keys else np.full(n, -1, np.int16)
-    names = decode_names(g["names"][...]) if "names" in keys else [f"image-{i:06d}" for i in range(n)]
-    if labels.shape != (n,) or len(names) != n:
-        raise DnastoreError(f"{path}: 'labels' and 'names' must have one entry per image ({n})")
-    return arr, labels.astype(np.int16), names, dict(g.attrs)
-
-
-def read_dataset(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, list[str], dict[str, Any]]:
-    """(images uint8, labels int16, names, attrs) of a dataset artifact, checked."""
-    arr, labels, names, attrs = open_dataset(path)
-    return np.asarray(arr[...]), labels, names, attrs

@@ -1,6 +1,6 @@
-"""Images read piece by piece, and Zarr arrays written piece by piece, so that the image
-stages hold one piece of images at a time (their per-image metadata, names and labels and
-small per-image figures, is all that grows with the input).
+"""Images read piece by piece, so that the image stages hold one piece of images at a time
+(their per-image metadata, names and labels and small per-image figures, is all that grows
+with the input; the outputs are written piece by piece with :class:`dnastore.io.zarrio.GroupWriter`).
 
 A source is a dataset artifact (Zarr, read one slice of its ``images`` array at a time) or a
 folder of PNG/JPEG files (read a slice of its sorted file list at a time).
@@ -8,39 +8,51 @@ folder of PNG/JPEG files (read a slice of its sorted file list at a time).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import numpy as np
 
-from dnastore.data.dataset import list_images, load_image, open_dataset, parse_size
+from dnastore.data.dataset import list_images, load_image, parse_size
+from dnastore.io.artifacts import open_dataset
 from dnastore.errors import DnastoreError
 
 
 class ImageSource:
     """``n`` images with ``names`` and ``labels`` (int16, -1 where unknown); ``piece(i0, i1)``
-    reads images i0..i1 as uint8 (rows, H, W[, C])."""
+    reads images i0..i1 as uint8 (rows, H, W[, C]).
 
-    def __init__(self, source: Path, channels: int, image_shape: tuple[int, int], resize: str | None = None):
+    ``channels`` and ``image_shape`` are what the codec takes; ``None`` takes them from the
+    images (a dataset's array, or a folder's first image after ``resize``), and every image
+    must then match them."""
+
+    def __init__(self, source: Path, channels: int | None, image_shape: tuple[int, int] | None,
+                 resize: str | None = None):
         source = Path(source)
         if not source.exists():
             raise DnastoreError(f"{source}: no such folder or dataset")
         self.source = source
-        self.channels, self.want = channels, tuple(image_shape)
         self._zarr = (source / "zarr.json").is_file()
         if self._zarr:
             if resize is not None:
                 raise DnastoreError("--resize applies to image folders, not to a dataset artifact")
             self._arr, self.labels, self.names, _ = open_dataset(source)
             self.n = self._arr.shape[0]
-            self._check_shape(tuple(self._arr.shape), str(source))
+            shape = tuple(self._arr.shape)
+            self.channels = channels or (1 if len(shape) == 3 else shape[3])
+            self.want = tuple(image_shape or shape[1:3])
+            self._check_shape(shape, str(source))
         else:
             self._files = list_images(source)
             self._size = parse_size(resize)
             self.n = len(self._files)
             self.names = [p.name for p in self._files]
             self.labels = np.full(self.n, -1, np.int16)
+            if channels is None or image_shape is None:
+                first = load_image(self._files[0], channels or _mode_channels(self._files[0]), self._size)
+                channels = channels or (1 if first.ndim == 2 else 3)
+                image_shape = image_shape or first.shape[:2]
+            self.channels, self.want = channels, tuple(image_shape)
 
     def _check_shape(self, shape: tuple, what: str) -> None:
         chans = 1 if len(shape) == 3 else shape[3]
@@ -60,32 +72,21 @@ class ImageSource:
             imgs.append(a)
         return np.stack(imgs)
 
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of one image: (H, W) grey or (H, W, C) colour."""
+        return self.want if self.channels == 1 else (*self.want, self.channels)
+
     def pieces(self, rows: int) -> Iterator[tuple[int, int]]:
         for i0 in range(0, self.n, rows):
             yield i0, min(self.n, i0 + rows)
 
 
-class GroupWriter:
-    """A Zarr v3 group whose arrays are created at their full shape and filled slice by slice
-    along the first axis (chunks of ``chunk_rows`` rows, so a piece fills whole chunks)."""
-
-    def __init__(self, path: str | os.PathLike, attrs: dict[str, Any], chunk_rows: int):
-        import zarr
-        self.g = zarr.open_group(str(path), mode="w", zarr_format=3)
-        self.g.attrs.update(attrs)
-        self.chunk_rows = chunk_rows
-        self.arrays: dict[str, Any] = {}
-
-    def create(self, name: str, shape: tuple[int, ...], dtype) -> None:
-        chunks = (max(1, min(self.chunk_rows, shape[0])),) + tuple(shape[1:])
-        self.arrays[name] = self.g.create_array(name, shape=shape, dtype=dtype, chunks=chunks)
-
-    def put(self, name: str, i0: int, values: np.ndarray) -> None:
-        self.arrays[name][i0:i0 + len(values)] = values
-
-    def write(self, name: str, values: np.ndarray) -> None:
-        """A whole (small) array at once."""
-        values = np.asarray(values)
-        self.create(name, values.shape, values.dtype)
-        if values.size:
-            self.arrays[name][...] = values
+def _mode_channels(path: Path) -> int:
+    """1 for a grey image file, 3 for any other."""
+    from PIL import Image
+    try:
+        with Image.open(path) as im:
+            return 1 if im.mode in ("1", "L", "LA", "I", "I;16", "F") else 3
+    except Exception:  # unreadable: load_image gives the one-line error
+        return 1

@@ -38,6 +38,7 @@ import numpy as np
 from dnastore.dna.huffman import TernaryHuffman
 from dnastore.dna.outer import RSPlan, rs_decode, rs_encode
 from dnastore.errors import DnastoreError
+from dnastore.io.artifacts import OLIGOS_KIND
 from dnastore.io.seqio import complement_codes, decode_bases, encode_bases
 
 # 20-nt primers, 50% GC, no repeated neighbour, far from each other and from their reverse complements
@@ -289,7 +290,7 @@ def encode_payload(payload: bytes | np.ndarray, layout: Layout, *, unit: int = 1
         raise DnastoreError(f"strand {bad} cannot be kept inside the GC band {lo}-{hi}; widen --gc-band or lengthen strands")
     strands = [p1 + decode_bases(c) + p2 for c in cores]
     bits = 8 * len(sym)
-    manifest = {"kind": "dnastore-oligos", "encoding_id": encoding_id, **meta,
+    manifest = {"kind": OLIGOS_KIND, "encoding_id": encoding_id, **meta,
                 "density": {"payload_bits": bits, "total_nt": n * total,
                             "bits_per_nt": bits / (n * total),
                             "bits_per_nt_without_primers": bits / (n * (total - len(p1) - len(p2)))}}

@@ -6,6 +6,9 @@
   the manifest of the oligos it was made from, so that ``consensus`` needs no extra flags;
 - a consensus FASTA ``c.fasta`` has ``c.fasta.json``: the same manifest with the
   consensus provenance added, so that ``oligo-decode c.fasta`` finds it.
+
+What a manifest must hold, and its checks, belong to the oligo code
+(:mod:`dnastore.dna.manifest`); this module reads and writes the JSON.
 """
 
 from __future__ import annotations
@@ -18,12 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from dnastore.errors import DnastoreError
+from dnastore.io.artifacts import OLIGOS_KIND as MANIFEST_KIND
 
-MANIFEST_KIND = "dnastore-oligos"
-# the most strands, payload bytes and codes one manifest may describe: far above any real run,
-# low enough that a corrupted count cannot ask for an absurd allocation
-MAX_STRANDS = 10 ** 9
-MAX_PAYLOAD = 10 ** 12
 
 
 def manifest_digest(man: dict[str, Any]) -> str:
@@ -37,106 +36,6 @@ def seal_manifest(man: dict[str, Any]) -> dict[str, Any]:
     """Record the manifest's digest in it (done once, when the oligos are written)."""
     man["digest"] = manifest_digest(man)
     return man
-
-
-def _int(man: dict, key: str, lo: int, hi: int, where: str) -> int:
-    v = man.get(key)
-    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-        raise DnastoreError(f"{where}: {key} must be an integer in {lo}..{hi}, got {v!r}")
-    return v
-
-
-def validate_manifest(man: dict[str, Any], where: str | os.PathLike) -> dict[str, Any]:
-    """Check a manifest before anything is decoded with it: its digest (so an edited or
-    corrupted manifest is refused and the message says so), then every field the decoder
-    reads, with its type and range."""
-    where = str(where)
-    try:
-        digest = manifest_digest(man)
-    except (TypeError, ValueError) as e:
-        raise DnastoreError(f"{where}: the manifest holds values JSON cannot carry ({e})") from None
-    if "digest" not in man:
-        raise DnastoreError(f"{where}: the manifest carries no digest (written by another tool or an older dnastore); "
-                            "re-encode the data")
-    if man["digest"] != digest:
-        raise DnastoreError(f"{where}: the manifest was altered after encoding (digest {str(man['digest'])[:19]}... "
-                            f"recorded, {digest[:19]}... now)")
-    from dnastore.dna.huffman import LMAX, NSYM
-    if not isinstance(man.get("encoding_id"), str):
-        raise DnastoreError(f"{where}: encoding_id must be a string")
-    n = _int(man, "n_strands", 1, MAX_STRANDS, where)
-    n_data = _int(man, "n_data_strands", 1, n, where)
-    b = _int(man, "bytes_per_strand", 1, 1 << 16, where)
-    _int(man, "payload_bytes", 0, min(MAX_PAYLOAD, n_data * b), where)
-    _int(man, "unit", 1, 1 << 16, where)
-    lengths = man.get("huffman_lengths")
-    if (not isinstance(lengths, list) or len(lengths) != NSYM
-            or not all(isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= LMAX for x in lengths)):
-        raise DnastoreError(f"{where}: huffman_lengths must be {NSYM} integers in 1..{LMAX}")
-    if sum(3.0 ** -x for x in lengths) > 1 + 1e-9:
-        raise DnastoreError(f"{where}: huffman_lengths are not a prefix code (Kraft sum above 1)")
-    from dnastore.dna.codec import Layout
-    lay = man.get("layout")
-    try:
-        layout = Layout.from_json(lay)
-        layout.validate()
-        if not (isinstance(lay["strand_length"], int) and 8 <= layout.strand_length <= 100_000
-                and 0 <= layout.index_trits <= 64 and 4 <= layout.check_trits <= 64
-                and len(layout.primers) == 2 and all(isinstance(p, str) for p in layout.primers)
-                and layout.payload_trits > 0):
-            raise ValueError("field out of range")
-    except DnastoreError as e:
-        raise DnastoreError(f"{where}: bad layout ({e.message})") from None
-    except (KeyError, TypeError, ValueError, OverflowError) as e:
-        raise DnastoreError(f"{where}: bad layout ({type(e).__name__}: {e})") from None
-    outer = man.get("outer")
-    if outer is not None:
-        from dnastore.dna.outer import RSPlan
-        try:
-            plan = RSPlan.from_json(outer)
-            ok = (plan.n_data == n_data and 1 <= plan.nsym < 255 and plan.blocks
-                  and all(0 <= s and 1 <= k and k + plan.nsym <= 255 for s, k in plan.blocks)
-                  and sum(k for _, k in plan.blocks) == n_data and n_data + plan.n_parity == n)
-        except (KeyError, TypeError, ValueError, OverflowError) as e:
-            raise DnastoreError(f"{where}: bad outer-code plan ({type(e).__name__}: {e})") from None
-        if not ok:
-            raise DnastoreError(f"{where}: the outer-code plan does not fit the strand counts")
-    elif n != n_data:
-        raise DnastoreError(f"{where}: {n - n_data} parity strands but no outer-code plan")
-    mode = man.get("mode", "file")
-    if mode not in ("file", "codes"):
-        raise DnastoreError(f"{where}: mode must be file or codes, got {mode!r}")
-    if mode == "codes":
-        _validate_codes(man.get("codes"), where, man["payload_bytes"])
-    return man
-
-
-def _validate_codes(c: Any, where: str, payload_bytes: int) -> None:
-    import numpy as np
-    if not isinstance(c, dict):
-        raise DnastoreError(f"{where}: a codes manifest needs a 'codes' object")
-    shape = c.get("shape")
-    if not (isinstance(shape, list) and len(shape) == 2
-            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in shape)):
-        raise DnastoreError(f"{where}: codes.shape must be [images, codes per image], got {shape!r}")
-    if c.get("dtype") not in ("uint8", "uint16", "uint32"):
-        raise DnastoreError(f"{where}: codes.dtype must be uint8, uint16 or uint32, got {c.get('dtype')!r}")
-    n_bits = c.get("n_bits", 8 * np.dtype(c["dtype"]).itemsize)
-    if isinstance(n_bits, bool) or not isinstance(n_bits, int) or not 1 <= n_bits <= 8 * np.dtype(c["dtype"]).itemsize:
-        raise DnastoreError(f"{where}: codes.n_bits must fit codes.dtype, got {n_bits!r}")
-    if math.ceil(shape[0] * shape[1] * n_bits / 8) != payload_bytes:
-        raise DnastoreError(f"{where}: codes.shape and n_bits do not match payload_bytes")
-    if c.get("order", "column") not in ("column", "row"):
-        raise DnastoreError(f"{where}: codes.order must be column or row")
-    if not isinstance(c.get("attrs", {}), dict) or not isinstance(c.get("arrays", {}), dict):
-        raise DnastoreError(f"{where}: codes.attrs and codes.arrays must be objects")
-    for k, v in c.get("arrays", {}).items():
-        try:
-            if not isinstance(v["dtype"], str) or np.dtype(v["dtype"]).kind not in "biuf":
-                raise ValueError(f"dtype {v['dtype']!r}")
-            np.asarray(v["data"], dtype=v["dtype"]).reshape(v["shape"])
-        except (KeyError, TypeError, ValueError, OverflowError) as e:
-            raise DnastoreError(f"{where}: codes.arrays.{k} is malformed ({type(e).__name__}: {e})") from None
 
 
 def sidecar_path(path: str | os.PathLike) -> Path:
@@ -164,43 +63,9 @@ def read_json(path: str | os.PathLike, what: str = "JSON sidecar") -> dict[str, 
     return obj
 
 
-def _manifest_in(obj: dict[str, Any]) -> dict[str, Any] | None:
+def manifest_in(obj: dict[str, Any]) -> dict[str, Any] | None:
     """The oligo manifest a sidecar is or carries (reads and consensus sidecars may carry none)."""
     if obj.get("kind") == MANIFEST_KIND:
         return obj
     man = obj.get("manifest")
     return man if isinstance(man, dict) and man.get("kind") == MANIFEST_KIND else None
-
-
-def load_manifest(path: str | os.PathLike) -> dict[str, Any]:
-    """Read and check an oligo manifest (or the one a reads or consensus sidecar carries)."""
-    man = _manifest_in(read_json(path, "manifest"))
-    if man is None:
-        raise DnastoreError(f"{path} is not a dnastore oligo manifest")
-    return validate_manifest(man, path)
-
-
-def carried_manifest(path: str | os.PathLike) -> dict[str, Any] | None:
-    """The checked manifest a sidecar is or carries, or None if it carries none."""
-    man = _manifest_in(read_json(path))
-    return None if man is None else validate_manifest(man, path)
-
-
-def find_manifest(seq_path: str | os.PathLike, explicit: str | os.PathLike | None) -> tuple[dict[str, Any], Path]:
-    """The manifest for a sequence artifact: ``explicit`` if given (checked against the one
-    beside the file, if any), else the sidecar beside the file."""
-    beside = sidecar_path(seq_path)
-    found = None
-    if beside.exists():
-        found = carried_manifest(beside)
-    if explicit is not None:
-        man = load_manifest(explicit)
-        if found is not None and found["encoding_id"] != man["encoding_id"]:
-            raise DnastoreError(
-                f"manifest {explicit} is from another encoding ({man['encoding_id']}) than {seq_path} "
-                f"({found['encoding_id']}, per {beside})")
-        return man, Path(explicit)
-    if found is None:
-        raise DnastoreError(
-            f"no manifest for {seq_path}: expected {beside} beside it, or pass --manifest x.fasta.json")
-    return found, beside

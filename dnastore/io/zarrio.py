@@ -1,16 +1,9 @@
-"""Zarr v3 artifacts. The codes artifact is the contract between the image codecs and the
-oligo codec:
-
-``codes.zarr/``
-  ``codes``   uint8 or uint16 (N, K): the integer code of each latent element
-  ``erased``  bool (N, K), present after ``oligo-decode``: True where the code was lost
-  other arrays (train statistics for a quantizer, ...) are carried through unchanged
-  attrs: ``kind = "dnastore-codes"``, ``n_bits``, quantizer settings, ``provenance``.
-"""
+"""Zarr v3 groups: opening one of a given kind, and the one writer every artifact uses
+(:class:`GroupWriter`: arrays chunked along the first axis, created whole or filled piece by
+piece). Which kinds exist and what they hold is in :mod:`dnastore.io.artifacts`."""
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -19,8 +12,6 @@ import numpy as np
 import zarr
 
 from dnastore.errors import DnastoreError
-
-CODES_KIND = "dnastore-codes"
 
 
 def open_group(path: str | os.PathLike, kind: str) -> zarr.Group:
@@ -36,35 +27,54 @@ def open_group(path: str | os.PathLike, kind: str) -> zarr.Group:
     return g
 
 
+class GroupWriter:
+    """A new Zarr v3 group whose arrays are chunked along the first axis (``chunk_rows`` rows
+    a chunk): created at their full shape and filled slice by slice (:meth:`create`,
+    :meth:`put`), or written whole (:meth:`write`)."""
+
+    def __init__(self, path: str | os.PathLike, attrs: dict[str, Any], chunk_rows: int = 4096):
+        self.g = zarr.open_group(str(path), mode="w", zarr_format=3)
+        self.g.attrs.update(attrs)
+        self.chunk_rows = chunk_rows
+        self.arrays: dict[str, Any] = {}
+
+    def create(self, name: str, shape: tuple[int, ...], dtype) -> None:
+        chunks = (max(1, min(self.chunk_rows, shape[0])),) + tuple(shape[1:]) if len(shape) else ()
+        self.arrays[name] = self.g.create_array(name, shape=shape, dtype=dtype, chunks=chunks)
+
+    def put(self, name: str, i0: int, values: np.ndarray) -> None:
+        self.arrays[name][i0:i0 + len(values)] = values
+
+    def write(self, name: str, values: np.ndarray) -> None:
+        """A whole array at once."""
+        values = np.asarray(values)
+        self.create(name, values.shape, values.dtype)
+        if values.size:
+            self.arrays[name][...] = values
+
+
 def write_group(path: str | os.PathLike, arrays: dict[str, np.ndarray], attrs: dict[str, Any],
                 chunk_rows: int = 4096) -> None:
     """Write arrays (chunked along the first axis) and attributes as a new Zarr v3 group."""
-    g = zarr.open_group(str(path), mode="w", zarr_format=3)
+    gw = GroupWriter(path, attrs, chunk_rows)
     for name, arr in arrays.items():
-        arr = np.asarray(arr)
-        chunks = (max(1, min(chunk_rows, arr.shape[0])),) + arr.shape[1:] if arr.ndim else ()
-        a = g.create_array(name, shape=arr.shape, dtype=arr.dtype, chunks=chunks)
-        a[...] = arr
-    g.attrs.update(attrs)
+        gw.write(name, arr)
 
 
-def read_codes(path: str | os.PathLike) -> tuple[np.ndarray, dict[str, Any], dict[str, np.ndarray]]:
-    """(codes, attrs, other arrays) of a codes artifact."""
-    g = open_group(path, CODES_KIND)
-    if "codes" not in g.array_keys():
-        raise DnastoreError(f"{path}: codes artifact has no 'codes' array")
-    codes = np.asarray(g["codes"][...])
-    if codes.dtype not in (np.uint8, np.uint16) or codes.ndim != 2:
-        raise DnastoreError(f"{path}: 'codes' must be a 2-D uint8 or uint16 array, got {codes.dtype} {codes.shape}")
-    if codes.size == 0:
-        raise DnastoreError(f"{path}: 'codes' is empty {codes.shape}")
-    extra = {k: np.asarray(g[k][...]) for k in g.array_keys() if k not in ("codes", "erased")}
-    for k, a in extra.items():
-        if a.dtype.kind not in "biuf" or (a.dtype.kind == "f" and not np.isfinite(a).all()):
-            raise DnastoreError(f"{path}: array {k!r} must hold finite numbers, got {a.dtype} with NaN, inf or worse")
-    attrs = dict(g.attrs)
+def encode_names(names: list[str]) -> np.ndarray:
+    """Names as a uint8 (N, W) array of UTF-8 bytes, zero-padded."""
+    raw = [s.encode("utf-8") for s in names]
+    out = np.zeros((len(raw), max(1, max((len(b) for b in raw), default=1))), np.uint8)
+    for i, b in enumerate(raw):
+        out[i, :len(b)] = np.frombuffer(b, np.uint8)
+    return out
+
+
+def decode_names(arr: np.ndarray) -> list[str]:
+    arr = np.asarray(arr)
+    if arr.dtype != np.uint8 or arr.ndim != 2:
+        raise DnastoreError(f"'names' must be a uint8 (N, W) array, got {arr.dtype} {arr.shape}")
     try:
-        json.dumps(attrs, allow_nan=False)
-    except (TypeError, ValueError) as e:
-        raise DnastoreError(f"{path}: attributes that JSON cannot carry ({e})") from None
-    return codes, attrs, extra
+        return [bytes(r).rstrip(b"\0").decode("utf-8") for r in arr]
+    except UnicodeDecodeError:
+        raise DnastoreError("'names' holds bytes that are not UTF-8") from None

@@ -19,8 +19,8 @@ import numpy as np
 import optax
 from flax import nnx
 
-from dnastore.codecs.train import map_batches
-from dnastore.codecs.weights import file_sha256, flat_arrays, read_msgpack, unflatten_into, write_msgpack
+from dnastore.data.batches import map_batches
+from dnastore.io.msgpack import file_sha256, flat_arrays, read_msgpack, unflatten_into, write_msgpack
 from dnastore.errors import DnastoreError
 
 CLASSIFIER_FORMAT = "dnastore-classifier"

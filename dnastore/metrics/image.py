@@ -135,3 +135,12 @@ def ms_ssim(a, b, setting: MSSSIMSetting | None = None) -> jax.Array:
         raise ValueError(f"MS-SSIM with {setting.scales} scales and a {setting.win}-pixel window needs images of "
                          f"at least {setting.min_size()} pixels a side, got {a.shape[1:3]}")
     return _ms_ssim(a, b, setting)
+
+
+def quality(originals, images) -> dict[str, np.ndarray]:
+    """Per-image PSNR, SSIM and (for images of at least 28 pixels a side) MS-SSIM of uint8
+    images."""
+    out = {"psnr": np.asarray(psnr(originals, images)), "ssim": np.asarray(ssim(originals, images))}
+    if min(np.shape(originals)[1:3]) >= 28:
+        out["ms_ssim"] = np.asarray(ms_ssim(originals, images))
+    return out

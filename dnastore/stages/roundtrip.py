@@ -1,5 +1,5 @@
-"""A payload through the whole DNA channel in one call, for experiments: oligo-encode →
-synthesis and sequencing → consensus → oligo-decode, with the same code the CLI stages run.
+"""A payload through the whole DNA channel in one call, for experiments: oligo-encode ->
+synthesis and sequencing -> consensus -> oligo-decode, with the functions the stages run.
 
 Reads pass through a temporary FASTQ file (the simulator writes FASTQ records in its kernel
 and the reader has a fast path for them), so the experiment sees exactly what a user's
@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 
 from dnastore.channel.dna import SimParams, format_fastq, simulate_reads
-from dnastore.consensus.call import Design, call_consensus, orient_and_trim
-from dnastore.dna.codec import Encoded, Layout, assemble_payload, decode_strands, encode_payload
-from dnastore.io.seqio import encode_bases, read_reads
+from dnastore.dna.codec import Encoded, Layout, encode_payload
+from dnastore.io.seqio import encode_bases
+from dnastore.stages.files import call_strands, payload_from_strands
 
 
 @dataclass
@@ -45,14 +45,8 @@ def transmit(enc: Encoded, params: SimParams, seed: int, method: str = "vote") -
         with open(fq, "wb") as f:
             for b in batches:
                 f.write(format_fastq(b))
-        if n_reads == 0:
-            strands: list[tuple[str, int]] = []
-        else:
-            design = Design.from_manifest(man)
-            cores, _ = orient_and_trim(read_reads(fq), None, design)
-            strands, _ = call_consensus(cores, design, method=method)
-    dec = decode_strands([(s, n) for s, n in strands], man)
-    payload, erased, ostats = assemble_payload(dec, man, allow_partial=True)
-    return Received(payload, np.asarray(erased, bool),
-                    {"reads": int(n_reads), "strands": man["n_strands"], "valid": dec.stats["valid"],
-                     "data_strands_missing": ostats["data_strands_missing"]})
+        strands = call_strands(fq, man, method=method).strands if n_reads else []
+    p = payload_from_strands(strands, man, partial=True)
+    return Received(p.data, np.asarray(p.erased, bool),
+                    {"reads": int(n_reads), "strands": man["n_strands"], "valid": p.strands["valid"],
+                     "data_strands_missing": p.outer["data_strands_missing"]})

@@ -1,9 +1,8 @@
-"""The image-side stages as library functions: compress, quantize, dequantize, reconstruct.
+"""The learned codecs behind the :class:`~dnastore.codecs.base.Codec` interface: ``vae`` (the
+Generative DNA paper's VAE with the VAEN/VAEU quantizers) and ``necst`` (NECST's bits), and
+the steps the VAE's stages expose on their own: compress, quantize, dequantize, reconstruct.
 
-The CLI stage commands and the ``encode``/``decode`` composites both call these, so the
-composites give exactly what the chained stages give.
-
-Artifacts (Zarr v3 groups):
+What they read and write (see :mod:`dnastore.io.artifacts`):
 
 ``latents.zarr``  kind ``dnastore-latents``
   ``mu`` float32 (N, K); ``logvar`` float32 (N, K) where known; ``erased`` bool (N, K) after
@@ -11,7 +10,7 @@ Artifacts (Zarr v3 groups):
   attrs: ``codec``, ``weights_digest``, ``weights_name``, ``latent``, ``image_shape``,
   ``channels``, ``provenance``.
 
-``codes.zarr``  kind ``dnastore-codes`` (see :mod:`dnastore.io.zarrio`)
+``codes.zarr``  kind ``dnastore-codes``
   ``codes`` (N, K) for ``store = mu`` or (N, 2K) for ``mu-logvar`` (μ first);
   ``stat_mean``/``stat_std`` (VAEN statistics of the stored elements).
   attrs: ``quantizer``, ``n_bits``, ``packing``, ``store``, ``range`` (VAEU) and the
@@ -21,17 +20,14 @@ Artifacts (Zarr v3 groups):
 from __future__ import annotations
 
 import functools
-
 from typing import Any
 
 import numpy as np
 
+from dnastore.codecs.base import Codec, Codes, Decoded, register
 from dnastore.codecs.quant import PACKINGS, QUANTIZERS, STORES, VAEU_RANGE, dequantize, quantize
 from dnastore.codecs.weights import Weights
 from dnastore.errors import DnastoreError
-
-LATENTS_KIND = "dnastore-latents"
-RECON_KIND = "dnastore-reconstruction"
 
 
 def weights_attrs(w: Weights) -> dict[str, Any]:
@@ -50,14 +46,6 @@ def check_weights(attrs: dict[str, Any], w: Weights, what: str) -> None:
                             "weights would give wrong images: pass the weights that encoded it with --weights")
 
 
-def check_images(images: np.ndarray, w: Weights, what: str) -> None:
-    want = tuple(w.config.image_shape)
-    chans = 1 if images.ndim == 3 else images.shape[3]
-    if tuple(images.shape[1:3]) != want or chans != w.config.channels:
-        raise DnastoreError(f"{what} holds {images.shape[2]}x{images.shape[1]}x{chans} images but the model expects "
-                            f"{want[1]}x{want[0]}x{w.config.channels}; pass --resize {want[1]}x{want[0]}")
-
-
 # compress and reconstruct work in pieces of PIECE_ROWS images (eight compiled batches of 500,
 # the last one padded), whatever runs them, so every scheduler gives the same bits
 PIECE_ROWS = 4000
@@ -74,12 +62,12 @@ def _worker_weights(path: str, digest: str) -> Weights:
 
 
 def compress_piece(path: str, digest: str, images: np.ndarray, model=None) -> tuple[np.ndarray, np.ndarray]:
-    from dnastore.codecs.train import encode_images
+    from dnastore.codecs.infer import encode_images
     return encode_images(model or _worker_weights(path, digest).model, images, pad_always=True)
 
 
 def reconstruct_piece(path: str, digest: str, mu: np.ndarray, model=None) -> np.ndarray:
-    from dnastore.codecs.train import decode_latents
+    from dnastore.codecs.infer import decode_latents
     x = decode_latents(model or _worker_weights(path, digest).model, mu, pad_always=True)
     return np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
 
@@ -170,7 +158,7 @@ def dequantize_codes(codes: np.ndarray, attrs: dict[str, Any], side: dict[str, n
 def necst_codes_attrs(w: Weights, images: np.ndarray) -> tuple[np.ndarray, dict[str, Any]]:
     """NECST's stored bits of uint8 images as a codes array (N, bits) of 1-bit codes, and its
     attributes."""
-    from dnastore.codecs.train import necst_codes
+    from dnastore.codecs.infer import necst_codes
     attrs = {"quantizer": "necst", "n_bits": 1, "packing": "binary", "store": "bits", **weights_attrs(w),
              "channel": w.config.channel, "train_eps": w.config.eps}
     return necst_codes(w.model, images), attrs
@@ -179,7 +167,7 @@ def necst_codes_attrs(w: Weights, images: np.ndarray) -> tuple[np.ndarray, dict[
 def necst_reconstruct(w: Weights, codes: np.ndarray, erased: np.ndarray | None = None) -> np.ndarray:
     """uint8 images from NECST bits; erased bits reach the decoder as 0.5 ("unknown", the
     BEC's erasure symbol; for a BSC-trained model the value halfway between its inputs)."""
-    from dnastore.codecs.train import necst_decode
+    from dnastore.codecs.infer import necst_decode
     y = np.asarray(codes, np.float32)
     if erased is not None:
         y = np.where(erased, 0.5, y).astype(np.float32)
@@ -194,10 +182,104 @@ def reconstruct(w: Weights, mu: np.ndarray, executor=None) -> np.ndarray:
                                                        executor)])
 
 
-def quality(originals: np.ndarray, images: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-image PSNR, SSIM and MS-SSIM (see :mod:`dnastore.metrics`) of uint8 images."""
-    from dnastore.metrics import ms_ssim, psnr, ssim
-    out = {"psnr": np.asarray(psnr(originals, images)), "ssim": np.asarray(ssim(originals, images))}
-    if min(originals.shape[1:3]) >= 28:
-        out["ms_ssim"] = np.asarray(ms_ssim(originals, images))
-    return out
+# ---- the codecs
+def _shipped_name(attrs: dict[str, Any]) -> str | None:
+    """The shipped weights whose file name the codes record, if any (so that decoding needs
+    no --weights for codes made with any shipped model)."""
+    from dnastore.codecs.weights import shipped_weights
+    name = str(attrs.get("weights_name", "")).removesuffix(".msgpack")
+    return name if name in shipped_weights() else None
+
+
+def load_model_weights(weights, model: str, default: str | None = None) -> Weights:
+    """Weights of ``model`` ("vae" or "necst"), refusing the other kind."""
+    from dnastore.codecs.weights import load_weights
+    w = load_weights(weights or default)
+    got = w.config.to_json()["model"]
+    if got != model:
+        raise DnastoreError(f"{w.path} holds {got.upper()} weights; the {model} codec needs {model.upper()} weights")
+    return w
+
+
+@register
+class VAECodec(Codec):
+    """The VAE's posterior mean (or mean and log-variance) quantized with VAEN or VAEU.
+    Lost codes decode to the prior's centre."""
+
+    name = "vae"
+
+    def __init__(self, weights=None, quantizer: str = "vaen", n_bits: int = 8, store: str = "mu",
+                 packing: str = "binary", _w: Weights | None = None):
+        self.w = _w or load_model_weights(weights, "vae")
+        if quantizer not in QUANTIZERS or store not in STORES or packing not in PACKINGS:
+            raise DnastoreError(f"bad quantizer settings {quantizer}/{store}/{packing}")
+        if isinstance(n_bits, bool) or not 1 <= int(n_bits) <= 16:
+            raise DnastoreError(f"--bits must be in 1..16, got {n_bits}")
+        self.quantizer, self.n_bits, self.store, self.packing = quantizer, int(n_bits), store, packing
+        self.channels, self.image_shape = self.w.config.channels, tuple(self.w.config.image_shape)
+
+    def describe(self) -> dict[str, Any]:
+        return {"quantizer": self.quantizer, "n_bits": self.n_bits, "store": self.store, "packing": self.packing,
+                "weights": self.w.digest}
+
+    def compress(self, source, executor=None):
+        """Yield (first row, (μ, log σ²)) of the pieces of ``source``."""
+        return stream_pieces(compress_piece, self.w, source.n, source.piece, executor)
+
+    def encode(self, source, executor=None) -> Codes:
+        parts = [out for _, out in self.compress(source, executor)]
+        mu, logvar = np.concatenate([m for m, _ in parts]), np.concatenate([lv for _, lv in parts])
+        return Codes(*quantize_latents(mu, logvar, self.w, self.quantizer, self.n_bits, self.store, self.packing))
+
+    def latents(self, codes: Codes) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+        """(μ, log σ² or None, erased) of codes: the dequantize step."""
+        return dequantize_codes(codes.codes, codes.attrs, codes.arrays, codes.erased, self.w)
+
+    def images(self, mu: np.ndarray, erased: np.ndarray | None = None, executor=None) -> Decoded:
+        """The reconstruct step: images from latents."""
+        mu = np.asarray(mu, np.float32)
+        er = np.zeros(mu.shape, bool) if erased is None else np.asarray(erased, bool)
+        pieces = stream_pieces(reconstruct_piece, self.w, len(mu), lambda i0, i1: mu[i0:i1], executor)
+        return Decoded(len(mu), pieces, er, self.channels, self.image_shape, self.w.digest)
+
+    def decode(self, codes: Codes, executor=None) -> Decoded:
+        mu, _, er = self.latents(codes)
+        return self.images(mu, er, executor)
+
+    @classmethod
+    def for_codes(cls, attrs, weights=None, what="the codes") -> "VAECodec":
+        w = load_model_weights(weights, "vae", _shipped_name(attrs))
+        check_weights(attrs, w, what)
+        return cls(_w=w, quantizer=attrs.get("quantizer", "vaen"), n_bits=attrs.get("n_bits", 8),
+                   store=attrs.get("store", "mu"), packing=attrs.get("packing", "binary"))
+
+
+@register
+class NECSTCodec(Codec):
+    """NECST's bits, one per code. Lost bits reach its decoder as 0.5 ("unknown")."""
+
+    name = "necst"
+
+    def __init__(self, weights=None, _w: Weights | None = None):
+        self.w = _w or load_model_weights(weights, "necst", "necst-mnist-b100-bsc0.1")
+        self.channels, self.image_shape = self.w.config.channels, tuple(self.w.config.image_shape)
+
+    def describe(self) -> dict[str, Any]:
+        return {"codec": "necst", "weights": self.w.digest}
+
+    def encode(self, source, executor=None) -> Codes:
+        parts = [necst_codes_attrs(self.w, source.piece(i0, i1)) for i0, i1 in source.pieces(PIECE_ROWS)]
+        return Codes(np.concatenate([c for c, _ in parts]), parts[0][1])
+
+    def decode(self, codes: Codes, executor=None) -> Decoded:
+        c = codes.codes
+        er = np.zeros(c.shape, bool) if codes.erased is None else np.asarray(codes.erased, bool)
+        pieces = ((i0, necst_reconstruct(self.w, c[i0:i0 + PIECE_ROWS], er[i0:i0 + PIECE_ROWS]))
+                  for i0 in range(0, len(c), PIECE_ROWS))
+        return Decoded(len(c), pieces, er, self.channels, self.image_shape, self.w.digest)
+
+    @classmethod
+    def for_codes(cls, attrs, weights=None, what="the codes") -> "NECSTCodec":
+        w = load_model_weights(weights, "necst", _shipped_name(attrs) or "necst-mnist-b100-bsc0.1")
+        check_weights(attrs, w, what)
+        return cls(_w=w)

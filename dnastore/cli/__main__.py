@@ -1,0 +1,5 @@
+"""`python -m dnastore.cli`."""
+
+from dnastore.cli import main
+
+main()

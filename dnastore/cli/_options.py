@@ -1,0 +1,168 @@
+"""What every command shares: the run context (:class:`Run`, from ``--seed``, ``--force``,
+``--progress``, ``-v``, ``--json``), option groups declared once, and the parsers of option
+values."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from dnastore.errors import DnastoreError
+
+
+@dataclass
+class Run:
+    """The shared options of a command; also the stages' reporter (log, warn, bar)."""
+    seed: int
+    force: bool
+    progress: bool
+    verbose: int
+    as_json: bool
+
+    def log(self, msg: str, level: int = 0) -> None:
+        if self.verbose >= level and not (self.as_json and level > 0):
+            click.echo(msg, err=True)
+
+    def warn(self, msg: str) -> None:
+        click.echo(f"Warning: {msg}", err=True)
+
+    def bar(self, length: int, label: str):
+        return click.progressbar(length=length, label=label, file=sys.stderr,
+                                 hidden=not self.progress or self.as_json or not sys.stderr.isatty(), show_eta=False)
+
+    def report(self, summary: dict[str, Any]) -> None:
+        if self.as_json:
+            click.echo(json.dumps(summary, sort_keys=True))
+            return
+        for k, v in summary.items():
+            if isinstance(v, float):
+                v = f"{v:.4g}"
+            elif isinstance(v, dict):
+                v = ", ".join(f"{a}={(f'{b:.4g}' if isinstance(b, float) else b)}" for a, b in v.items())
+            click.echo(f"{k}: {v}")
+
+
+def common_options(f: Callable) -> Callable:
+    """Attach the shared options; the command receives a :class:`Run` as first argument."""
+
+    @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable JSON summary on stdout.")
+    @click.option("-v", "--verbose", count=True, help="More detail on stderr (repeatable).")
+    @click.option("--progress/--no-progress", default=True, show_default=True, help="Show progress bars on stderr.")
+    @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
+    @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice.")
+    @functools.wraps(f)
+    def wrapper(seed, force, progress, verbose, as_json, **kw):
+        return f(Run(seed, force, progress, verbose, as_json), **kw)
+    return wrapper
+
+
+def stack(*opts: Callable) -> Callable:
+    """One decorator from several option decorators (applied in the order listed)."""
+    def deco(f: Callable) -> Callable:
+        for o in reversed(opts):
+            f = o(f)
+        return f
+    return deco
+
+
+PATH = click.Path(path_type=Path)
+
+scheduler_option = click.option(
+    "--scheduler", metavar="SCHEDULER",
+    help="Run the stage's pieces on Dask: threads, processes, or the address of a dask.distributed "
+         "scheduler (tcp://host:8786) [one process].")
+
+weights_option = click.option(
+    "--weights", type=PATH,
+    help="Model weights: a msgpack file, or the name of shipped weights (vae-mnist-k16, vae-mnist-k16-bsc, "
+         "vae-mnist-k8, vae-mnist-k32, necst-mnist-b100-bsc0.1) [vae-mnist-k16 to encode; to decode, the "
+         "shipped weights the codes name].")
+
+oligo_options = stack(
+    click.option("--strand-length", type=click.IntRange(40, 10000), default=150, show_default=True,
+                 help="Total length of each oligo in nt, primers included."),
+    click.option("--primers", help="Forward and reverse primer, FWD,REV (default: dnastore's 20-nt pair)."),
+    click.option("--no-primers", is_flag=True, help="Oligos without primers."),
+    click.option("--index-trits", type=click.IntRange(0, 40), default=0, show_default=True,
+                 help="Width of the strand index in trits (0: as few as needed)."),
+    click.option("--check-trits", type=click.IntRange(4, 20), default=10, show_default=True,
+                 help="Width of the per-strand check (a keyed CRC) in trits."),
+    click.option("--gc-band", default="0.40,0.60", show_default=True, help="Allowed GC fraction per oligo, LOW,HIGH."),
+    click.option("--outer-redundancy", type=float, default=0.0, show_default=True,
+                 help="Parity strands per data strand of the outer Reed-Solomon code (0: off). "
+                      "Use 0.1-0.3 to store files precisely; 1.5 or more keeps images at coverage 1 (at most 4)."),
+)
+
+quant_options = stack(
+    click.option("--quantizer", type=click.Choice(["vaen", "vaeu"]), default="vaen", show_default=True,
+                 help="vaen: erf transform with the training statistics, then uniform; vaeu: uniform over [-3, 3]."),
+    click.option("--bits", "n_bits", type=click.IntRange(1, 16), default=8, show_default=True, help="Bits per code."),
+    click.option("--store", type=click.Choice(["mu", "mu-logvar"]), default="mu", show_default=True,
+                 help="Store the posterior mean only, or mean and log-variance as in the paper (2x the bits)."),
+    click.option("--packing", type=click.Choice(["gray", "binary"]), default="binary", show_default=True,
+                 help="Plain binary or Gray-coded codes (under bit errors binary is better for VAEN, "
+                      "Gray for VAEU: see make bench-table3)."),
+)
+
+recon_options = stack(
+    click.option("-o", "--output", type=PATH, required=True,
+                 help="Folder to write: one PNG per image, grid.png and images.zarr."),
+    click.option("--originals", type=PATH,
+                 help="The original images (folder or dataset), for PSNR/SSIM/MS-SSIM and a comparison grid."),
+    click.option("--resize", help="Resize the originals to WIDTHxHEIGHT first."),
+)
+
+
+def parse_primers(value: str | None, none: bool = False) -> tuple[str, str] | None:
+    if none:
+        return ("", "")
+    if value is None:
+        return None
+    parts = value.upper().split(",")
+    if len(parts) != 2 or any(set(p) - set("ACGT") for p in parts):
+        raise DnastoreError(f"--primers takes FWD,REV in ACGT letters, got {value!r}")
+    return parts[0], parts[1]
+
+
+def parse_band(value: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(x) for x in value.split(","))
+    except ValueError:
+        raise DnastoreError(f"--gc-band takes LOW,HIGH such as 0.4,0.6, got {value!r}") from None
+    return lo, hi
+
+
+def oligo_settings(kw: dict[str, Any]):
+    """The oligo options popped from ``kw`` as :class:`dnastore.stages.files.OligoSettings`."""
+    from dnastore.stages.files import OligoSettings
+    primers, none = kw.pop("primers"), kw.pop("no_primers")
+    s = OligoSettings(kw.pop("strand_length"), parse_primers(primers, none), kw.pop("index_trits"),
+                      kw.pop("check_trits"), parse_band(kw.pop("gc_band")), kw.pop("outer_redundancy"))
+    return s
+
+
+def kernel_cache() -> None:
+    """Keep the simulator's compiled kernels on disk between runs (dnastore.aot)."""
+    from dnastore import aot
+    aot.set_cache_dir(aot.cache_base())
+
+
+def jax_cache() -> None:
+    """Keep compiled kernels on disk between runs: JAX's persistent compilation cache, and
+    the simulator's own."""
+    import os
+
+    from dnastore import aot
+    try:
+        import jax
+        jax.config.update("jax_compilation_cache_dir", os.path.join(aot.cache_base(), "jax"))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+        kernel_cache()
+    except Exception:  # a cache is an optimisation only
+        pass

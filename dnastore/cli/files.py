@@ -1,0 +1,124 @@
+"""The file commands: oligo-encode, simulate, consensus, oligo-decode
+(:mod:`dnastore.stages.files` does the work)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from dnastore.cli import cli
+from dnastore.cli._options import PATH, Run, common_options, kernel_cache, oligo_options, oligo_settings, \
+    parse_primers, scheduler_option
+
+
+@cli.command("oligo-encode")
+@click.argument("source", type=PATH)
+@click.option("-o", "--output", type=PATH, help="Oligo FASTA to write [SOURCE.fasta].")
+@oligo_options
+@common_options
+def oligo_encode(run: Run, source: Path, output: Path | None, **kw) -> None:
+    """Encode a file (precise mode) or a codes Zarr (approximate mode) into oligos.
+
+    Writes OUTPUT (FASTA, one record per strand) and OUTPUT.json, the manifest with every
+    parameter the decoder needs.
+
+    \b
+    Example:
+      dnastore oligo-encode photo.jpg -o photo.fasta --outer-redundancy 0.15
+      dnastore oligo-encode codes.zarr -o codes.fasta
+    """
+    from dnastore.stages.files import oligo_encode as stage
+    run.report(stage(source, output, oligo_settings(kw), force=run.force))
+
+
+@cli.command("simulate")
+@click.argument("oligos", required=False, type=PATH)
+@click.option("-o", "--output", type=PATH, help="Reads FASTQ to write [OLIGOS stem + .fastq].")
+@click.option("--coverage", type=float, default=10.0, show_default=True, help="Mean reads per designed strand.")
+@click.option("--preset", type=click.Choice(["illumina", "nanopore", "ideal"]), default="illumina", show_default=True,
+              help="Sequencing error profile (sets the rates below unless given).")
+@click.option("--synthesis", type=click.Choice(["twist", "customarray", "ideal"]),
+              help="Synthesis profile: copy-number bias and synthesis errors [preset's].")
+@click.option("--sub", type=float, help="Sequencing substitution rate per base.")
+@click.option("--ins", type=float, help="Sequencing insertion rate per base.")
+@click.option("--del", "dele", type=float, help="Sequencing deletion rate per base.")
+@click.option("--slope", type=float, help="Error rate rises from (1-slope)x to (1+slope)x along the read.")
+@click.option("--rc-fraction", type=float, help="Fraction of reads that are reverse complements.")
+@click.option("--bias", type=float, help="Copy-number spread (sigma of the lognormal; 0.30 Twist, 1.30 CustomArray).")
+@click.option("--copy-dist", type=click.Choice(["lognormal", "negbin"]), help="Copy-number distribution.")
+@click.option("--dropout", type=float, help="Probability that a strand is lost in synthesis.")
+@click.option("--synth-sub", type=float, help="Synthesis substitution rate per base.")
+@click.option("--synth-del", type=float, help="Synthesis deletion rate per base.")
+@click.option("--truth", type=PATH, help="Also write a TSV mapping each read to its source strand (for evaluation only).")
+@scheduler_option
+@common_options
+def simulate(run: Run, oligos: Path | None, output: Path | None, coverage: float, preset: str, synthesis: str | None,
+             truth: Path | None, scheduler: str | None, **rates) -> None:
+    """Simulate synthesis and sequencing of an oligo FASTA; write reads as FASTQ.
+
+    With no OLIGOS, the newest `oligo-encode`/`encode` output in the current folder is used.
+    The FASTQ gets a sidecar OUTPUT.json with the run's provenance and the oligos' manifest,
+    so that `consensus` and `oligo-decode` need no further flags.
+
+    \b
+    Example:
+      dnastore simulate photo.fasta --coverage 10 -o reads.fastq
+      dnastore simulate --coverage 3 --preset nanopore --seed 7
+    """
+    from dnastore.stages.files import simulate as stage
+    kernel_cache()
+    run.report(stage(oligos, output, coverage=coverage, preset=preset, synthesis=synthesis, rates=rates, truth=truth,
+                     seed=run.seed, scheduler=scheduler, force=run.force, report=run))
+
+
+@cli.command("consensus")
+@click.argument("reads", type=PATH)
+@click.option("-o", "--output", type=PATH, help="Consensus FASTA [READS stem + .consensus.fasta].")
+@click.option("--manifest", type=PATH,
+              help="Manifest of the oligos (default: the one carried in READS.json, else inferred from the reads).")
+@click.option("--primers", help="Primers FWD,REV, for reads with no manifest.")
+@click.option("--length", "strand_length", type=int, help="Oligo length, for reads with no manifest.")
+@click.option("--method", type=click.Choice(["vote", "spoa"]), default="vote", show_default=True,
+              help="vote: quality-weighted column vote (spoa only where needed); spoa: partial-order alignment.")
+@click.option("--min-size", type=click.IntRange(1), default=1, show_default=True, help="Smallest cluster kept.")
+@click.option("--tmp-dir", type=PATH, help="Folder for the read shards of a large file (shared with the workers of "
+              "a Dask cluster) [the system's temporary folder].")
+@scheduler_option
+@common_options
+def consensus(run: Run, reads: Path, output: Path | None, manifest: Path | None, primers: str | None,
+              strand_length: int | None, method: str, min_size: int, tmp_dir: Path | None,
+              scheduler: str | None) -> None:
+    """Cluster reads (FASTQ or FASTA, gzip allowed) and call one strand per cluster.
+
+    \b
+    Example:
+      dnastore consensus reads.fastq -o consensus.fasta
+      dnastore consensus peer_reads.fq.gz --manifest photo.fasta.json
+    """
+    from dnastore.stages.files import consensus as stage
+    run.report(stage(reads, output, manifest=manifest, primers=parse_primers(primers), strand_length=strand_length,
+                     method=method, min_size=min_size, tmp_dir=tmp_dir, scheduler=scheduler, force=run.force,
+                     report=run))
+
+
+@cli.command("oligo-decode")
+@click.argument("strands", type=PATH)
+@click.option("-o", "--output", type=PATH,
+              help="Restored file, or codes Zarr in approximate mode [STRANDS stem + .out / .codes.zarr].")
+@click.option("--manifest", type=PATH, help="The oligos' manifest (default: the one beside STRANDS).")
+@click.option("--partial", is_flag=True, help="Precise mode: write a best-effort file even with strands missing.")
+@scheduler_option
+@common_options
+def oligo_decode(run: Run, strands: Path, output: Path | None, manifest: Path | None, partial: bool,
+                 scheduler: str | None) -> None:
+    """Decode consensus strands (or any FASTA of oligos) back into the file or the codes.
+
+    \b
+    Example:
+      dnastore oligo-decode consensus.fasta -o photo.jpg
+      dnastore oligo-decode consensus.fasta --manifest codes.fasta.json -o codes_out.zarr
+    """
+    from dnastore.stages.files import oligo_decode as stage
+    run.report(stage(strands, output, manifest=manifest, partial=partial, scheduler=scheduler, force=run.force,
+                     report=run))

@@ -1,0 +1,252 @@
+"""The image commands: dataset, train, the VAE's stages (compress, quantize, dequantize,
+reconstruct), the composites encode and decode, and bench (:mod:`dnastore.stages.images`
+does the work). Registered on the group of :mod:`dnastore.cli` when first asked for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from dnastore.cli import cli
+from dnastore.cli._options import PATH, Run, common_options, jax_cache, oligo_options, oligo_settings, \
+    quant_options, recon_options, scheduler_option, weights_option
+from dnastore.errors import DnastoreError
+
+CODECS = ["vae", "necst", "jpeg", "png", "webp"]  # dnastore.codecs.base.codec_names(), without importing it
+
+
+@cli.command("dataset")
+@click.argument("source")
+@click.option("-o", "--output", type=PATH, required=True, help="Dataset Zarr to write.")
+@click.option("--split", type=click.Choice(["train", "valid", "test"]), default="test", show_default=True,
+              help="MNIST split (SOURCE = mnist).")
+@click.option("--limit", type=click.IntRange(1), help="Keep only the first N images.")
+@click.option("--resize", help="Resize every image to WIDTHxHEIGHT (folders only).")
+@click.option("--rgb", is_flag=True, help="Keep colour (default: convert to grey).")
+@click.option("--binarize", is_flag=True,
+              help="Static binarization: each pixel becomes 255 with probability intensity/255, drawn once from --seed.")
+@click.option("--length", type=click.IntRange(1, 100_000), default=100, show_default=True,
+              help="Bits per example (SOURCE = random-bits).")
+@common_options
+def dataset(run: Run, source: str, output: Path, **kw) -> None:
+    """Build a dataset artifact from MNIST (SOURCE = mnist), random bit strings (SOURCE =
+    random-bits, NECST's synthetic set: Bern(0.5) strings, 5k/1k/1k), or a folder of PNG/JPEG
+    images.
+
+    \b
+    Example:
+      dnastore dataset mnist --split train -o mnist-train.zarr
+      dnastore dataset mnist --split train --binarize -o bmnist-train.zarr
+      dnastore dataset random-bits --split train --length 100 -o bits-train.zarr
+      dnastore dataset photos/ --resize 28x28 -o photos.zarr
+    """
+    from dnastore.stages.images import dataset as stage
+    run.report(stage(source, output, seed=run.seed, force=run.force, **kw))
+
+
+@cli.command("train")
+@click.argument("data", type=PATH)
+@click.option("--valid", type=PATH, help="Validation dataset (default: the last 10% of DATA).")
+@click.option("--test", "test_data", type=PATH, help="Test dataset, evaluated once at the end.")
+@click.option("--config", type=PATH, help="Model config JSON (latent, likelihood, upsample, ...).")
+@click.option("--latent", type=click.IntRange(1, 4096), help="Latent size K, or NECST's code bits (overrides the config).")
+@click.option("--epochs", type=click.IntRange(1), default=30, show_default=True, help="Train until this many epochs in all.")
+@click.option("--batch-size", type=click.IntRange(1), help="Batch size [64 for the VAE, 100 for NECST].")
+@click.option("--codec", type=click.Choice(["vae", "necst"]), default="vae", show_default=True,
+              help="The VAE of the Generative DNA paper, or NECST (bits trained through a BSC/BEC).")
+@click.option("--channel", type=click.Choice(["bsc", "bec"]), help="NECST: the training channel [bsc].")
+@click.option("--eps", type=click.FloatRange(0.0, 0.99), help="NECST: the training channel's flip or erasure probability [0.1].")
+@click.option("--arch", type=click.Choice(["mlp", "cnn-svhn", "cnn-cifar", "cnn-celeba"]),
+              help="NECST: the supplement's architecture [mlp]; the CNNs want 32x32 (svhn, cifar) or 64x64 (celeba) colour.")
+@click.option("--likelihood", type=click.Choice(["bernoulli", "gaussian"]),
+              help="NECST: the decoder's likelihood [bernoulli]; gaussian (fixed sigma) for grey or colour pixels.")
+@click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--devices", type=click.IntRange(1), default=1, show_default=True,
+              help="Train data-parallel over this many JAX devices (each batch split across them).")
+@click.option("--run-dir", type=PATH, required=True, help="Folder of the checkpoints.")
+@click.option("--resume", is_flag=True, help="Continue from RUN_DIR/last.msgpack.")
+@click.option("-o", "--output", type=PATH, help="Weights file to export at the end [RUN_DIR/weights.msgpack].")
+@common_options
+def train(run: Run, data: Path, codec: str, latent: int | None, channel: str | None, eps: float | None,
+          arch: str | None, likelihood: str | None, **kw) -> None:
+    """Train the VAE or NECST on a dataset artifact; checkpoints every epoch, resumable.
+
+    \b
+    Example:
+      dnastore dataset mnist --split train -o train.zarr
+      dnastore dataset mnist --split valid -o valid.zarr
+      dnastore train train.zarr --valid valid.zarr --epochs 30 --run-dir runs/vae
+      dnastore train bmnist-train.zarr --valid bmnist-valid.zarr --codec necst --latent 100 \\
+          --channel bsc --eps 0.1 --epochs 50 --run-dir runs/necst
+      dnastore dataset my-svhn/ --rgb --resize 32x32 -o svhn.zarr
+      dnastore train svhn.zarr --codec necst --arch cnn-svhn --likelihood gaussian --latent 500 \\
+          --run-dir runs/necst-svhn
+    """
+    from dnastore.stages.images import train as stage
+    jax_cache()
+    overrides = {"latent": latent, "channel": channel, "eps": eps, "arch": arch, "likelihood": likelihood}
+    run.report(stage(data, model=codec, overrides=overrides, seed=run.seed, force=run.force, report=run, **kw))
+
+
+@cli.command("compress")
+@click.argument("source", type=PATH)
+@click.option("-o", "--output", type=PATH, required=True, help="Latents Zarr to write.")
+@click.option("--resize", help="Resize folder images to WIDTHxHEIGHT first.")
+@weights_option
+@scheduler_option
+@common_options
+def compress(run: Run, source: Path, output: Path, resize: str | None, weights: Path | None,
+             scheduler: str | None) -> None:
+    """Encode images (a folder of PNG/JPEG or a dataset Zarr) into latents with the VAE encoder.
+
+    \b
+    Example:
+      dnastore compress examples/images -o latents.zarr
+    """
+    from dnastore.stages.images import compress as stage
+    jax_cache()
+    run.report(stage(source, output, resize=resize, weights=weights, scheduler=scheduler, force=run.force,
+                     report=run))
+
+
+@cli.command("quantize")
+@click.argument("latents", type=PATH)
+@click.option("-o", "--output", type=PATH, required=True, help="Codes Zarr to write.")
+@quant_options
+@weights_option
+@common_options
+def quantize(run: Run, latents: Path, output: Path, **kw) -> None:
+    """Quantize latents into integer codes (VAEN or VAEU).
+
+    \b
+    Example:
+      dnastore quantize latents.zarr -o codes.zarr --quantizer vaen --bits 8
+    """
+    from dnastore.stages.images import quantize as stage
+    run.report(stage(latents, output, force=run.force, **kw))
+
+
+@cli.command("dequantize")
+@click.argument("codes", type=PATH)
+@click.option("-o", "--output", type=PATH, required=True, help="Latents Zarr to write.")
+@weights_option
+@common_options
+def dequantize(run: Run, codes: Path, output: Path, weights: Path | None) -> None:
+    """Turn codes back into latents; erased codes become the prior's centre.
+
+    \b
+    Example:
+      dnastore dequantize reads.codes.zarr -o latents_out.zarr
+    """
+    from dnastore.stages.images import dequantize as stage
+    run.report(stage(codes, output, weights=weights, force=run.force))
+
+
+@cli.command("reconstruct")
+@click.argument("latents", type=PATH)
+@recon_options
+@weights_option
+@scheduler_option
+@common_options
+def reconstruct(run: Run, latents: Path, **kw) -> None:
+    """Decode latents into images with the VAE decoder.
+
+    \b
+    Example:
+      dnastore reconstruct latents_out.zarr -o recon/ --originals examples/images
+    """
+    from dnastore.stages.images import reconstruct as stage
+    jax_cache()
+    run.report(stage(latents, force=run.force, report=run, **kw))
+
+
+@cli.command("encode")
+@click.argument("source", type=PATH)
+@click.argument("output", type=PATH)
+@click.option("--codec", type=click.Choice(CODECS), default="vae", show_default=True,
+              help="vae: the VAE + quantizer; necst: NECST's bits; jpeg, png, webp: each image as a file, "
+                   "stored precisely (--quality).")
+@click.option("--resize", help="Resize folder images to WIDTHxHEIGHT first.")
+@quant_options
+@click.option("--quality", type=click.IntRange(1, 100), help="JPEG/WebP quality [75].")
+@weights_option
+@oligo_options
+@common_options
+def encode(run: Run, source: Path, output: Path, codec: str, resize: str | None, quantizer: str, n_bits: int,
+           store: str, packing: str, quality: int | None, weights: Path | None, **kw) -> None:
+    """Images to oligos in one command: the codec's encode (for the VAE: compress + quantize)
+    then oligo-encode.
+
+    SOURCE is a folder of PNG/JPEG images or a dataset Zarr. Writes OUTPUT (FASTA) and
+    OUTPUT.json (the manifest, which records the codec, its weights digest, bits and
+    nucleotides per image).
+
+    \b
+    Example:
+      dnastore encode examples/images out.fasta
+      dnastore simulate --coverage 3 -o reads.fastq
+      dnastore decode reads.fastq -o recon/ --originals examples/images
+      dnastore encode examples/images necst.fasta --codec necst   # 100 NECST bits per image
+      dnastore encode examples/images jpeg.fasta --codec jpeg --quality 50 --outer-redundancy 0.3
+    """
+    from dnastore.stages.images import encode as stage
+    jax_cache()
+    quant = {"quantizer": quantizer, "n_bits": n_bits, "store": store, "packing": packing}
+    settings = {"vae": {**quant, "weights": weights}, "necst": {"weights": weights}}.get(codec, {"quality": quality})
+    if codec not in ("vae", "necst") and weights is not None:
+        raise DnastoreError(f"--weights does not apply to --codec {codec}")
+    run.report(stage(source, output, codec=codec, codec_settings=settings, resize=resize, settings=oligo_settings(kw),
+                     force=run.force, report=run))
+
+
+@cli.command("decode")
+@click.argument("reads", type=PATH)
+@recon_options
+@click.option("--manifest", type=PATH, help="Manifest of the oligos (default: the one carried beside READS).")
+@click.option("--method", type=click.Choice(["vote", "spoa"]), default="vote", show_default=True,
+              help="Consensus method (see `dnastore consensus --help`).")
+@weights_option
+@scheduler_option
+@common_options
+def decode(run: Run, reads: Path, **kw) -> None:
+    """Reads to images in one command: consensus + oligo-decode + the codec's decode.
+
+    Lost codes are filled with the prior's centre (NECST: lost bits reach its decoder as 0.5,
+    "unknown"; a classical codec's damaged file comes back black), so every image comes back;
+    the summary says how many codes were erased. Reads from which nothing decodes still give
+    (blank, prior-mean) images, with a warning.
+
+    \b
+    Example:
+      dnastore decode reads.fastq -o recon/ --originals examples/images
+    """
+    from dnastore.stages.images import decode as stage
+    jax_cache()
+    run.report(stage(reads, force=run.force, report=run, **kw))
+
+
+@cli.command("bench", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("pipeline")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def bench(pipeline: str, args: tuple[str, ...]) -> None:
+    """Run an experiment of pipelines/ (a file name without .py); extra arguments go to it.
+
+    \b
+    Example:
+      dnastore bench table3_bsc --limit 1000
+      dnastore bench bench_codec -- --limit 500
+    """
+    import subprocess
+    import sys
+
+    roots = [Path.cwd() / "pipelines", Path(__file__).resolve().parents[2] / "pipelines"]
+    folder = next((r for r in roots if r.is_dir()), None)
+    if folder is None:
+        raise DnastoreError("no pipelines/ folder here or beside the installed package; run from a dnastore checkout")
+    names = sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_") and p.stem != "common")
+    if pipeline.removesuffix(".py") not in names:
+        raise DnastoreError(f"no pipeline {pipeline!r} in {folder}; choose one of {', '.join(names)}")
+    rc = subprocess.call([sys.executable, str(folder / (pipeline.removesuffix(".py") + ".py")), *args])
+    if rc:
+        raise DnastoreError(f"pipeline {pipeline} failed with exit code {rc}")

@@ -1,0 +1,391 @@
+"""The DNA stages as library functions: oligo-encode, simulate, consensus, oligo-decode.
+
+Each takes paths and settings, writes its artifacts atomically (a temporary path renamed
+into place at the end) and returns a summary dict. The image composites
+(:mod:`dnastore.stages.images`) and the experiments' round trip (:func:`transmit`) call the
+same functions, so there is one code path from strands to reads to payload.
+
+Imports stay lazy: ``simulate`` runs its cached kernels without importing JAX.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from dnastore.errors import DnastoreError
+from dnastore.stages.report import QUIET, Reporter
+
+
+# ----------------------------------------------------------------------------- oligo-encode
+@dataclass
+class OligoSettings:
+    """The oligo layout and the outer code, as ``oligo-encode`` and ``encode`` take them.
+    ``primers`` None is dnastore's 20-nt pair; ("", "") is none."""
+    strand_length: int = 150
+    primers: tuple[str, str] | None = None
+    index_trits: int = 0
+    check_trits: int = 10
+    gc_band: tuple[float, float] = (0.40, 0.60)
+    outer_redundancy: float = 0.0
+
+    def layout(self):
+        from dnastore.dna.codec import DEFAULT_PRIMERS, Layout
+        from dnastore.dna.outer import MAX_REDUNDANCY
+        if not 0 <= self.outer_redundancy <= MAX_REDUNDANCY:
+            raise DnastoreError(f"--outer-redundancy must be in [0, {MAX_REDUNDANCY:g}], got {self.outer_redundancy}")
+        return Layout(self.strand_length, tuple(self.primers) if self.primers is not None else DEFAULT_PRIMERS,
+                      self.index_trits, self.check_trits, tuple(self.gc_band))
+
+    def params(self, layout) -> dict[str, Any]:
+        return {"strand_length": self.strand_length, "primers": list(layout.primers), "index_trits": self.index_trits,
+                "check_trits": self.check_trits, "gc_band": list(layout.gc_band),
+                "outer_redundancy": self.outer_redundancy}
+
+
+def write_oligos(payload: bytes, extra: dict[str, Any], output: Path, settings: OligoSettings,
+                 prov: Callable[[dict[str, Any]], dict[str, Any]], force: bool = False) -> dict[str, Any]:
+    """Encode ``payload`` into strands and write OUTPUT + OUTPUT.json atomically; returns the
+    summary. ``prov(params)`` builds the provenance record from the layout parameters."""
+    import numpy as np
+
+    from dnastore.dna.codec import encode_payload
+    from dnastore.io.atomic import atomic_outputs, check_writable
+    from dnastore.io.manifest import seal_manifest, sidecar_path, write_json
+    from dnastore.io.seqio import write_fasta
+
+    output = Path(output)
+    check_writable(output, force)
+    layout = settings.layout()
+    enc = encode_payload(payload, layout, unit=1, redundancy=settings.outer_redundancy or None, extra=extra)
+    man = enc.manifest
+    summary: dict[str, Any] = {}
+    if man["mode"] == "codes":
+        c = man["codes"]
+        rows, d = c["shape"]
+        n_img = int(c["attrs"].get("images", rows))  # a file codec's codes are one row of bytes
+        bits = rows * d * int(c["n_bits"])
+        total_nt = man["n_strands"] * settings.strand_length
+        inner_nt = man["n_strands"] * (settings.strand_length - sum(len(p) for p in layout.primers))
+        per = {"images": n_img, "bits_per_image": bits // n_img if bits % n_img == 0 else bits / n_img,
+               "nt_per_image": total_nt / n_img, "nt_per_image_without_primers": inner_nt / n_img}
+        shape = c["attrs"].get("image_shape")
+        if isinstance(shape, list) and shape and all(isinstance(v, int) and v > 0 for v in shape):
+            per["bits_per_pixel"] = per["bits_per_image"] / float(np.prod(shape))
+        man["per_image"] = per
+        summary = dict(per)
+    seal_manifest(man)
+    man["provenance"] = prov(settings.params(layout))
+    with atomic_outputs(force) as outs:
+        write_fasta(outs.path(output), ((f"s{i:07d}", s) for i, s in enumerate(enc.strands)), target_name=output.name)
+        write_json(outs.path(sidecar_path(output)), man)
+    return {"output": str(output), "manifest": str(sidecar_path(output)), "mode": man["mode"],
+            "encoding_id": man["encoding_id"], "strands": man["n_strands"], "data_strands": man["n_data_strands"],
+            "strand_length": settings.strand_length, "bytes_per_strand": man["bytes_per_strand"],
+            "payload_bytes": man["payload_bytes"], "density": man["density"],
+            "gc_min": float(enc.gc.min()), "gc_max": float(enc.gc.max()), **summary,
+            "input_digest": next(iter(man["provenance"]["inputs"].values()), {}).get("digest")}
+
+
+def oligo_encode(source: Path, output: Path | None = None, settings: OligoSettings | None = None,
+                 force: bool = False) -> dict[str, Any]:
+    """A file (precise mode) or a codes Zarr (approximate mode) into OUTPUT (FASTA) and
+    OUTPUT.json (the manifest)."""
+    from dnastore.io.provenance import provenance
+
+    source, settings = Path(source), settings or OligoSettings()
+    if not source.exists():
+        raise DnastoreError(f"{source}: no such file or folder")
+    settings.layout()
+    output = Path(output) if output else source.with_name(source.name.rstrip("/").removesuffix(".zarr") + ".fasta")
+    if (source / "zarr.json").is_file():
+        from dnastore.dna.approx import codes_payload
+        from dnastore.io.artifacts import read_codes
+        codes, attrs, extra_arrays = read_codes(source)
+        payload, extra = codes_payload(codes, attrs, extra_arrays)
+    elif source.is_dir():
+        raise DnastoreError(f"{source} is a folder but not a codes Zarr artifact")
+    else:
+        payload = source.read_bytes()
+        if not payload:
+            raise DnastoreError(f"{source} is empty: nothing to encode")
+        extra = {"mode": "file", "file_name": source.name, "sha256": hashlib.sha256(payload).hexdigest()}
+    # file mode has hashed its payload already: the provenance takes that digest
+    known = {"source": "sha256:" + extra["sha256"]} if extra["mode"] == "file" else None
+    return write_oligos(payload, extra, output, settings,
+                        lambda params: provenance("oligo-encode", params, {"source": source}, digests=known), force)
+
+
+# ----------------------------------------------------------------------------- simulate
+def last_encoding(folder: Path) -> Path:
+    """The newest oligo FASTA (one with a dnastore manifest beside it) in ``folder``."""
+    from dnastore.io.artifacts import OLIGOS_KIND
+    cands = []
+    for p in Path(folder).iterdir():
+        side = p.with_name(p.name + ".json")
+        if p.is_file() and side.exists() and p.suffix in (".fasta", ".fa", ".gz"):
+            try:
+                if json.loads(side.read_text()).get("kind") == OLIGOS_KIND:
+                    cands.append(p)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                continue
+    if not cands:
+        raise DnastoreError(f"no oligo FASTA with a manifest in {folder}; give the FASTA to simulate")
+    return max(cands, key=lambda p: p.stat().st_mtime_ns)
+
+
+def simulate(oligos: Path | None = None, output: Path | None = None, *, coverage: float = 10.0,
+             preset: str = "illumina", synthesis: str | None = None, rates: dict[str, Any] | None = None,
+             truth: Path | None = None, seed: int = 0, scheduler: str | None = None, force: bool = False,
+             report: Reporter = QUIET) -> dict[str, Any]:
+    """Synthesis and sequencing of an oligo FASTA: reads as FASTQ with a sidecar (provenance
+    and the oligos' manifest); ``truth`` also writes read -> source strand as TSV."""
+    import numpy as np
+
+    from dnastore.channel.dna import format_fastq, params_dict, preset_params, read_name, simulate_reads
+    from dnastore.io.artifacts import READS_KIND
+    from dnastore.io.atomic import atomic_outputs
+    from dnastore.io.manifest import sidecar_path, write_json
+    from dnastore.io.provenance import provenance
+    from dnastore.io.seqio import FastqWriter, read_fasta_matrix
+    from dnastore.parallel import Executor
+
+    if coverage <= 0:
+        raise DnastoreError(f"--coverage must be > 0, got {coverage}")
+    if oligos is None:
+        oligos = last_encoding(Path.cwd())
+        report.log(f"using {oligos.name}, the newest encoding here")
+    oligos = Path(oligos)
+    params = preset_params(preset, synthesis, coverage=coverage, **(rates or {}))
+    names, mat, lens = read_fasta_matrix(oligos)
+    side = sidecar_path(oligos)
+    if side.exists():
+        from dnastore.dna.manifest import load_manifest
+        manifest = load_manifest(side)
+    else:
+        manifest = None
+    output = Path(output) if output else oligos.with_name(oligos.name.split(".")[0] + ".fastq")
+    executor = Executor(scheduler)
+    n_reads, weights, batches = simulate_reads(mat, lens, params, seed, executor=executor)
+    errs = np.zeros(3, dtype=np.int64)
+    n_rc = 0
+    with atomic_outputs(force) as outs:
+        tmp = outs.path(output)
+        tf = open(outs.path(truth), "w") if truth else None
+        try:
+            if tf:
+                tf.write("read\tstrand\tstrand_name\treverse\tsubstitutions\tinsertions\tdeletions\n")
+            with FastqWriter(tmp, target_name=output.name) as w, report.bar(n_reads, "simulating") as bar:
+                done = 0
+                for b in batches:
+                    w.write_text(format_fastq(b), len(b.lens))
+                    if tf:
+                        tf.write("".join(f"{read_name(done + j)}\t{b.source[j]}\t{names[b.source[j]]}\t{int(b.rc[j])}\t"
+                                         f"{b.errors[j, 0]}\t{b.errors[j, 1]}\t{b.errors[j, 2]}\n"
+                                         for j in range(len(b.lens))))
+                    errs += b.errors.sum(axis=0)
+                    n_rc += int(b.rc.sum())
+                    done += len(b.lens)
+                    bar.update(len(b.lens))
+        finally:
+            if tf:
+                tf.close()
+            executor.close()
+        prov = provenance("simulate", {"preset": preset, "synthesis": synthesis, "seed": seed,
+                                       **params_dict(params)}, {"oligos": oligos})
+        write_json(outs.path(sidecar_path(output)), {"kind": READS_KIND, "provenance": prov, "manifest": manifest})
+    total_bases = float(lens.mean()) * n_reads
+    return {"output": str(output), "oligos": str(oligos), "reads": n_reads, "strands": len(names),
+            "coverage": coverage, "preset": preset, "strands_dropped": int((weights == 0).sum()),
+            "strands_unsampled_expected": float(np.exp(-coverage * weights / max(weights.mean(), 1e-12)).sum()),
+            "reverse_reads": n_rc,
+            "error_rates": {"sub": errs[0] / total_bases, "ins": errs[1] / total_bases, "del": errs[2] / total_bases},
+            "truth": str(truth) if truth else None}
+
+
+# ----------------------------------------------------------------------------- consensus
+def reads_manifest(reads: Path, manifest: Path | None) -> tuple[dict[str, Any] | None, Path | None]:
+    """The oligos' manifest for a reads file: ``manifest`` if given, else the one its sidecar
+    carries (None where there is none)."""
+    from dnastore.dna.manifest import carried_manifest, load_manifest
+    from dnastore.io.manifest import sidecar_path
+    if manifest is not None:
+        return load_manifest(manifest), Path(manifest)
+    side = sidecar_path(reads)
+    if side.exists():
+        man = carried_manifest(side)
+        return man, side if man is not None else None
+    return None, None
+
+
+@dataclass
+class Called:
+    """Strands called from reads: (sequence, cluster size) pairs and what it took."""
+    strands: list[tuple[str, int]]
+    trim: dict[str, Any]
+    calls: dict[str, Any]
+    design: Any
+    design_from: str
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def call_strands(reads: Path, man: dict[str, Any] | None = None, *, primers: tuple[str, str] | None = None,
+                 strand_length: int | None = None, method: str = "vote", min_size: int = 1,
+                 tmp_dir: Path | None = None, executor=None, report: Reporter = QUIET) -> Called:
+    """Cluster the reads of a file and call one strand per cluster. The design (primers and
+    core length) comes from ``man``, else from ``primers``/``strand_length``, else from the
+    reads themselves."""
+    import numpy as np
+
+    from dnastore.consensus.call import Design, infer_design
+    from dnastore.consensus.stream import first_reads, stream_consensus
+
+    if man is not None:
+        design, source = Design.from_manifest(man), "manifest"
+    elif primers is not None or strand_length is not None:
+        p = primers or ("", "")
+        total = strand_length or int(np.bincount(first_reads(reads).lens).argmax())
+        design, source = Design(p[0], p[1], total - len(p[0]) - len(p[1])), "options"
+    else:
+        head = first_reads(reads)
+        design, source = infer_design([head.seq(i) for i in range(min(len(head), 5000))]), "inferred"
+        report.log(f"no manifest: inferred primers {design.p1 or '-'} / {design.p2 or '-'} and core length "
+                   f"{design.core_len}", 1)
+    if design.core_len <= 0:
+        raise DnastoreError("the oligo length leaves no room between the primers")
+    # in memory when the file is one chunk; else trimmed chunk by chunk into shards on disk
+    with report.bar(2, "consensus (trim, then cluster and call)") as bar:
+        strands, tstats, cstats = stream_consensus(reads, design, method=method, min_size=min_size, tmp_dir=tmp_dir,
+                                                   progress=lambda _: bar.update(1), executor=executor)
+    return Called(strands, tstats, cstats, design, source)
+
+
+def consensus(reads: Path, output: Path | None = None, *, manifest: Path | None = None,
+              primers: tuple[str, str] | None = None, strand_length: int | None = None, method: str = "vote",
+              min_size: int = 1, tmp_dir: Path | None = None, scheduler: str | None = None, force: bool = False,
+              report: Reporter = QUIET) -> dict[str, Any]:
+    """Reads (FASTQ or FASTA, gzip allowed) to one consensus strand per cluster, as FASTA
+    with a sidecar that carries the oligos' manifest on."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dnastore.io.artifacts import CONSENSUS_KIND
+    from dnastore.io.atomic import atomic_outputs
+    from dnastore.io.manifest import sidecar_path, write_json
+    from dnastore.io.provenance import file_digest, provenance
+    from dnastore.io.seqio import write_fasta
+    from dnastore.parallel import Executor
+
+    reads = Path(reads)
+    man, _ = reads_manifest(reads, manifest)
+    # the input's digest (for provenance) is hashed in a thread while the reads are worked on
+    hasher = ThreadPoolExecutor(max_workers=1)
+    try:
+        digest = hasher.submit(file_digest, reads)
+        with Executor(scheduler) as executor:
+            got = call_strands(reads, man, primers=primers, strand_length=strand_length, method=method,
+                               min_size=min_size, tmp_dir=tmp_dir, executor=executor, report=report)
+        output = Path(output) if output else reads.with_name(reads.name.split(".")[0] + ".consensus.fasta")
+        d = got.design
+        prov = provenance("consensus", {"method": method, "min_size": min_size, "design_from": got.design_from,
+                                        "primers": [d.p1, d.p2], "core_length": d.core_len},
+                          {"reads": reads}, digests={"reads": digest.result()})
+    finally:
+        hasher.shutdown()
+    with atomic_outputs(force) as outs:
+        write_fasta(outs.path(output), ((f"c{i:07d};size={n}", s) for i, (s, n) in enumerate(got.strands)),
+                    target_name=output.name)
+        write_json(outs.path(sidecar_path(output)), {"kind": CONSENSUS_KIND, "provenance": prov, "manifest": man})
+    c = got.calls
+    return {"output": str(output), "design_from": got.design_from, **got.trim,
+            "clusters": c["clusters"], "strands": c["kept"], "spoa_clusters": c["spoa_clusters"],
+            "projected_reads": c["projected_reads"], "indel_rich": c["indel_rich"]}
+
+
+# ----------------------------------------------------------------------------- oligo-decode
+_SIZE = re.compile(r";size=(\d+)")
+
+
+@dataclass
+class Payload:
+    """What the strands gave back: the payload with its erased bytes, and the counts."""
+    data: bytes
+    erased: Any  # bool per payload byte
+    strands: dict[str, Any]  # decode_strands' stats
+    outer: dict[str, Any]  # assemble_payload's stats
+
+
+def payload_from_strands(recs: list[tuple[str, int]], man: dict[str, Any], *, partial: bool = True,
+                         executor=None, check: Callable[[dict[str, Any]], None] | None = None) -> Payload:
+    """(sequence, weight) strands to the payload, through the outer code where there is one.
+    ``check(strand stats)`` runs between the two steps (to refuse strands that all failed
+    before complaining about the holes they leave)."""
+    from dnastore.dna.codec import assemble_payload, decode_strands
+    dec = decode_strands(recs, man, executor=executor)
+    if check is not None:
+        check(dec.stats)
+    data, erased, stats = assemble_payload(dec, man, allow_partial=partial)
+    return Payload(data, erased, dec.stats, stats)
+
+
+def codes_of(p: Payload, man: dict[str, Any]):
+    """(codes, erased, side arrays, attrs) of the payload of an approximate-mode encoding."""
+    from dnastore.dna.approx import codes_from_payload
+    return codes_from_payload(p.data, p.erased, man)
+
+
+def oligo_decode(strands: Path, output: Path | None = None, *, manifest: Path | None = None, partial: bool = False,
+                 scheduler: str | None = None, force: bool = False, report: Reporter = QUIET) -> dict[str, Any]:
+    """Consensus strands (or any FASTA of oligos) back into the file, or into a codes Zarr
+    with an erasure mask in approximate mode."""
+    from dnastore.dna.manifest import find_manifest
+    from dnastore.io.atomic import atomic_outputs
+    from dnastore.io.provenance import provenance
+    from dnastore.io.seqio import read_strands
+    from dnastore.parallel import Executor
+
+    strands = Path(strands)
+    man, man_path = find_manifest(strands, manifest)
+    found = [(s, _SIZE.search(name)) for name, s in read_strands(strands)]
+    recs = [(s, int(m.group(1)) if m else 1) for s, m in found]
+    mode = man.get("mode", "file")
+    prov = provenance("oligo-decode", {"manifest_encoding_id": man["encoding_id"], "partial": partial},
+                      {"strands": strands, "manifest": man_path})
+
+    def check(st: dict[str, Any]) -> None:
+        if st["valid"] == 0 and st["strands_in"] > 0 and mode == "file":
+            raise DnastoreError(
+                f"none of the {st['strands_in']} strands in {strands} passes the check of manifest {man_path} "
+                f"(encoding {man['encoding_id']}): the manifest is from another encoding, or the reads are unusable")
+
+    with Executor(scheduler) as executor:
+        p = payload_from_strands(recs, man, partial=partial or mode == "codes", executor=executor, check=check)
+    st = p.strands
+    if mode == "codes":
+        from dnastore.io.artifacts import CODES_KIND, write_codes
+        codes, erased, side, attrs = codes_of(p, man)
+        if st["valid"] == 0:
+            report.warn(f"no strand of {strands} could be decoded: every code is erased")
+        output = Path(output) if output else strands.with_name(strands.name.split(".")[0] + ".codes.zarr")
+        with atomic_outputs(force) as outs:
+            write_codes(outs.path(output), codes, {**attrs, "kind": CODES_KIND, "provenance": prov}, side, erased)
+        summary = {"codes_erased": int(erased.sum()), "codes_total": int(erased.size)}
+    else:
+        payload, erased_bytes = p.data, p.erased
+        verified = hashlib.sha256(payload).hexdigest() == man.get("sha256")
+        if not verified and not partial:
+            raise DnastoreError("the restored payload does not match the original's sha256; "
+                                "pass --partial to keep a best-effort copy")
+        output = Path(output) if output else strands.with_name(strands.name.split(".")[0] + ".out")
+        with atomic_outputs(force) as outs:
+            outs.path(output).write_bytes(payload)
+        summary = {"bytes": len(payload), "sha256_verified": verified, "bytes_erased": int(erased_bytes.sum())}
+        if erased_bytes.any():
+            report.warn(f"{int(erased_bytes.sum())} bytes could not be restored and are zero in {output}")
+    return {"output": str(output), "mode": mode, "encoding_id": man["encoding_id"], **summary,
+            "strands_in": st["strands_in"], "strands_valid": st["valid"], "strands_recovered": st["recovered"],
+            "data_strands_missing": p.outer["data_strands_missing"], "wrong_length": st["wrong_length"],
+            "failed_check": st["failed_check"], "outer": p.outer.get("outer")}

