@@ -25,14 +25,12 @@ halves of real test images (the floor).
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def load_images(dataset: Path | None, limit_train: int | None, limit_test: int | None, seed: int):
@@ -75,7 +73,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from dnastore import __version__
-    from dnastore.results import machine, update_readme, write_results
+    from common import machine, update_readme, write_results
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     train, test, name = load_images(args.dataset, args.limit_train, args.limit_test, args.seed)
@@ -332,7 +330,7 @@ def plot(result: dict, path: Path) -> None:
             ax.set_title("Fig. 5 left" if key == "mse" else "Fig. 5 right")
         ax.legend(fontsize=7)
     fig.tight_layout()
-    from dnastore.results import save_figure
+    from common import save_figure
     save_figure(fig, path)
 
 

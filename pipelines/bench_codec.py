@@ -20,43 +20,21 @@ JSON and into README.md between the bench-codec markers.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-DNASTORE = [sys.executable, "-m", "dnastore.cli"]
-
-
-def bsc_codes(codes: np.ndarray, n_bits: int, p: float, seed: int) -> np.ndarray:
-    import jax
-    import jax.numpy as jnp
-
-    from dnastore.channel.bits import bsc
-    from dnastore.dna.approx import pack_bits, unpack_bits
-    if p == 0:
-        return codes
-    payload = pack_bits(codes, n_bits, "row")
-    bits = np.unpackbits(np.frombuffer(payload, np.uint8))
-    noisy = np.asarray(bsc(jax.random.key(seed), jnp.asarray(bits), p)).astype(np.uint8)
-    out, _ = unpack_bits(np.packbits(noisy).tobytes(), np.zeros(len(payload), bool), codes.shape, n_bits, "row")
-    return out
-
 
 def dna_run(folder: Path, store: str, coverage: float, seed: int) -> dict:
-    work = Path(tempfile.mkdtemp(prefix="bench-codec-"))
-    fa, fq = work / "x.fasta", work / "x.fastq"
-    enc = json.loads(subprocess.run(DNASTORE + ["encode", str(folder), str(fa), "--store", store, "--json"],
-                                    check=True, capture_output=True, text=True).stdout)
-    subprocess.run(DNASTORE + ["simulate", str(fa), "--coverage", str(coverage), "--seed", str(seed), "-o", str(fq)],
-                   check=True, capture_output=True)
-    dec = json.loads(subprocess.run(DNASTORE + ["decode", str(fq), "-o", str(work / "recon"), "--originals",
-                                                str(folder), "--json"], check=True, capture_output=True,
-                                    text=True).stdout.strip().splitlines()[-1])
+    """The images through encode, simulate and decode, with the stages' own functions."""
+    from dnastore.stages import decode, encode, simulate
+    with tempfile.TemporaryDirectory(prefix="bench-codec-") as tmp:
+        work = Path(tmp)
+        fa, fq = work / "x.fasta", work / "x.fastq"
+        enc = encode(folder, fa, codec="vae", codec_settings={"store": store})
+        simulate(fa, fq, coverage=coverage, seed=seed)
+        dec = decode(fq, work / "recon", originals=folder)
     return {"store": store, "coverage": coverage, "bits_per_image": enc["bits_per_image"],
             "nt_per_image": enc["nt_per_image"], "strands": enc["strands"], "psnr": dec["psnr"], "ssim": dec["ssim"],
             "ms_ssim": dec["ms_ssim"],
@@ -77,7 +55,7 @@ def main() -> None:
     from dnastore import __version__
     from dnastore.codecs.learned import compress, dequantize_codes, quantize_latents, reconstruct
     from dnastore.metrics import ms_ssim, psnr, ssim
-    from dnastore.results import machine, update_readme, write_results
+    from common import bsc_codes, machine, update_readme, write_results
     from dnastore.codecs.train import evaluate
     from dnastore.codecs.weights import load_weights
     from dnastore.data.mnist import load_mnist

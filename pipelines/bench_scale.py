@@ -29,7 +29,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 DNASTORE = [sys.executable, "-m", "dnastore.cli"]
 
 
@@ -60,7 +59,7 @@ def main() -> None:
     from dnastore import __version__
     from dnastore.io.artifacts import write_dataset
     from dnastore.data.mnist import load_mnist
-    from dnastore.results import machine, update_readme, write_results
+    from common import machine, update_readme, write_results
 
     work = args.work or Path(tempfile.mkdtemp(prefix="dnastore-scale-"))
     work.mkdir(parents=True, exist_ok=True)

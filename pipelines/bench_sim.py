@@ -147,7 +147,7 @@ def main() -> None:
               f"{dec['strands_recovered']}/{args.strands} strands recovered")
     res["repeats"] = args.repeats
     res["targets"] = {"vs_dt4dds": 5, "vs_randomreads": 10, "consensus_decode_reads_per_s": 100_000}
-    from dnastore.results import update_readme, write_results
+    from common import update_readme, write_results
     write_results(args.out, res)
     print(f"wrote {args.out}")
     if args.readme.exists():

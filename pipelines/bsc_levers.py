@@ -21,13 +21,11 @@ Bits per image are the bits stored: codes plus BCH parity.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def posterior_mean_table(n_bits: int, p: float) -> np.ndarray:
@@ -58,8 +56,8 @@ def main() -> None:
     from dnastore.codecs.protect import bits_code, code_bits
     from dnastore.codecs.quant import dequantize, quantize, to_gray, from_gray
     from dnastore.codecs.weights import load_weights
-    from dnastore.results import machine, mnist_test_set, quality, update_readme, write_results
-    from tune_decoder import uep_channel
+    from common import machine, mnist_test_set, quality, update_readme, write_results
+    from common import uep_channel
 
     w, clf, x, y = mnist_test_set(args.limit)
     tuned = load_weights("vae-mnist-k16-bsc")

@@ -27,7 +27,7 @@ def main() -> None:
     from dnastore.codecs.train import Trainer, evaluate
     from dnastore.codecs.vae import VAEConfig
     from dnastore.data.mnist import load_mnist
-    from dnastore.results import write_results
+    from common import write_results
 
     x, _ = load_mnist("train")
     x = x[:args.train_images]

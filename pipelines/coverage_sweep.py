@@ -65,7 +65,7 @@ def main() -> None:
     from dnastore.codecs.classical import decode_image, encode_images, pack_files, unpack_files
     from dnastore.codecs.learned import compress, dequantize_codes, quantize_latents, reconstruct
     from dnastore.dna.approx import codes_from_payload, codes_payload
-    from dnastore.results import machine, mnist_test_set, quality, update_readme, write_results
+    from common import machine, mnist_test_set, quality, update_readme, write_results
 
     w, clf, x, y = mnist_test_set(args.limit)
     n = len(x)

@@ -7,11 +7,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:
-    from dnastore.results import update_readme
+    from common import update_readme
     src = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "results" / "fuzz.json"
     res = json.loads(src.read_text())
     names = {"fastq": "FASTQ (plain and gzip) into consensus and decode", "fasta": "FASTA into oligo-decode and simulate",

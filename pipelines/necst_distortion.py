@@ -23,14 +23,12 @@ the decoder mean, and the fraction of wrong pixels (the mean rounded).
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 # the paper's Fig. 3 table (distortion at ε = 0.0, 0.1, ..., 0.5)
 PAPER = {
@@ -39,42 +37,6 @@ PAPER = {
     ("random-bits", "NECST"): [0.291, 0.357, 0.407, 0.456, 0.500, 0.498],
     ("random-bits", "VAE+LDPC"): [0.352, 0.375, 0.411, 0.442, 0.470, 0.502],
 }
-
-
-def train_model(cfg, images, epochs: int, seed: int, log, models_dir: Path | None = None, tag: str = ""):
-    """A model trained on ``images``; with ``models_dir``, saved there as weights and reused by
-    later runs with the same config, data, epochs and seed."""
-    import hashlib
-    import json
-
-    from dnastore.codecs.train import Trainer
-    from dnastore.codecs.weights import load_weights, save_weights
-    key = hashlib.sha256(json.dumps([cfg.key(), epochs, seed, hashlib.sha256(images.tobytes()).hexdigest()])
-                         .encode()).hexdigest()[:16]
-    path = models_dir / f"{tag}-{key}.msgpack" if models_dir else None
-    if path is not None and path.is_file():
-        log(f"    reusing {path.name}")
-        return load_weights(path).model
-    tr = Trainer(cfg, lr=1e-3, batch=100, seed=seed)
-    for _ in range(epochs):
-        loss = tr.train_epoch(images)
-    log(f"    trained {cfg.arch} bits={cfg.bits} eps={cfg.eps} prior={cfg.prior}: {epochs} epochs, last loss {loss:.2f}")
-    if path is not None:
-        models_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        save_weights(tmp, cfg, tr.model, {}, {"epochs": epochs, "seed": seed, "key": key})
-        tmp.replace(path)
-    return tr.model
-
-
-def load_data(name: str, limit_train: int | None, limit_test: int | None, seed: int):
-    from dnastore.data.binary import binarize, random_bits
-    if name == "mnist":
-        from dnastore.data.mnist import load_mnist
-        train = binarize(load_mnist("train")[0], seed, 0)
-        test = binarize(load_mnist("test")[0], seed, 2)
-        return train[:limit_train], test[:limit_test]
-    return random_bits("train", 100, seed, limit_train), random_bits("test", 100, seed, limit_test)
 
 
 def main() -> None:
@@ -99,7 +61,7 @@ def main() -> None:
     from dnastore.codecs.ldpc_code import LDPC
     from dnastore.codecs.necst import NECSTConfig, channel_bits, distortion
     from dnastore.codecs.infer import necst_codes, necst_decode
-    from dnastore.results import machine, update_readme, write_results
+    from common import load_data, machine, train_model, update_readme, write_results
 
     eps_list = [float(e) for e in args.eps.split(",")]
     rows = []
@@ -185,7 +147,7 @@ def plot(rows, path: Path) -> None:
         ax.set_ylabel("squared error per pixel" if name == "mnist" else "fraction of wrong bits")
         ax.legend(fontsize=8)
     fig.tight_layout()
-    from dnastore.results import save_figure
+    from common import save_figure
     save_figure(fig, path)
 
 

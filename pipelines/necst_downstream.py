@@ -14,15 +14,12 @@ test images. The codes are the stored bits, without channel noise.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "pipelines"))
 
 QDA_REG = 1e-3  # QDA's reg_param where its default (0) meets a singular class covariance
 
@@ -51,14 +48,14 @@ def main() -> None:
 
     import warnings
 
-    from necst_distortion import load_data, train_model
+    from common import load_data, train_model
 
     from dnastore import __version__
     from dnastore.codecs.necst import NECSTConfig
     from dnastore.codecs.infer import necst_codes
     from dnastore.data.mnist import load_mnist
     from dnastore.metrics.downstream import downstream_classifiers
-    from dnastore.results import machine, update_readme, write_results
+    from common import machine, update_readme, write_results
 
     train_bin, test_bin = load_data("mnist", args.limit_train, args.limit_test, args.seed)
     n_train = min(args.train, len(train_bin))

@@ -18,14 +18,11 @@ from __future__ import annotations
 
 import argparse
 import io
-import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "pipelines"))
 
 
 def candidates(img: np.ndarray) -> dict[str, list[tuple[int, float]]]:
@@ -59,13 +56,13 @@ def main() -> None:
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = ap.parse_args()
 
-    from necst_distortion import load_data, train_model
+    from common import load_data, train_model
 
     from dnastore import __version__
     from dnastore.channel.bits import bsc_capacity, ideal_code_bits
     from dnastore.codecs.necst import NECSTConfig, channel_bits, distortion
     from dnastore.codecs.infer import necst_codes, necst_decode
-    from dnastore.results import machine, update_readme, write_results
+    from common import machine, update_readme, write_results
 
     train, test = load_data("mnist", args.limit_train, args.limit_test, args.seed)
     x = test.astype(np.float64) / 255.0

@@ -14,13 +14,11 @@ Fig. 4 and its supplement's chains), with the shipped MNIST model.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def main() -> None:
@@ -49,7 +47,7 @@ def main() -> None:
     from dnastore.data.mnist import load_mnist
     from dnastore.data.render import grid, save_png
     from dnastore.metrics.classifier import load_classifier
-    from dnastore.results import machine, update_readme, write_results
+    from common import machine, update_readme, write_results
 
     w = load_weights(args.weights)
     model, cfg = w.model, w.config

@@ -16,14 +16,12 @@ run, the best of three repeats; the ratio is what counts, as the machine is shar
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def best_of(fn, repeats: int = 3) -> float:
@@ -52,7 +50,7 @@ def main() -> None:
     from dnastore import __version__
     from dnastore.codecs.ldpc_code import LDPC
     from dnastore.codecs.weights import load_weights
-    from dnastore.results import machine, update_readme, write_results
+    from common import machine, update_readme, write_results
 
     w = load_weights(args.weights)
     model, bits = w.model, w.config.bits

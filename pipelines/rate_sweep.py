@@ -31,7 +31,7 @@ def main() -> None:
     from dnastore.codecs.classical import decode_images, encode_images
     from dnastore.codecs.learned import compress, dequantize_codes, quantize_latents, reconstruct
     from dnastore.dna.approx import pack_bits
-    from dnastore.results import machine, mnist_test_set, quality, update_readme, write_results
+    from common import machine, mnist_test_set, quality, update_readme, write_results
 
     w, clf, x, y = mnist_test_set(args.limit)
     n, pixels = len(x), x.shape[1] * x.shape[2]

@@ -28,25 +28,6 @@ PAPER = {"VAEN": {"ms_ssim": 0.863, "psnr": 15.000, "acc": 0.752},
          "VAEU": {"ms_ssim": 0.775, "psnr": 12.881, "acc": 0.422}}
 
 
-def bsc_bits(bits: np.ndarray, p: float, seed: int) -> np.ndarray:
-    import jax
-    import jax.numpy as jnp
-
-    from dnastore.channel.bits import bsc
-    return np.asarray(bsc(jax.random.key(seed), jnp.asarray(bits), p)).astype(np.uint8)
-
-
-def bsc_files(files: list[bytes], p: float, seed: int) -> list[bytes]:
-    lens = [len(f) for f in files]
-    bits = np.unpackbits(np.frombuffer(b"".join(files), np.uint8))
-    noisy = np.packbits(bsc_bits(bits, p, seed)).tobytes()
-    out, pos = [], 0
-    for n in lens:
-        out.append(noisy[pos:pos + n])
-        pos += n
-    return out
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--limit", type=int, default=10_000)
@@ -60,7 +41,7 @@ def main() -> None:
     from dnastore.codecs.classical import decode_images, encode_images
     from dnastore.codecs.learned import compress, dequantize_codes, quantize_latents, reconstruct
     from dnastore.dna.approx import pack_bits, unpack_bits
-    from dnastore.results import machine, mnist_test_set, quality, update_readme, write_results
+    from common import bsc_bits, bsc_files, machine, mnist_test_set, quality, update_readme, write_results
 
     w, clf, x, y = mnist_test_set(args.limit)
     n = len(x)

@@ -20,26 +20,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def uep_channel(w, n_bits: int, top: int, t: int, p: float):
-    """channel(latents, rng) → received latents, for :func:`finetune_decoder` and the levers."""
-    import numpy as np
-
-    from dnastore.codecs.protect import UEP
-    from dnastore.codecs.quant import dequantize, quantize
-    k = w.config.latent
-    mean, std = w.stats["mean"][:k], w.stats["std"][:k]
-    uep = UEP(n_bits, top, t)
-
-    def channel(mu, rng):
-        bits = uep.encode(quantize(mu, "vaen", n_bits, mean, std, "binary"))
-        bits ^= (rng.random(bits.shape) < p).astype(np.uint8)
-        codes, ok = uep.decode(bits, k)
-        channel.failed = int((~ok).sum())
-        return dequantize(codes, "vaen", n_bits, mean, std, "binary")
-    channel.bits = uep.length(k)
-    return channel
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--epochs", type=int, default=2)
@@ -54,6 +34,7 @@ def main() -> None:
                     default=ROOT / "dnastore" / "codecs" / "weights" / "vae-mnist-k16-bsc.msgpack")
     args = ap.parse_args()
 
+    from common import uep_channel
     from dnastore.codecs.learned import compress
     from dnastore.codecs.train import finetune_decoder
     from dnastore.codecs.weights import load_weights, save_weights

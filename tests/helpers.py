@@ -2,9 +2,13 @@
 
 from pathlib import Path
 
+import numpy as np
+
 from click.testing import CliRunner
 
 from dnastore.cli import cli
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "images"
 
 
 def run(args, ok=True):
@@ -23,3 +27,17 @@ def one_line_error(r):
 
 def artifacts(folder: Path) -> set[str]:
     return {p.name for p in folder.iterdir()}
+
+
+def images_folder(folder: Path, n: int = 8) -> Path:
+    folder.mkdir(exist_ok=True)
+    for p in sorted(EXAMPLES.iterdir())[:n]:
+        (folder / p.name).write_bytes(p.read_bytes())
+    return folder
+
+
+def recon_images(folder):
+    import zarr
+    g = zarr.open_group(str(Path(folder) / "images.zarr"), mode="r")
+    assert g.attrs["kind"] == "dnastore-reconstruction"
+    return np.asarray(g["images"][...])

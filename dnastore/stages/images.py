@@ -264,7 +264,7 @@ def dequantize(codes: Path, output: Path, *, weights=None, force: bool = False) 
 
     c = read_codes_artifact(codes)
     if c.attrs.get("codec") != "vae":
-        raise DnastoreError(f"{codes} holds {c.attrs.get('codec', 'unknown')} codes, which have no latents to "
+        raise DnastoreError(f"{codes} holds {str(c.attrs.get('codec', 'unknown')).upper()} codes, which have no latents to "
                             "dequantize: decode the reads with `dnastore decode`")
     codec = codec_for(c.attrs, weights, str(codes))
     mu, _, er = codec.latents(c)

@@ -84,7 +84,7 @@ def base(tmp_path_factory):
     d = tmp_path_factory.mktemp("base")
     rng = np.random.default_rng(7)
     (d / "f.bin").write_bytes(rng.integers(0, 256, 600, dtype=np.uint8).tobytes())
-    ex = Path(__file__).resolve().parents[1] / "examples" / "images"
+    ex = Path(__file__).resolve().parents[2] / "examples" / "images"
     (d / "img").mkdir()
     for p in sorted(ex.iterdir())[:3]:
         shutil.copy(p, d / "img" / p.name)

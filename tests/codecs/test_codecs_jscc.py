@@ -17,7 +17,7 @@ from flax import nnx
 from dnastore.codecs.jscc import (JSCC, Fitter, JSCCConfig, communicate, joint_loss, load_jscc, mse, save_jscc,
                                   train_separate)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SMALL = dict(hidden=64, latent=8, channel_dims=8)
 
 

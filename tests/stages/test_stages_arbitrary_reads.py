@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from helpers import run
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "images"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "images"
 
 
 def _random_fastq(path: Path, n: int, seed: int) -> bytes:

@@ -228,7 +228,7 @@ def test_necst_codes_go_through_dna_and_lost_bits_reach_the_decoder_as_unknown(t
     tr = Trainer(cfg, batch=100, seed=0)
     tr.train_epoch(binarize(load_mnist("train")[0][:2000]))
     save_weights(Path("necst.msgpack"), cfg, tr.model, {}, {"note": "one epoch on 2,000 images"})
-    examples = Path(__file__).resolve().parents[1] / "examples" / "images"
+    examples = Path(__file__).resolve().parents[2] / "examples" / "images"
     Path("img").mkdir()
     for p in sorted(examples.iterdir())[:8]:
         (Path("img") / p.name).write_bytes(p.read_bytes())

@@ -14,7 +14,7 @@ from helpers import one_line_error, run
 
 pytest.importorskip("distributed")
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "images"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "images"
 
 
 def _files(folder: Path) -> dict[str, bytes]:

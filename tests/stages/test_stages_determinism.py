@@ -10,7 +10,7 @@ from pathlib import Path
 
 from helpers import run
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "images"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "images"
 STAGES = [
     ["compress", "img", "-o", "lat.zarr"],
     ["quantize", "lat.zarr", "-o", "codes.zarr"],

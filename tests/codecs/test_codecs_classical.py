@@ -9,7 +9,7 @@ from PIL import Image
 from dnastore.codecs.classical import decode_images, encode_image, encode_images
 
 EX = np.stack([np.asarray(Image.open(p)) for p in
-               sorted((Path(__file__).resolve().parents[1] / "examples" / "images").iterdir())[:6]])
+               sorted((Path(__file__).resolve().parents[2] / "examples" / "images").iterdir())[:6]])
 
 
 def test_png_is_lossless_and_jpeg_webp_are_close():
@@ -48,7 +48,7 @@ def test_results_json_of_a_pipeline_has_one_entry_per_method_and_setting(tmp_pat
     import json
     import subprocess
     import sys
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     out = tmp_path / "cs.json"
     subprocess.run([sys.executable, str(root / "pipelines" / "coverage_sweep.py"), "--limit", "24", "--coverages",
                     "4,8", "--settings", "unbiased", "--necst", "", "--out", str(out), "--readme", str(tmp_path / "none.md")],
