@@ -8,7 +8,7 @@ PIP    := $(BIN)/pip install -q -c constraints.txt
 
 help:
 	@echo "make install     virtual environment in .venv with the pinned stack (constraints.txt)"
-	@echo "make test        the test suite (peer-tool interop tests skip when the peers are absent)"
+	@echo "make test        the layer contracts (lint-imports) and the test suite (peer-tool interop tests skip when the peers are absent)"
 	@echo "make demo        a file through encode -> simulate -> consensus -> decode"
 	@echo "make peers       install the peer tools: BBMap (apt) and dt4dds (pip)"
 	@echo "make test-peers  interop tests against BBMap randomreads and dt4dds"
@@ -45,7 +45,9 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(BIN)/python -m compileall -q dnastore
 	touch $@
 
+# the layer rules first (import-linter contracts in pyproject.toml), then the suite
 test: install
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q
 
 demo: install
