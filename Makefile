@@ -147,7 +147,7 @@ bench-scale: install
 FUZZ_EXAMPLES ?= 1700
 fuzz: install
 	DNASTORE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) DNASTORE_FUZZ_RANDOM=1 DNASTORE_FUZZ_REPORT=results/fuzz.json \
-	  $(BIN)/python -m pytest -q -p no:cacheprovider tests/test_fuzz.py
+	  $(BIN)/python -m pytest -q -p no:cacheprovider tests/cli/test_cli_fuzz.py
 	$(BIN)/python pipelines/fuzz_report.py results/fuzz.json
 
 compare-upsampling: install

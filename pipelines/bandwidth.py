@@ -72,8 +72,9 @@ def main() -> None:
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = ap.parse_args()
 
-    from dnastore import __version__
     from common import machine, update_readme, write_results
+
+    from dnastore import __version__
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     train, test, name = load_images(args.dataset, args.limit_train, args.limit_test, args.seed)
@@ -108,9 +109,16 @@ def main() -> None:
 
 
 def joint_vs_separate(args, train, test) -> dict:
-    from dnastore.codecs.jscc import JSCC, Fitter, JSCCConfig, communicate, join_halves, mse, reconstruct_source, \
-        train_separate_channel
     from flax import nnx
+
+    from dnastore.codecs.jscc import (
+        JSCC,
+        JSCCConfig,
+        communicate,
+        mse,
+        reconstruct_source,
+    )
+    from dnastore.codecs.jscc_train import Fitter, join_halves, train_separate_channel
     snrs = [float(s) for s in args.snrs.split(",")]
     betas = [float(b) for b in args.betas.split(",")]
     steps = max(1, len(train) // 100)
@@ -156,8 +164,10 @@ def joint_vs_separate(args, train, test) -> dict:
 
 
 def bandwidth_sweep(args, train, test, name) -> dict:
-    from dnastore.codecs.jscc import JSCC, Fitter, JSCCConfig, communicate, mse
     from flax import nnx
+
+    from dnastore.codecs.jscc import JSCC, JSCCConfig, communicate, mse
+    from dnastore.codecs.jscc_train import Fitter
     mnist = name == "mnist" or tuple(train.shape[1:]) == (28, 28)
     clf = None
     if mnist:
@@ -201,8 +211,10 @@ def relaxed_binary(args, train, test) -> dict:
     """Experiment 3 (appendix C): joint models through the relaxed BSC(0.1) with 100 bits at
     several temperatures; tested on the relaxed channel they were trained on and on the hard
     BSC they are meant for."""
-    from dnastore.codecs.jscc import JSCC, Fitter, JSCCConfig, communicate, mse
     from flax import nnx
+
+    from dnastore.codecs.jscc import JSCC, JSCCConfig, communicate, mse
+    from dnastore.codecs.jscc_train import Fitter
     rows = []
     for temp in [float(t) for t in args.temperatures.split(",")]:
         t = time.perf_counter()

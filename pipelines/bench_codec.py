@@ -23,7 +23,6 @@ import argparse
 import tempfile
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parent.parent
 
 def dna_run(folder: Path, store: str, coverage: float, seed: int) -> dict:
@@ -50,15 +49,20 @@ def main() -> None:
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = ap.parse_args()
 
+    from common import bsc_codes, machine, update_readme, write_results
     from PIL import Image
 
     from dnastore import __version__
-    from dnastore.codecs.learned import compress, dequantize_codes, quantize_latents, reconstruct
-    from dnastore.metrics import ms_ssim, psnr, ssim
-    from common import bsc_codes, machine, update_readme, write_results
+    from dnastore.codecs.learned import (
+        compress,
+        dequantize_codes,
+        quantize_latents,
+        reconstruct,
+    )
     from dnastore.codecs.train import evaluate
     from dnastore.codecs.weights import load_weights
     from dnastore.data.mnist import load_mnist
+    from dnastore.metrics import ms_ssim, psnr, ssim
 
     w = load_weights()
     x, _ = load_mnist("test")

@@ -56,10 +56,11 @@ def main() -> None:
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = ap.parse_args()
 
-    from dnastore import __version__
-    from dnastore.io.artifacts import write_dataset
-    from dnastore.data.mnist import load_mnist
     from common import machine, update_readme, write_results
+
+    from dnastore import __version__
+    from dnastore.data.mnist import load_mnist
+    from dnastore.io.artifacts import write_dataset
 
     work = args.work or Path(tempfile.mkdtemp(prefix="dnastore-scale-"))
     work.mkdir(parents=True, exist_ok=True)

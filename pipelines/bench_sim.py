@@ -74,11 +74,11 @@ def main() -> None:
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = ap.parse_args()
 
-    from dnastore import peers
     # byte-compile the package, as pip does when it installs one: an editable install under
     # PYTHONDONTWRITEBYTECODE (set on the development machine) would otherwise recompile every
     # dnastore module in every command, some 50 ms each time
     import dnastore
+    from dnastore import peers
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(dnastore.__file__).parent)], check=True)
     res: dict = {"strands": args.strands, "strand_length": 150, "coverage": args.coverage,
                  "reads": int(round(args.strands * args.coverage)),

@@ -51,13 +51,20 @@ def main() -> None:
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = ap.parse_args()
 
+    from common import (
+        machine,
+        mnist_test_set,
+        quality,
+        uep_channel,
+        update_readme,
+        write_results,
+    )
+
     from dnastore import __version__
     from dnastore.codecs.learned import compress, reconstruct
     from dnastore.codecs.protect import bits_code, code_bits
-    from dnastore.codecs.quant import dequantize, quantize, to_gray, from_gray
+    from dnastore.codecs.quant import dequantize, from_gray, quantize, to_gray
     from dnastore.codecs.weights import load_weights
-    from common import machine, mnist_test_set, quality, update_readme, write_results
-    from common import uep_channel
 
     w, clf, x, y = mnist_test_set(args.limit)
     tuned = load_weights("vae-mnist-k16-bsc")

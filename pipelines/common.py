@@ -130,9 +130,9 @@ def uep_channel(w, n_bits: int, top: int, t: int, p: float):
 
 def bsc_bits(bits, p: float, seed: int):
     """Bits (uint8 0/1) through a BSC with flip probability ``p`` (dnastore.channel.bits.bsc)."""
-    import numpy as np
     import jax
     import jax.numpy as jnp
+    import numpy as np
 
     from dnastore.channel.bits import bsc
     return np.asarray(bsc(jax.random.key(seed), jnp.asarray(bits), p)).astype(np.uint8)

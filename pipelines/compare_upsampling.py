@@ -24,10 +24,11 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "upsampling.json")
     args = ap.parse_args()
 
+    from common import write_results
+
     from dnastore.codecs.train import Trainer, evaluate
     from dnastore.codecs.vae import VAEConfig
     from dnastore.data.mnist import load_mnist
-    from common import write_results
 
     x, _ = load_mnist("train")
     x = x[:args.train_images]

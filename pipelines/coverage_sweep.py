@@ -59,13 +59,24 @@ def main() -> None:
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = ap.parse_args()
 
+    from common import machine, mnist_test_set, quality, update_readme, write_results
+
     from dnastore import __version__
     from dnastore.channel.dna import preset_params
-    from dnastore.stages.roundtrip import encode, transmit
-    from dnastore.codecs.classical import decode_image, encode_images, pack_files, unpack_files
-    from dnastore.codecs.learned import compress, dequantize_codes, quantize_latents, reconstruct
+    from dnastore.codecs.classical import (
+        decode_image,
+        encode_images,
+        pack_files,
+        unpack_files,
+    )
+    from dnastore.codecs.learned import (
+        compress,
+        dequantize_codes,
+        quantize_latents,
+        reconstruct,
+    )
     from dnastore.dna.approx import codes_from_payload, codes_payload
-    from common import machine, mnist_test_set, quality, update_readme, write_results
+    from dnastore.stages.roundtrip import encode, transmit
 
     w, clf, x, y = mnist_test_set(args.limit)
     n = len(x)

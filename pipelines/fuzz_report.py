@@ -1,4 +1,4 @@
-"""The figures of `make fuzz` (results/fuzz.json, written by tests/test_fuzz.py) into README.md."""
+"""The figures of `make fuzz` (results/fuzz.json, written by tests/cli/test_cli_fuzz.py) into README.md."""
 
 from __future__ import annotations
 

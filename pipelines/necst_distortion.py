@@ -57,11 +57,12 @@ def main() -> None:
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = ap.parse_args()
 
+    from common import load_data, machine, train_model, update_readme, write_results
+
     from dnastore import __version__
+    from dnastore.codecs.infer import necst_codes, necst_decode
     from dnastore.codecs.ldpc_code import LDPC
     from dnastore.codecs.necst import NECSTConfig, channel_bits, distortion
-    from dnastore.codecs.infer import necst_codes, necst_decode
-    from common import load_data, machine, train_model, update_readme, write_results
 
     eps_list = [float(e) for e in args.eps.split(",")]
     rows = []

@@ -48,14 +48,13 @@ def main() -> None:
 
     import warnings
 
-    from common import load_data, train_model
+    from common import load_data, machine, train_model, update_readme, write_results
 
     from dnastore import __version__
-    from dnastore.codecs.necst import NECSTConfig
     from dnastore.codecs.infer import necst_codes
+    from dnastore.codecs.necst import NECSTConfig
     from dnastore.data.mnist import load_mnist
     from dnastore.metrics.downstream import downstream_classifiers
-    from common import machine, update_readme, write_results
 
     train_bin, test_bin = load_data("mnist", args.limit_train, args.limit_test, args.seed)
     n_train = min(args.train, len(train_bin))

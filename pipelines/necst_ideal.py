@@ -56,13 +56,12 @@ def main() -> None:
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = ap.parse_args()
 
-    from common import load_data, train_model
+    from common import load_data, machine, train_model, update_readme, write_results
 
     from dnastore import __version__
     from dnastore.channel.bits import bsc_capacity, ideal_code_bits
-    from dnastore.codecs.necst import NECSTConfig, channel_bits, distortion
     from dnastore.codecs.infer import necst_codes, necst_decode
-    from common import machine, update_readme, write_results
+    from dnastore.codecs.necst import NECSTConfig, channel_bits, distortion
 
     train, test = load_data("mnist", args.limit_train, args.limit_test, args.seed)
     x = test.astype(np.float64) / 255.0

@@ -37,17 +37,17 @@ def main() -> None:
 
     import jax
     import jax.numpy as jnp
+    from common import machine, update_readme, write_results
     from flax import nnx
 
     from dnastore import __version__
-    from dnastore.codecs.necst import noisy_probs
     from dnastore.codecs.infer import necst_codes, necst_decode
+    from dnastore.codecs.necst import noisy_probs
     from dnastore.codecs.weights import load_weights
     from dnastore.data.binary import binarize
     from dnastore.data.mnist import load_mnist
     from dnastore.data.render import grid, save_png
     from dnastore.metrics.classifier import load_classifier
-    from common import machine, update_readme, write_results
 
     w = load_weights(args.weights)
     model, cfg = w.model, w.config

@@ -45,12 +45,12 @@ def main() -> None:
     args = ap.parse_args()
 
     import jax
+    from common import machine, update_readme, write_results
     from flax import nnx
 
     from dnastore import __version__
     from dnastore.codecs.ldpc_code import LDPC
     from dnastore.codecs.weights import load_weights
-    from common import machine, update_readme, write_results
 
     w = load_weights(args.weights)
     model, bits = w.model, w.config.bits

@@ -37,11 +37,25 @@ def main() -> None:
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = ap.parse_args()
 
+    from common import (
+        bsc_bits,
+        bsc_files,
+        machine,
+        mnist_test_set,
+        quality,
+        update_readme,
+        write_results,
+    )
+
     from dnastore import __version__
     from dnastore.codecs.classical import decode_images, encode_images
-    from dnastore.codecs.learned import compress, dequantize_codes, quantize_latents, reconstruct
+    from dnastore.codecs.learned import (
+        compress,
+        dequantize_codes,
+        quantize_latents,
+        reconstruct,
+    )
     from dnastore.dna.approx import pack_bits, unpack_bits
-    from common import bsc_bits, bsc_files, machine, mnist_test_set, quality, update_readme, write_results
 
     w, clf, x, y = mnist_test_set(args.limit)
     n = len(x)

@@ -35,6 +35,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from common import uep_channel
+
     from dnastore.codecs.learned import compress
     from dnastore.codecs.train import finetune_decoder
     from dnastore.codecs.weights import load_weights, save_weights

@@ -31,8 +31,8 @@ def other_weights(tmp_path_factory, mnist_small):
     from flax import nnx
 
     from dnastore.codecs.train import encoder_stats
-    from dnastore.codecs.weights import save_weights
     from dnastore.codecs.vae import VAE, VAEConfig
+    from dnastore.codecs.weights import save_weights
     cfg = VAEConfig(latent=16)
     model = VAE(cfg, nnx.Rngs(7))
     path = tmp_path_factory.mktemp("w") / "other.msgpack"

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import numpy as np
-
 from click.testing import CliRunner
 
 from dnastore.cli import cli

@@ -8,8 +8,16 @@ from pathlib import Path
 import click
 
 from dnastore.cli import cli
-from dnastore.cli._options import PATH, Run, common_options, kernel_cache, oligo_options, oligo_settings, \
-    parse_primers, scheduler_option
+from dnastore.cli._options import (
+    PATH,
+    Run,
+    common_options,
+    kernel_cache,
+    oligo_options,
+    oligo_settings,
+    parse_primers,
+    scheduler_option,
+)
 
 
 @cli.command("oligo-encode")

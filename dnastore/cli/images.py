@@ -9,8 +9,18 @@ from pathlib import Path
 import click
 
 from dnastore.cli import cli
-from dnastore.cli._options import PATH, Run, common_options, jax_cache, oligo_options, oligo_settings, \
-    quant_options, recon_options, scheduler_option, weights_option
+from dnastore.cli._options import (
+    PATH,
+    Run,
+    common_options,
+    jax_cache,
+    oligo_options,
+    oligo_settings,
+    quant_options,
+    recon_options,
+    scheduler_option,
+    weights_option,
+)
 from dnastore.errors import DnastoreError
 
 CODECS = ["vae", "necst", "jpeg", "png", "webp"]  # dnastore.codecs.base.codec_names(), without importing it

@@ -160,6 +160,8 @@ class _FileCodec(Codec):
         erased = (np.zeros(codes.codes.size, bool) if codes.erased is None
                   else np.asarray(codes.erased, bool).ravel())
         files = unpack_files(codes.codes.ravel().tobytes(), erased, [int(n) for n in lengths])
+        if self.image_shape is None or self.channels is None:  # a codec made before it saw the codes
+            return type(self).for_codes(codes.attrs).decode(codes, executor)
         shape = self.image_shape if self.channels == 1 else (*self.image_shape, self.channels)
         images = np.zeros((len(files), *shape), np.uint8)
         failed = np.ones(len(files), bool)

@@ -25,7 +25,14 @@ from typing import Any
 import numpy as np
 
 from dnastore.codecs.base import Codec, Codes, Decoded, register
-from dnastore.codecs.quant import PACKINGS, QUANTIZERS, STORES, VAEU_RANGE, dequantize, quantize
+from dnastore.codecs.quant import (
+    PACKINGS,
+    QUANTIZERS,
+    STORES,
+    VAEU_RANGE,
+    dequantize,
+    quantize,
+)
 from dnastore.codecs.weights import Weights
 from dnastore.errors import DnastoreError
 

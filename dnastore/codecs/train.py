@@ -23,10 +23,11 @@ from flax import nnx
 
 from dnastore.codecs.infer import encode_images, necst_codes
 from dnastore.codecs.vae import VAE, optax_bce
+from dnastore.codecs.weights import load_model_arrays, model_arrays
 from dnastore.data.batches import batch_slices, pad_rows
-from dnastore.codecs.weights import CHECKPOINT_FORMAT, load_model_arrays, model_arrays
-from dnastore.io.msgpack import flat_arrays, read_msgpack, unflatten_into, write_msgpack
 from dnastore.errors import DnastoreError
+from dnastore.io.artifacts import CHECKPOINT_FORMAT
+from dnastore.io.msgpack import flat_arrays, read_msgpack, unflatten_into, write_msgpack
 
 
 @nnx.jit

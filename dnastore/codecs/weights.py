@@ -25,10 +25,15 @@ import numpy as np
 from flax import nnx
 
 from dnastore.errors import DnastoreError
-from dnastore.io.msgpack import file_sha256, flat_arrays, read_msgpack, unflatten_into, write_msgpack
+from dnastore.io.artifacts import WEIGHTS_FORMAT
+from dnastore.io.msgpack import (
+    file_sha256,
+    flat_arrays,
+    read_msgpack,
+    unflatten_into,
+    write_msgpack,
+)
 
-WEIGHTS_FORMAT = "dnastore-weights"
-CHECKPOINT_FORMAT = "dnastore-checkpoint"
 DEFAULT_WEIGHTS = "vae-mnist-k16.msgpack"
 
 

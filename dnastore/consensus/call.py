@@ -25,12 +25,17 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-
 import edlib
 import numpy as np
 
 from dnastore.errors import DnastoreError
-from dnastore.io.seqio import ReadSet, complement_codes, decode_bases, encode_bases, revcomp
+from dnastore.io.seqio import (
+    ReadSet,
+    complement_codes,
+    decode_bases,
+    encode_bases,
+    revcomp,
+)
 
 _CIGAR = re.compile(r"(\d+)([=XID])")
 

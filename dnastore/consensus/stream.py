@@ -34,9 +34,24 @@ from typing import Iterator
 
 import numpy as np
 
-from dnastore.consensus.call import Cores, Design, call_consensus, orient_and_trim, stable_order
+from dnastore.consensus.call import (
+    Cores,
+    Design,
+    call_consensus,
+    orient_and_trim,
+    stable_order,
+)
 from dnastore.errors import DnastoreError
-from dnastore.io.seqio import ReadSet, _split_fastq, detect_phred_offset, encode_bases, read_fastq, read_reads, sniff_format
+from dnastore.io.seqio import (
+    ReadSet,
+    _split_fastq,
+    detect_phred_offset,
+    encode_bases,
+    read_fastq,
+    read_reads,
+    sniff_format,
+)
+
 
 def _chunk_bytes() -> int:
     """64 MB of FASTQ text per chunk, or DNASTORE_CHUNK_BYTES (for machines with little memory)."""

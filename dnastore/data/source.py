@@ -14,8 +14,8 @@ from typing import Iterator
 import numpy as np
 
 from dnastore.data.dataset import list_images, load_image, parse_size
-from dnastore.io.artifacts import open_dataset
 from dnastore.errors import DnastoreError
+from dnastore.io.artifacts import open_dataset
 
 
 class ImageSource:

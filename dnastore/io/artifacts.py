@@ -21,6 +21,10 @@ Zarr v3 groups (all written with :class:`dnastore.io.zarrio.GroupWriter`):
   ``images``, ``names``, ``codes_erased`` per image after decoding, per-image metrics where the
   originals were given. attrs: ``provenance``, ``weights_digest``.
 
+Model files (msgpack, :mod:`dnastore.io.msgpack`): ``dnastore-weights`` (a codec's weights and
+statistics), ``dnastore-checkpoint`` (a training run, resumable), ``dnastore-jscc`` (seed 002's
+systems), ``dnastore-classifier`` (the MNIST classifier).
+
 Sequence artifacts (FASTA/FASTQ in :mod:`dnastore.io.seqio`) carry a JSON sidecar
 (:mod:`dnastore.io.manifest`) of kind ``dnastore-oligos`` (the manifest of an encoding),
 ``dnastore-reads`` (a simulator's reads) or ``dnastore-consensus`` (called strands).
@@ -35,7 +39,13 @@ from typing import Any
 import numpy as np
 
 from dnastore.errors import DnastoreError
-from dnastore.io.zarrio import GroupWriter, decode_names, encode_names, open_group, write_group
+from dnastore.io.zarrio import (
+    GroupWriter,
+    decode_names,
+    encode_names,
+    open_group,
+    write_group,
+)
 
 DATASET_KIND = "dnastore-dataset"
 LATENTS_KIND = "dnastore-latents"
@@ -44,6 +54,11 @@ RECON_KIND = "dnastore-reconstruction"
 OLIGOS_KIND = "dnastore-oligos"
 READS_KIND = "dnastore-reads"
 CONSENSUS_KIND = "dnastore-consensus"
+# model files: msgpack of flat arrays plus JSON text (dnastore.io.msgpack), told apart by ``format``
+WEIGHTS_FORMAT = "dnastore-weights"
+CHECKPOINT_FORMAT = "dnastore-checkpoint"
+JSCC_FORMAT = "dnastore-jscc"
+CLASSIFIER_FORMAT = "dnastore-classifier"
 
 
 # ---- dataset

@@ -23,7 +23,6 @@ from dnastore.errors import DnastoreError
 from dnastore.io.artifacts import OLIGOS_KIND as MANIFEST_KIND
 
 
-
 def manifest_digest(man: dict[str, Any]) -> str:
     """sha256 of everything the decoder reads (all but provenance and the digest itself)."""
     body = {k: v for k, v in man.items() if k not in ("provenance", "digest")}

@@ -20,10 +20,16 @@ import optax
 from flax import nnx
 
 from dnastore.data.batches import map_batches
-from dnastore.io.msgpack import file_sha256, flat_arrays, read_msgpack, unflatten_into, write_msgpack
 from dnastore.errors import DnastoreError
+from dnastore.io.artifacts import CLASSIFIER_FORMAT
+from dnastore.io.msgpack import (
+    file_sha256,
+    flat_arrays,
+    read_msgpack,
+    unflatten_into,
+    write_msgpack,
+)
 
-CLASSIFIER_FORMAT = "dnastore-classifier"
 DEFAULT_CLASSIFIER = "mnist-cnn.msgpack"
 
 

@@ -146,7 +146,13 @@ def simulate(oligos: Path | None = None, output: Path | None = None, *, coverage
     and the oligos' manifest); ``truth`` also writes read -> source strand as TSV."""
     import numpy as np
 
-    from dnastore.channel.dna import format_fastq, params_dict, preset_params, read_name, simulate_reads
+    from dnastore.channel.dna import (
+        format_fastq,
+        params_dict,
+        preset_params,
+        read_name,
+        simulate_reads,
+    )
     from dnastore.io.artifacts import READS_KIND
     from dnastore.io.atomic import atomic_outputs
     from dnastore.io.manifest import sidecar_path, write_json

@@ -15,8 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from dnastore.errors import DnastoreError
-from dnastore.stages.files import OligoSettings, call_strands, codes_of, payload_from_strands, reads_manifest, \
-    write_oligos
+from dnastore.stages.files import (
+    OligoSettings,
+    call_strands,
+    codes_of,
+    payload_from_strands,
+    reads_manifest,
+    write_oligos,
+)
 from dnastore.stages.report import QUIET, Reporter
 
 GRID_MAX = 256  # the comparison grid shows the first 256 images (16 rows of 16)

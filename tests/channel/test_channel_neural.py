@@ -9,10 +9,26 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from dnastore.channel.bandwidth import (bandwidth_limited, expand_bandwidths, gaussian_fill, normalize_parts,
-                                        part_mask, sample_bandwidth)
-from dnastore.channel.gaussian import awgn, awgn_capacity, measured_snr_db, normalize_power
-from dnastore.channel.relaxed import binary_concrete, binary_concrete_logpdf, binary_snr_db, relaxed_bsc
+from dnastore.channel.bandwidth import (
+    bandwidth_limited,
+    expand_bandwidths,
+    gaussian_fill,
+    normalize_parts,
+    part_mask,
+    sample_bandwidth,
+)
+from dnastore.channel.gaussian import (
+    awgn,
+    awgn_capacity,
+    measured_snr_db,
+    normalize_power,
+)
+from dnastore.channel.relaxed import (
+    binary_concrete,
+    binary_concrete_logpdf,
+    binary_snr_db,
+    relaxed_bsc,
+)
 from dnastore.metrics.fid import fid_from_features, frechet_distance
 
 
@@ -112,7 +128,8 @@ def test_gradients_flow_through_every_channel():
 def test_gradients_flow_through_the_learned_prior_and_models():
     from flax import nnx
 
-    from dnastore.codecs.jscc import JSCC, JSCCConfig, joint_loss
+    from dnastore.codecs.jscc import JSCC, JSCCConfig
+    from dnastore.codecs.jscc_train import joint_loss
     x = jax.random.uniform(jax.random.key(0), (16, 28, 28))
     for cfg in (JSCCConfig(hidden=32, latent=8, channel_dims=10, n_parts=2, prior="learned", aux=4),
                 JSCCConfig(hidden=32, latent=8, channel_dims=8)):

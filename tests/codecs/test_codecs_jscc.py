@@ -14,8 +14,15 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from dnastore.codecs.jscc import (JSCC, Fitter, JSCCConfig, communicate, joint_loss, load_jscc, mse, save_jscc,
-                                  train_separate)
+from dnastore.codecs.jscc import (
+    JSCC,
+    JSCCConfig,
+    communicate,
+    load_jscc,
+    mse,
+    save_jscc,
+)
+from dnastore.codecs.jscc_train import Fitter, joint_loss, train_separate
 
 ROOT = Path(__file__).resolve().parents[2]
 SMALL = dict(hidden=64, latent=8, channel_dims=8)

@@ -9,8 +9,15 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from dnastore.codecs.necst import (NECST, NECSTConfig, channel_bits, distortion, noisy_probs, sample_channel,
-                                   vimco_surrogate)
+from dnastore.codecs.necst import (
+    NECST,
+    NECSTConfig,
+    channel_bits,
+    distortion,
+    noisy_probs,
+    sample_channel,
+    vimco_surrogate,
+)
 
 
 def test_vimco_gradient_is_unbiased_against_brute_force_on_three_bits():

@@ -2,7 +2,12 @@ import numpy as np
 import pytest
 
 from dnastore.channel.dna import preset_params, simulate_reads
-from dnastore.consensus.call import Design, call_consensus, infer_design, orient_and_trim
+from dnastore.consensus.call import (
+    Design,
+    call_consensus,
+    infer_design,
+    orient_and_trim,
+)
 from dnastore.dna.codec import Layout, assemble_payload, decode_strands, encode_payload
 from dnastore.io.seqio import decode_bases, encode_bases, revcomp
 

@@ -9,12 +9,15 @@ from helpers import artifacts, images_folder, one_line_error, recon_images, run
 from PIL import Image
 
 
-
-
 def test_stages_and_composites_round_trip_through_an_ideal_channel(tmp):
     """images → encode → ideal channel → decode equals the model's own compress → quantize →
     dequantize → reconstruct, and the chained stage commands give the same oligos."""
-    from dnastore.codecs.learned import compress, dequantize_codes, quantize_latents, reconstruct
+    from dnastore.codecs.learned import (
+        compress,
+        dequantize_codes,
+        quantize_latents,
+        reconstruct,
+    )
     from dnastore.codecs.weights import load_weights
     from dnastore.data.dataset import load_folder
     images_folder(Path("img"))
