@@ -34,18 +34,14 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from dnastore.errors import DnastoreError
-from dnastore.io.zarrio import (
-    GroupWriter,
-    decode_names,
-    encode_names,
-    open_group,
-    write_group,
-)
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from dnastore.io.zarrio import GroupWriter
 
 DATASET_KIND = "dnastore-dataset"
 LATENTS_KIND = "dnastore-latents"
@@ -64,6 +60,9 @@ CLASSIFIER_FORMAT = "dnastore-classifier"
 # ---- dataset
 def write_dataset(path: str | os.PathLike, images: np.ndarray, labels: np.ndarray | None, names: list[str],
                   attrs: dict[str, Any]) -> None:
+    import numpy as np
+
+    from dnastore.io.zarrio import encode_names, write_group
     n = len(images)
     labels = np.full(n, -1, np.int16) if labels is None else np.asarray(labels).astype(np.int16)
     write_group(path, {"images": images, "labels": labels, "names": encode_names(names)},
@@ -73,6 +72,9 @@ def write_dataset(path: str | os.PathLike, images: np.ndarray, labels: np.ndarra
 def open_dataset(path: str | os.PathLike) -> tuple[Any, np.ndarray, list[str], dict[str, Any]]:
     """(images as a lazy Zarr array, labels int16, names, attrs) of a dataset artifact,
     checked without reading the pixels."""
+    import numpy as np
+
+    from dnastore.io.zarrio import decode_names, open_group
     g = open_group(path, DATASET_KIND)
     keys = set(g.array_keys())
     if "images" not in keys:
@@ -91,6 +93,7 @@ def open_dataset(path: str | os.PathLike) -> tuple[Any, np.ndarray, list[str], d
 
 def read_dataset(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, list[str], dict[str, Any]]:
     """(images uint8, labels int16, names, attrs) of a dataset artifact, checked."""
+    import numpy as np
     arr, labels, names, attrs = open_dataset(path)
     return np.asarray(arr[...]), labels, names, attrs
 
@@ -98,12 +101,14 @@ def read_dataset(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, list[
 # ---- latents
 def latents_writer(path: str | os.PathLike, attrs: dict[str, Any], chunk_rows: int) -> GroupWriter:
     """A latents group to fill piece by piece (``mu``, ``logvar``, then ``names``/``labels``)."""
+    from dnastore.io.zarrio import GroupWriter
     return GroupWriter(path, {"kind": LATENTS_KIND, **attrs}, chunk_rows)
 
 
 def write_latents(path: str | os.PathLike, mu: np.ndarray, logvar: np.ndarray | None, attrs: dict[str, Any],
                   names: list[str] | None = None, labels: np.ndarray | None = None,
                   erased: np.ndarray | None = None) -> None:
+    from dnastore.io.zarrio import encode_names, write_group
     arrays = {"mu": mu}
     if logvar is not None:
         arrays["logvar"] = logvar
@@ -118,6 +123,9 @@ def write_latents(path: str | os.PathLike, mu: np.ndarray, logvar: np.ndarray | 
 
 def read_latents(path: str | os.PathLike):
     """(mu, logvar or None, erased or None, names or None, attrs) of a latents artifact, checked."""
+    import numpy as np
+
+    from dnastore.io.zarrio import decode_names, open_group
     g = open_group(path, LATENTS_KIND)
     keys = set(g.array_keys())
     if "mu" not in keys:
@@ -142,6 +150,7 @@ def write_codes(path: str | os.PathLike, codes: np.ndarray, attrs: dict[str, Any
                 arrays: dict[str, np.ndarray] | None = None, erased: np.ndarray | None = None) -> None:
     """A codes artifact: ``codes``, then ``erased`` (where known), then the side arrays; the
     attributes in the order given (``kind`` first unless the caller placed it)."""
+    from dnastore.io.zarrio import write_group
     out = {"codes": codes}
     if erased is not None:
         out["erased"] = erased
@@ -151,6 +160,9 @@ def write_codes(path: str | os.PathLike, codes: np.ndarray, attrs: dict[str, Any
 def read_codes(path: str | os.PathLike, with_erased: bool = False):
     """(codes, attrs, side arrays) of a codes artifact, checked; with ``with_erased`` also its
     erasure mask (None where the artifact has none)."""
+    import numpy as np
+
+    from dnastore.io.zarrio import open_group
     g = open_group(path, CODES_KIND)
     if "codes" not in g.array_keys():
         raise DnastoreError(f"{path}: codes artifact has no 'codes' array")
@@ -178,4 +190,5 @@ def read_codes(path: str | os.PathLike, with_erased: bool = False):
 
 # ---- reconstruction
 def recon_writer(path: str | os.PathLike, attrs: dict[str, Any], chunk_rows: int) -> GroupWriter:
+    from dnastore.io.zarrio import GroupWriter
     return GroupWriter(path, {"kind": RECON_KIND, **attrs}, chunk_rows)

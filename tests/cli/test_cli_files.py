@@ -164,3 +164,16 @@ def test_help_has_examples():
     for cmd in ("oligo-encode", "simulate", "consensus", "oligo-decode"):
         r = run([cmd, "--help"])
         assert "Example" in r.output and "--seed" in r.output and "--force" in r.output
+
+
+def test_the_file_commands_start_without_the_image_stack():
+    """simulate, consensus and oligo-decode import neither Zarr nor JAX, Flax, Pillow or SciPy
+    (about 0.15 s of start-up when io.manifest pulled Zarr in through io.artifacts)."""
+    import subprocess
+    import sys
+    code = ("import sys; from dnastore.cli import cli; import dnastore.stages.files, dnastore.dna.manifest, "
+            "dnastore.dna.codec, dnastore.consensus.stream, dnastore.channel.dna, dnastore.io.artifacts; "
+            "print(sorted(m for m in ('zarr', 'jax', 'flax', 'PIL', 'scipy', 'optax') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "[]"
