@@ -51,20 +51,20 @@ DEFAULT_CHECK_TRITS = 10
 DEFAULT_GC_BAND = (0.40, 0.60)
 
 
-def _masks(width: int) -> np.ndarray:
+def _masks(width: int, seed: int = MASK_SEED) -> np.ndarray:
     """The nine fixed whitening masks, (9, width) trits."""
-    return np.stack([np.random.default_rng([MASK_SEED, s]).integers(0, 3, width, dtype=np.uint8)
+    return np.stack([np.random.default_rng([seed, s]).integers(0, 3, width, dtype=np.uint8)
                      for s in range(N_MASKS)])
 
 
-def _index_masks(index: np.ndarray, width: int, step: int = 2048) -> np.ndarray:
+def _index_masks(index: np.ndarray, width: int, step: int = 2048, seed: int = MASK_SEED) -> np.ndarray:
     """(n, width) pseudo-random trits keyed by strand index (a splitmix64 hash of index and
     position). Whitening payload and check with them makes every strand's tail distinct,
     even where payload padding and short checks coincide. Computed ``step`` rows at a time,
     in place, so that the 64-bit temporaries stay in cache."""
     index = np.asarray(index, dtype=np.uint64)
     out = np.empty((len(index), width), dtype=np.uint8)
-    col = np.arange(width, dtype=np.uint64)[None, :] * np.uint64(0xBF58476D1CE4E5B9) + np.uint64(MASK_SEED)
+    col = np.arange(width, dtype=np.uint64)[None, :] * np.uint64(0xBF58476D1CE4E5B9) + np.uint64(seed)
     three = np.uint64(3)
     with np.errstate(over="ignore"):
         for lo in range(0, len(index), step):
@@ -260,9 +260,29 @@ def encode_payload(payload: bytes | np.ndarray, layout: Layout, *, unit: int = 1
     body = np.concatenate([idx, pay, np.zeros((n, layout.check_trits), np.uint8)], axis=1)
     body[:, -layout.check_trits:] = to_trits(_check_values(encoding_id, body[:, :-layout.check_trits],
                                                            3 ** layout.check_trits), layout.check_trits)
+    strands, gc_frac = build_strands(body, np.arange(n), layout)
+    bits = 8 * len(sym)
+    total = layout.strand_length
+    manifest = {"kind": OLIGOS_KIND, "encoding_id": encoding_id, **meta,
+                "density": {"payload_bits": bits, "total_nt": n * total,
+                            "bits_per_nt": bits / (n * total),
+                            "bits_per_nt_without_primers": bits / (n * (total - len(p1) - len(p2)))}}
+    return Encoded(strands, manifest, gc_frac)
+
+
+def build_strands(body: np.ndarray, index: np.ndarray, layout: Layout, seed: int = MASK_SEED,
+                  skip: np.ndarray | None = None) -> tuple[list[str], np.ndarray]:
+    """Strands of trit rows ``body`` (n, W) = [index I][payload][check]: everything after the
+    index whitened by masks keyed by ``index``, then by the first of the nine selector masks
+    (seeded by ``seed``) that keeps the oligo's GC inside the band, mapped to bases by the
+    rotating code, a linker base, and the primers. ``skip`` (n, 9) bool rules masks out for a
+    strand. Returns the strands and their GC fractions."""
+    n = len(body)
+    p1, p2 = layout.primers
     I = layout.index_trits
-    body[:, I:] = (body[:, I:] + _index_masks(np.arange(n), body.shape[1] - I)) % 3
-    masks = _masks(body.shape[1])
+    body = body.copy()
+    body[:, I:] = (body[:, I:] + _index_masks(index, body.shape[1] - I, seed=seed)) % 3
+    masks = _masks(body.shape[1], seed)
     prev = int(encode_bases(p1[-1])[0]) if p1 else 0
     p1c, p2c = encode_bases(p1), encode_bases(p2)
     prim_gc = int(np.isin(p1c, (1, 2)).sum() + np.isin(p2c, (1, 2)).sum())
@@ -282,19 +302,32 @@ def encode_payload(payload: bytes | np.ndarray, layout: Layout, *, unit: int = 1
         gc = gc + np.isin(linker, (1, 2))
         frac = gc / total
         take = (chosen < 0) & (frac >= lo) & (frac <= hi)
+        if skip is not None:
+            take &= ~skip[:, s]
         chosen[take] = s
         cores[take] = np.concatenate([bases, linker[:, None]], axis=1)[take]
         gc_frac[take] = frac[take]
     if (chosen < 0).any():
         bad = int(np.flatnonzero(chosen < 0)[0])
         raise DnastoreError(f"strand {bad} cannot be kept inside the GC band {lo}-{hi}; widen --gc-band or lengthen strands")
-    strands = [p1 + decode_bases(c) + p2 for c in cores]
-    bits = 8 * len(sym)
-    manifest = {"kind": OLIGOS_KIND, "encoding_id": encoding_id, **meta,
-                "density": {"payload_bits": bits, "total_nt": n * total,
-                            "bits_per_nt": bits / (n * total),
-                            "bits_per_nt_without_primers": bits / (n * (total - len(p1) - len(p2)))}}
-    return Encoded(strands, manifest, gc_frac)
+    return [p1 + decode_bases(c) + p2 for c in cores], gc_frac
+
+
+def read_bodies(codes: np.ndarray, layout: Layout, seed: int = MASK_SEED) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The inverse of :func:`build_strands` on oriented strands (n, L) of base codes:
+    (index, body trits with the whitening after the index removed, ok) where ``ok`` says the
+    core is a valid rotating-code sequence with a known selector."""
+    c0 = layout.core_start
+    core = codes[:, c0:c0 + layout.core_trits]
+    prev = int(encode_bases(layout.primers[0][-1])[0]) if layout.primers[0] else 0
+    trits, ok_seq = rotate_decode(core, prev)
+    sel = from_trits(trits[:, :SEL_TRITS])
+    ok_seq &= sel < N_MASKS
+    body = _sub3(trits[:, SEL_TRITS:], _masks(trits.shape[1] - SEL_TRITS, seed)[np.minimum(sel, N_MASKS - 1)])
+    I = layout.index_trits
+    index = from_trits(body[:, :I])
+    body[:, I:] = _sub3(body[:, I:], _index_masks(index, body.shape[1] - I, seed=seed))
+    return index, body, ok_seq
 
 
 def _pick_linker(last: np.ndarray, first_p2: int, want_gc: np.ndarray) -> np.ndarray:
@@ -389,16 +422,8 @@ def check_strands(manifest: dict[str, Any], strands: list[tuple[str, int]]
     codes = encode_bases("".join(strands[i][0] for i in keep_len)).reshape(len(keep_len), L)
     weights = np.asarray([strands[i][1] for i in keep_len], dtype=np.float64)
     codes = _orient_rows(codes, layout)
-    c0 = layout.core_start
-    core = codes[:, c0:c0 + layout.core_trits]
-    prev = int(encode_bases(layout.primers[0][-1])[0]) if layout.primers[0] else 0
-    trits, ok_seq = rotate_decode(core, prev)
-    sel = from_trits(trits[:, :SEL_TRITS])
-    ok_seq &= sel < N_MASKS
-    body = _sub3(trits[:, SEL_TRITS:], _masks(trits.shape[1] - SEL_TRITS)[np.minimum(sel, N_MASKS - 1)])
+    index, body, ok_seq = read_bodies(codes, layout)
     I, C = layout.index_trits, layout.check_trits
-    index = from_trits(body[:, :I])
-    body[:, I:] = _sub3(body[:, I:], _index_masks(index, body.shape[1] - I))
     check = from_trits(body[:, -C:])
     ok_check = ok_seq & (_check_values(enc_id, body[:, :-C], 3 ** C) == check)
     ok_check &= index < n
