@@ -24,20 +24,28 @@ from dnastore.cli._options import (
 @click.argument("source", type=PATH)
 @click.option("-o", "--output", type=PATH, help="Oligo FASTA to write [SOURCE.fasta].")
 @oligo_options
+@click.option("--plan", "plan_path", type=PATH, help="Take the outer redundancy from `dnastore plan`.")
 @common_options
-def oligo_encode(run: Run, source: Path, output: Path | None, **kw) -> None:
-    """Encode a file (precise mode) or a codes Zarr (approximate mode) into oligos.
+def oligo_encode(run: Run, source: Path, output: Path | None, plan_path: Path | None, **kw) -> None:
+    """Encode a file or a folder tree (precise mode) or a codes Zarr (approximate mode) into oligos.
 
     Writes OUTPUT (FASTA, one record per strand) and OUTPUT.json, the manifest with every
-    parameter the decoder needs.
+    parameter the decoder needs. The pool also carries the manifest in its own header
+    strands, so that its reads alone decode.
 
     \b
     Example:
       dnastore oligo-encode photo.jpg -o photo.fasta --outer-redundancy 0.15
       dnastore oligo-encode codes.zarr -o codes.fasta
+      dnastore oligo-encode my-folder/ -o folder.fasta       # the tree, names and sha256s kept
     """
     from dnastore.stages.files import oligo_encode as stage
-    run.report(stage(source, output, oligo_settings(kw), force=run.force))
+    if plan_path is not None:
+        from dnastore.stages.plan import planned
+        best = planned(plan_path)
+        kw["outer_redundancy"] = best["outer_redundancy"]
+        run.log(f"the plan: outer redundancy {best['outer_redundancy']:g}, sequence at coverage {best['coverage']:g}")
+    run.report(stage(source, output, oligo_settings(kw), force=run.force, report=run))
 
 
 @cli.command("simulate")

@@ -182,9 +182,10 @@ def reconstruct(run: Run, latents: Path, **kw) -> None:
 @click.option("--quality", type=click.IntRange(1, 100), help="JPEG/WebP quality [75].")
 @weights_option
 @oligo_options
+@click.option("--plan", "plan_path", type=PATH, help="Take bits per code and outer redundancy from `dnastore plan`.")
 @common_options
 def encode(run: Run, source: Path, output: Path, codec: str, resize: str | None, quantizer: str, n_bits: int,
-           store: str, packing: str, quality: int | None, weights: Path | None, **kw) -> None:
+           store: str, packing: str, quality: int | None, weights: Path | None, plan_path: Path | None, **kw) -> None:
     """Images to oligos in one command: the codec's encode (for the VAE: compress + quantize)
     then oligo-encode.
 
@@ -202,6 +203,14 @@ def encode(run: Run, source: Path, output: Path, codec: str, resize: str | None,
     """
     from dnastore.stages.images import encode as stage
     jax_cache()
+    if plan_path is not None:
+        from dnastore.stages.plan import planned
+        best = planned(plan_path)
+        if best["kind"] != "images":
+            raise DnastoreError(f"{plan_path} plans a file: use it with oligo-encode")
+        codec, n_bits, kw["outer_redundancy"] = best["codec"], best["n_bits"], best["outer_redundancy"]
+        run.log(f"the plan: {n_bits} bits per code, outer redundancy {kw['outer_redundancy']:g}, "
+                f"sequence at coverage {best['coverage']:g}")
     quant = {"quantizer": quantizer, "n_bits": n_bits, "store": store, "packing": packing}
     settings = {"vae": {**quant, "weights": weights}, "necst": {"weights": weights}}.get(codec, {"quality": quality})
     if codec not in ("vae", "necst") and weights is not None:
@@ -234,6 +243,40 @@ def decode(run: Run, reads: Path, **kw) -> None:
     from dnastore.stages.images import decode as stage
     jax_cache()
     run.report(stage(reads, force=run.force, report=run, **kw))
+
+
+@cli.command("plan")
+@click.argument("source", required=False, type=PATH)
+@click.option("--bytes", "size", type=click.IntRange(1), help="Plan for a file of this size (instead of SOURCE).")
+@click.option("--target", help="identical (files), psnr:DB or acc:FRACTION (images) [identical for a file, "
+              "a folder or --bytes; psnr:20 for images].")
+@click.option("--preset", type=click.Choice(["illumina", "nanopore", "ideal"]), default="illumina", show_default=True)
+@click.option("--synthesis", type=click.Choice(["twist", "customarray", "ideal"]), help="[preset's]")
+@click.option("--price-nt", type=click.FloatRange(0), default=4.4e-4, show_default=True,
+              help="Synthesis, USD per nt (Twist array synthesis, as cited in doi:10.1145/3510853).")
+@click.option("--price-read", type=click.FloatRange(0), default=1.3e-9, show_default=True,
+              help="Sequencing, USD per base read (about $1.3K per TB, Bar-Lev et al. 2023).")
+@click.option("--strand-length", type=click.IntRange(60, 10000), default=150, show_default=True)
+@click.option("--limit", type=click.IntRange(1), help="Plan on the first N images only.")
+@click.option("--resize", help="Resize folder images to WIDTHxHEIGHT first.")
+@click.option("-o", "--output", type=PATH, default=Path("plan.json"), show_default=True, help="The plan to write.")
+@click.option("--plot", type=PATH, help="Also draw cost against quality into this PNG.")
+@weights_option
+@common_options
+def plan(run: Run, source: Path | None, size: int | None, **kw) -> None:
+    """Pick the cheapest settings (codec bits, outer redundancy, coverage) that reach a target
+    on a channel, from the strand loss measured on that channel. Writes plan.json, which
+    `encode --plan` and `oligo-encode --plan` take.
+
+    \b
+    Example:
+      dnastore plan big.tar -o plan.json --plot plan.png
+      dnastore plan --bytes 10000000 --preset nanopore
+      dnastore plan mnist-test.zarr --target acc:0.95
+    """
+    from dnastore.stages.plan import plan as stage
+    jax_cache()
+    run.report(stage(source, size=size, seed=run.seed, force=run.force, report=run, **kw))
 
 
 @cli.command("bench", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

@@ -72,6 +72,7 @@ class Codec(ABC):
     any, set by the images given)."""
 
     name: ClassVar[str]
+    precise: ClassVar[bool] = False  # True where any lost byte loses an image (a file codec): files' defaults apply
     channels: int | None = None
     image_shape: tuple[int, int] | None = None
 

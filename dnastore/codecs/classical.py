@@ -129,6 +129,7 @@ class _FileCodec(Codec):
     comes back black, and all its codes count as erased."""
 
     quality_default: ClassVar[int | None] = 75
+    precise = True
     PIECE = 1000
 
     def __init__(self, quality: int | None = None, channels: int | None = None,

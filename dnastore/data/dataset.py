@@ -10,16 +10,33 @@ import numpy as np
 
 from dnastore.errors import DnastoreError
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+
+def scan_images(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(image files, other files) under ``folder`` and its subfolders, sorted by relative
+    path. An image is any file Pillow can open (PNG, JPEG, WebP, TIFF, BMP, GIF's first
+    frame...); hidden files and folders are left out."""
+    from PIL import Image
+    if not folder.is_dir():
+        raise DnastoreError(f"{folder}: no such folder" if not folder.exists() else f"{folder} is a file, not a folder")
+    files = sorted((p for p in folder.rglob("*") if p.is_file()
+                    and not any(part.startswith(".") for part in p.relative_to(folder).parts)),
+                   key=lambda p: p.relative_to(folder).as_posix())
+    images, others = [], []
+    for p in files:
+        try:
+            with Image.open(p):
+                images.append(p)
+        except Exception:  # whatever Pillow raises for a file that is not an image
+            others.append(p)
+    return images, others
 
 
 def list_images(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        raise DnastoreError(f"{folder}: no such folder")
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise DnastoreError(f"{folder} holds no PNG or JPEG images")
-    return files
+    images, others = scan_images(folder)
+    if not images:
+        raise DnastoreError(f"{folder} holds no image Pillow can read" + (f" ({len(others)} other files)" if others
+                                                                          else ""))
+    return images
 
 
 def load_image(path: Path, channels: int = 1, resize: tuple[int, int] | None = None) -> np.ndarray:
@@ -56,7 +73,7 @@ def load_folder(folder: Path, channels: int = 1, resize: tuple[int, int] | None 
             raise DnastoreError(f"{p} is {a.shape[1]}x{a.shape[0]} but {'the model expects' if expect else 'the folder starts with'} "
                                 f"{want[1]}x{want[0]} images; pass --resize {want[1]}x{want[0]}")
         imgs.append(a)
-        names.append(p.name)
+        names.append(p.relative_to(folder).as_posix())
     return np.stack(imgs), names
 
 

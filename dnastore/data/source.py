@@ -13,7 +13,7 @@ from typing import Iterator
 
 import numpy as np
 
-from dnastore.data.dataset import list_images, load_image, parse_size
+from dnastore.data.dataset import load_image, parse_size, scan_images
 from dnastore.errors import DnastoreError
 from dnastore.io.artifacts import open_dataset
 
@@ -32,6 +32,7 @@ class ImageSource:
         if not source.exists():
             raise DnastoreError(f"{source}: no such folder or dataset")
         self.source = source
+        self.skipped: list[str] = []  # files of a folder that are not images, named for the user
         self._zarr = (source / "zarr.json").is_file()
         if self._zarr:
             if resize is not None:
@@ -43,10 +44,14 @@ class ImageSource:
             self.want = tuple(image_shape or shape[1:3])
             self._check_shape(shape, str(source))
         else:
-            self._files = list_images(source)
+            self._files, others = scan_images(source)
+            if not self._files:
+                raise DnastoreError(f"{source} holds no image Pillow can read"
+                                    + (f" ({len(others)} other files)" if others else ""))
+            self.skipped = [p.relative_to(source).as_posix() for p in others]
             self._size = parse_size(resize)
             self.n = len(self._files)
-            self.names = [p.name for p in self._files]
+            self.names = [p.relative_to(source).as_posix() for p in self._files]
             self.labels = np.full(self.n, -1, np.int16)
             if channels is None or image_shape is None:
                 first = load_image(self._files[0], channels or _mode_channels(self._files[0]), self._size)

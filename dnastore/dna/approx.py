@@ -20,7 +20,9 @@ MAX_SIDE_VALUES = 1 << 16  # side arrays travel in the JSON manifest: keep them 
 
 
 def codes_payload(codes: np.ndarray, attrs: dict[str, Any], arrays: dict[str, np.ndarray],
-                  order: str = "column") -> tuple[bytes, dict[str, Any]]:
+                  order: str = "column", names: list[str] | None = None) -> tuple[bytes, dict[str, Any]]:
+    """(payload, manifest fields) of a codes array; ``names`` (one per image) travel in the
+    manifest, and so in the pool's header strands."""
     n_bits = attrs.get("n_bits", 8 * codes.dtype.itemsize)
     if isinstance(n_bits, bool) or not isinstance(n_bits, (int, np.integer)) or not 1 <= n_bits <= 8 * codes.dtype.itemsize:
         raise DnastoreError(f"codes attribute n_bits={n_bits} does not fit the {codes.dtype} codes")
@@ -37,6 +39,8 @@ def codes_payload(codes: np.ndarray, attrs: dict[str, Any], arrays: dict[str, np
         "source_provenance": attrs.get("provenance"),
         "arrays": {k: {"dtype": str(v.dtype), "shape": list(v.shape), "data": v.ravel().tolist()}
                    for k, v in arrays.items()}}}
+    if names is not None:
+        extra["codes"]["names"] = [str(x) for x in names]
     return pack_bits(codes, n_bits, order), extra
 
 

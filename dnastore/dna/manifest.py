@@ -83,11 +83,36 @@ def validate_manifest(man: dict[str, Any], where: str | os.PathLike) -> dict[str
     elif n != n_data:
         raise DnastoreError(f"{where}: {n - n_data} parity strands but no outer-code plan")
     mode = man.get("mode", "file")
-    if mode not in ("file", "codes"):
-        raise DnastoreError(f"{where}: mode must be file or codes, got {mode!r}")
+    if mode not in ("file", "codes", "folder"):
+        raise DnastoreError(f"{where}: mode must be file, folder or codes, got {mode!r}")
     if mode == "codes":
         _validate_codes(man.get("codes"), where, man["payload_bytes"])
+    if mode == "folder":
+        _validate_files(man.get("files"), where, man["payload_bytes"])
     return man
+
+
+def safe_relative(path: Any) -> bool:
+    """A relative POSIX path that stays inside its folder."""
+    return (isinstance(path, str) and bool(path) and not path.startswith("/") and "\\" not in path and "\0" not in path
+            and all(part not in ("", ".", "..") for part in path.split("/")))
+
+
+def _validate_files(files: Any, where: str, payload_bytes: int) -> None:
+    if not isinstance(files, list) or not files:
+        raise DnastoreError(f"{where}: a folder manifest needs a non-empty 'files' list")
+    total = 0
+    seen = set()
+    for f in files:
+        if not (isinstance(f, list) and len(f) == 3 and safe_relative(f[0]) and isinstance(f[1], int)
+                and not isinstance(f[1], bool) and f[1] >= 0 and isinstance(f[2], str) and len(f[2]) == 64):
+            raise DnastoreError(f"{where}: each entry of 'files' must be [relative path, size, sha256], got {f!r:.80}")
+        if f[0] in seen:
+            raise DnastoreError(f"{where}: 'files' names {f[0]!r} twice")
+        seen.add(f[0])
+        total += f[1]
+    if total != payload_bytes:
+        raise DnastoreError(f"{where}: the sizes in 'files' add up to {total}, not payload_bytes {payload_bytes}")
 
 
 def _validate_codes(c: Any, where: str, payload_bytes: int) -> None:
@@ -107,6 +132,9 @@ def _validate_codes(c: Any, where: str, payload_bytes: int) -> None:
         raise DnastoreError(f"{where}: codes.shape and n_bits do not match payload_bytes")
     if c.get("order", "column") not in ("column", "row"):
         raise DnastoreError(f"{where}: codes.order must be column or row")
+    names = c.get("names")
+    if names is not None and (not isinstance(names, list) or not all(isinstance(x, str) for x in names)):
+        raise DnastoreError(f"{where}: codes.names must be a list of strings")
     if not isinstance(c.get("attrs", {}), dict) or not isinstance(c.get("arrays", {}), dict):
         raise DnastoreError(f"{where}: codes.attrs and codes.arrays must be objects")
     for k, v in c.get("arrays", {}).items():
@@ -132,9 +160,11 @@ def carried_manifest(path: str | os.PathLike) -> dict[str, Any] | None:
     return None if man is None else validate_manifest(man, path)
 
 
-def find_manifest(seq_path: str | os.PathLike, explicit: str | os.PathLike | None) -> tuple[dict[str, Any], Path]:
+def find_manifest(seq_path: str | os.PathLike, explicit: str | os.PathLike | None, optional: bool = False
+                  ) -> tuple[dict[str, Any] | None, Path | None]:
     """The manifest for a sequence artifact: ``explicit`` if given (checked against the one
-    beside the file, if any), else the sidecar beside the file."""
+    beside the file, if any), else the sidecar beside the file; with ``optional``, (None,
+    None) where there is neither."""
     beside = sidecar_path(seq_path)
     found = None
     if beside.exists():
@@ -147,6 +177,8 @@ def find_manifest(seq_path: str | os.PathLike, explicit: str | os.PathLike | Non
                 f"({found['encoding_id']}, per {beside})")
         return man, Path(explicit)
     if found is None:
+        if optional:
+            return None, None
         raise DnastoreError(
             f"no manifest for {seq_path}: expected {beside} beside it, or pass --manifest x.fasta.json")
     return found, beside

@@ -24,8 +24,9 @@ from dnastore.io.artifacts import OLIGOS_KIND as MANIFEST_KIND
 
 
 def manifest_digest(man: dict[str, Any]) -> str:
-    """sha256 of everything the decoder reads (all but provenance and the digest itself)."""
-    body = {k: v for k, v in man.items() if k not in ("provenance", "digest")}
+    """sha256 of everything the decoder reads (all but provenance, the header strands' own
+    record, and the digest itself)."""
+    body = {k: v for k, v in man.items() if k not in ("provenance", "digest", "header")}
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 

@@ -25,18 +25,30 @@ from dnastore.stages.report import QUIET, Reporter
 @dataclass
 class OligoSettings:
     """The oligo layout and the outer code, as ``oligo-encode`` and ``encode`` take them.
-    ``primers`` None is dnastore's 20-nt pair; ("", "") is none."""
+    ``primers`` None is dnastore's 20-nt pair; ("", "") is none. ``outer_redundancy`` None
+    is the default for what is stored (:meth:`for_data`)."""
     strand_length: int = 150
     primers: tuple[str, str] | None = None
     index_trits: int = 0
     check_trits: int = 10
     gc_band: tuple[float, float] = (0.40, 0.60)
-    outer_redundancy: float = 0.0
+    outer_redundancy: float | None = None
+
+    def for_data(self, precise: bool) -> "OligoSettings":
+        """These settings with the default outer code filled in: ``FILE_REDUNDANCY`` for data
+        stored precisely (files, folders, classical codecs), ``IMAGE_REDUNDANCY`` for codes
+        of a learned codec."""
+        from dataclasses import replace
+
+        from dnastore.dna.outer import FILE_REDUNDANCY, IMAGE_REDUNDANCY
+        if self.outer_redundancy is not None:
+            return self
+        return replace(self, outer_redundancy=FILE_REDUNDANCY if precise else IMAGE_REDUNDANCY)
 
     def layout(self):
         from dnastore.dna.codec import DEFAULT_PRIMERS, Layout
         from dnastore.dna.outer import MAX_REDUNDANCY
-        if not 0 <= self.outer_redundancy <= MAX_REDUNDANCY:
+        if self.outer_redundancy is not None and not 0 <= self.outer_redundancy <= MAX_REDUNDANCY:
             raise DnastoreError(f"--outer-redundancy must be in [0, {MAX_REDUNDANCY:g}], got {self.outer_redundancy}")
         return Layout(self.strand_length, tuple(self.primers) if self.primers is not None else DEFAULT_PRIMERS,
                       self.index_trits, self.check_trits, tuple(self.gc_band))
@@ -48,18 +60,21 @@ class OligoSettings:
 
 
 def write_oligos(payload: bytes, extra: dict[str, Any], output: Path, settings: OligoSettings,
-                 prov: Callable[[dict[str, Any]], dict[str, Any]], force: bool = False) -> dict[str, Any]:
+                 prov: Callable[[dict[str, Any]], dict[str, Any]], force: bool = False,
+                 report: Reporter = QUIET) -> dict[str, Any]:
     """Encode ``payload`` into strands and write OUTPUT + OUTPUT.json atomically; returns the
     summary. ``prov(params)`` builds the provenance record from the layout parameters."""
     import numpy as np
 
     from dnastore.dna.codec import encode_payload
+    from dnastore.dna.header import header_strands
     from dnastore.io.atomic import atomic_outputs, check_writable
     from dnastore.io.manifest import seal_manifest, sidecar_path, write_json
     from dnastore.io.seqio import write_fasta
 
     output = Path(output)
     check_writable(output, force)
+    settings = settings.for_data(extra.get("mode") in ("file", "folder") or bool(extra.get("precise")))
     layout = settings.layout()
     enc = encode_payload(payload, layout, unit=1, redundancy=settings.outer_redundancy or None, extra=extra)
     man = enc.manifest
@@ -79,22 +94,62 @@ def write_oligos(payload: bytes, extra: dict[str, Any], output: Path, settings: 
         man["per_image"] = per
         summary = dict(per)
     seal_manifest(man)
+    heads, hinfo = header_strands(man, layout, data_check=lambda ss: _valid_as_data(man, ss))
+    hinfo["fraction_of_pool"] = len(heads) / (len(heads) + len(enc.strands))
+    if not heads:
+        report.warn(f"strands of {settings.strand_length} nt are too short to carry header strands: this pool decodes "
+                    f"only with its manifest {sidecar_path(output).name}; keep it")
+    man["header"] = hinfo
     man["provenance"] = prov(settings.params(layout))
+    records = [(f"s{i:07d}", s) for i, s in enumerate(enc.strands)] + [(f"h{j:07d}", s) for j, s in enumerate(heads)]
     with atomic_outputs(force) as outs:
-        write_fasta(outs.path(output), ((f"s{i:07d}", s) for i, s in enumerate(enc.strands)), target_name=output.name)
+        write_fasta(outs.path(output), iter(records), target_name=output.name)
         write_json(outs.path(sidecar_path(output)), man)
     return {"output": str(output), "manifest": str(sidecar_path(output)), "mode": man["mode"],
-            "encoding_id": man["encoding_id"], "strands": man["n_strands"], "data_strands": man["n_data_strands"],
+            "encoding_id": man["encoding_id"], "strands": man["n_strands"] + hinfo["strands"],
+            "data_strands": man["n_data_strands"], "header_strands": hinfo["strands"], "header_nt": hinfo["nt"],
+            "header_fraction": hinfo["fraction_of_pool"],
             "strand_length": settings.strand_length, "bytes_per_strand": man["bytes_per_strand"],
             "payload_bytes": man["payload_bytes"], "density": man["density"],
             "gc_min": float(enc.gc.min()), "gc_max": float(enc.gc.max()), **summary,
             "input_digest": next(iter(man["provenance"]["inputs"].values()), {}).get("digest")}
 
 
+def _valid_as_data(man: dict[str, Any], strands: list[str]):
+    """Which of ``strands`` the pool's data decoder would take for data strands."""
+    import numpy as np
+
+    from dnastore.dna.codec import check_strands
+    _, pos, _, _ = check_strands(man, [(s, float(i)) for i, s in enumerate(strands)])
+    out = np.zeros(len(strands), bool)
+    out[pos.astype(int)] = True
+    return out
+
+
+def _precise_codec(name) -> bool:
+    """Whether codes of codec ``name`` lose a whole image to any lost byte (a file codec)."""
+    from dnastore.codecs.base import codec_class, codec_names
+    return isinstance(name, str) and name in codec_names() and codec_class(name).precise
+
+
+def folder_payload(folder: Path) -> tuple[bytes, list[list]]:
+    """Every file under ``folder`` (sorted by relative path) back to back, and the table of
+    [relative path, size, sha256] the decoder restores the tree from."""
+    files = sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: p.relative_to(folder).as_posix())
+    if not files:
+        raise DnastoreError(f"{folder} holds no files: nothing to encode")
+    parts, table = [], []
+    for p in files:
+        data = p.read_bytes()
+        parts.append(data)
+        table.append([p.relative_to(folder).as_posix(), len(data), hashlib.sha256(data).hexdigest()])
+    return b"".join(parts), table
+
+
 def oligo_encode(source: Path, output: Path | None = None, settings: OligoSettings | None = None,
-                 force: bool = False) -> dict[str, Any]:
-    """A file (precise mode) or a codes Zarr (approximate mode) into OUTPUT (FASTA) and
-    OUTPUT.json (the manifest)."""
+                 force: bool = False, report: Reporter = QUIET) -> dict[str, Any]:
+    """A file or a folder tree (precise mode) or a codes Zarr (approximate mode) into OUTPUT
+    (FASTA) and OUTPUT.json (the manifest; the pool's header strands carry it too)."""
     from dnastore.io.provenance import provenance
 
     source, settings = Path(source), settings or OligoSettings()
@@ -107,17 +162,26 @@ def oligo_encode(source: Path, output: Path | None = None, settings: OligoSettin
         from dnastore.io.artifacts import read_codes
         codes, attrs, extra_arrays = read_codes(source)
         payload, extra = codes_payload(codes, attrs, extra_arrays)
+        settings = settings.for_data(_precise_codec(attrs.get("codec")))
     elif source.is_dir():
-        raise DnastoreError(f"{source} is a folder but not a codes Zarr artifact")
+        payload, table = folder_payload(source)
+        if not payload:
+            raise DnastoreError(f"every file under {source} is empty: nothing to encode")
+        extra = {"mode": "folder", "folder_name": source.resolve().name, "files": table,
+                 "sha256": hashlib.sha256(payload).hexdigest()}
     else:
         payload = source.read_bytes()
         if not payload:
             raise DnastoreError(f"{source} is empty: nothing to encode")
         extra = {"mode": "file", "file_name": source.name, "sha256": hashlib.sha256(payload).hexdigest()}
     # file mode has hashed its payload already: the provenance takes that digest
-    known = {"source": "sha256:" + extra["sha256"]} if extra["mode"] == "file" else None
-    return write_oligos(payload, extra, output, settings,
-                        lambda params: provenance("oligo-encode", params, {"source": source}, digests=known), force)
+    known = {"source": "sha256:" + extra["sha256"]} if extra["mode"] in ("file", "folder") else None
+    summary = write_oligos(payload, extra, output, settings,
+                           lambda params: provenance("oligo-encode", params, {"source": source}, digests=known), force,
+                           report)
+    if extra["mode"] == "folder":
+        summary["files"] = len(extra["files"])
+    return summary
 
 
 # ----------------------------------------------------------------------------- simulate
@@ -228,6 +292,31 @@ def reads_manifest(reads: Path, manifest: Path | None) -> tuple[dict[str, Any] |
     return None, None
 
 
+def pool_manifest(recs: list[tuple[str, int]], where: Path, given: dict[str, Any] | None = None,
+                  given_path: Path | None = None, require: bool = True
+                  ) -> tuple[dict[str, Any] | None, str | None, list[tuple[str, int]], dict[str, Any]]:
+    """The manifest of a pool from its strands: the one its header strands hold, checked
+    against ``given`` (a manifest file's, or a sidecar's) when there is one. Returns (the
+    manifest, where it came from, the strands less the header strands, the header counts)."""
+    from dnastore.dna.header import compare, read_header
+    from dnastore.dna.manifest import validate_manifest
+    hint = tuple(given["layout"]["primers"]) if given is not None else None
+    header, is_header, hstats = read_header(recs, hint, prefer=given["encoding_id"] if given is not None else None)
+    if given is not None and header is not None:
+        compare(given, header, str(given_path))
+    if given is None and header is None:
+        if not require:
+            return None, None, recs, hstats
+        raise DnastoreError(f"no header strands could be read from {where} (all lost, or the pool was written "
+                            "without them) and no manifest was given: pass the oligos' manifest with --manifest")
+    if given is None:
+        man, source = validate_manifest(header, f"the header strands of {where}"), "header strands"
+    else:
+        man, source = given, str(given_path)
+    data = [r for r, h in zip(recs, is_header) if not h]
+    return man, source, data, hstats
+
+
 @dataclass
 class Called:
     """Strands called from reads: (sequence, cluster size) pairs and what it took."""
@@ -270,6 +359,28 @@ def call_strands(reads: Path, man: dict[str, Any] | None = None, *, primers: tup
     return Called(strands, tstats, cstats, design, source)
 
 
+def called_pool(reads: Path, given: dict[str, Any] | None, given_path: Path | None, *, require: bool = True,
+                primers: tuple[str, str] | None = None, strand_length: int | None = None, method: str = "vote",
+                min_size: int = 1, tmp_dir: Path | None = None, executor=None, report: Reporter = QUIET):
+    """Consensus strands of a reads file and the pool's manifest. Without a manifest the
+    reads' design is inferred for a first pass; where the header strands then give another
+    design (the inferred primers swallow the first, often constant, bases of the cores), the
+    reads are called again with the header's. Returns (Called, manifest or None, where it came
+    from, the data strands, header counts)."""
+    from dnastore.consensus.call import Design
+    kw = {"method": method, "min_size": min_size, "tmp_dir": tmp_dir, "executor": executor, "report": report}
+    called = call_strands(reads, given, primers=primers, strand_length=strand_length, **kw)
+    man, source, data, hstats = pool_manifest(called.strands, reads, given, given_path, require=require)
+    if given is None and man is not None:
+        d = Design.from_manifest(man)
+        if (d.p1, d.p2, d.core_len) != (called.design.p1, called.design.p2, called.design.core_len):
+            report.log("calling the reads again with the design of the header strands", 1)
+            called = call_strands(reads, man, **kw)
+            called.design_from = "header strands"
+            _, _, data, hstats = pool_manifest(called.strands, reads, man, None)
+    return called, man, source, data, hstats
+
+
 def consensus(reads: Path, output: Path | None = None, *, manifest: Path | None = None,
               primers: tuple[str, str] | None = None, strand_length: int | None = None, method: str = "vote",
               min_size: int = 1, tmp_dir: Path | None = None, scheduler: str | None = None, force: bool = False,
@@ -292,8 +403,13 @@ def consensus(reads: Path, output: Path | None = None, *, manifest: Path | None 
     try:
         digest = hasher.submit(file_digest, reads)
         with Executor(scheduler) as executor:
-            got = call_strands(reads, man, primers=primers, strand_length=strand_length, method=method,
-                               min_size=min_size, tmp_dir=tmp_dir, executor=executor, report=report)
+            if man is None and primers is None and strand_length is None:
+                # the reads alone: the pool's header strands give the manifest, carried on
+                got, man, _, _, _ = called_pool(reads, None, None, require=False, method=method, min_size=min_size,
+                                                tmp_dir=tmp_dir, executor=executor, report=report)
+            else:
+                got = call_strands(reads, man, primers=primers, strand_length=strand_length, method=method,
+                                   min_size=min_size, tmp_dir=tmp_dir, executor=executor, report=report)
         output = Path(output) if output else reads.with_name(reads.name.split(".")[0] + ".consensus.fasta")
         d = got.design
         prov = provenance("consensus", {"method": method, "min_size": min_size, "design_from": got.design_from,
@@ -343,23 +459,55 @@ def codes_of(p: Payload, man: dict[str, Any]):
     return codes_from_payload(p.data, p.erased, man)
 
 
+def _write_folder(p: Payload, man: dict[str, Any], output: Path, partial: bool, force: bool,
+                  report: Reporter) -> dict[str, Any]:
+    """Restore a folder tree from its payload, each file checked against its sha256; with
+    ``partial`` the damaged files are written too, and named."""
+    from dnastore.io.atomic import atomic_outputs
+    damaged, pos = [], 0
+    files = man["files"]
+    for rel, size, digest in files:
+        if hashlib.sha256(p.data[pos:pos + size]).hexdigest() != digest:
+            damaged.append(rel)
+        pos += size
+    if damaged and not partial:
+        raise DnastoreError(f"{len(damaged)} of {len(files)} files do not match their sha256 (first: {damaged[0]}); "
+                            "pass --partial to keep best-effort copies")
+    with atomic_outputs(force) as outs:
+        tmp = outs.path(output)
+        tmp.mkdir()
+        pos = 0
+        for rel, size, _ in files:
+            target = tmp / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(p.data[pos:pos + size])
+            pos += size
+    if damaged:
+        report.warn(f"{len(damaged)} files could not be restored exactly: {', '.join(damaged[:5])}"
+                    f"{' ...' if len(damaged) > 5 else ''}")
+    return {"files": len(files), "bytes": len(p.data), "files_damaged": len(damaged),
+            "sha256_verified": not damaged and hashlib.sha256(p.data).hexdigest() == man.get("sha256"),
+            "bytes_erased": int(p.erased.sum())}
+
+
 def oligo_decode(strands: Path, output: Path | None = None, *, manifest: Path | None = None, partial: bool = False,
                  scheduler: str | None = None, force: bool = False, report: Reporter = QUIET) -> dict[str, Any]:
     """Consensus strands (or any FASTA of oligos) back into the file, or into a codes Zarr
     with an erasure mask in approximate mode."""
-    from dnastore.dna.manifest import find_manifest
     from dnastore.io.atomic import atomic_outputs
     from dnastore.io.provenance import provenance
     from dnastore.io.seqio import read_strands
     from dnastore.parallel import Executor
 
     strands = Path(strands)
-    man, man_path = find_manifest(strands, manifest)
     found = [(s, _SIZE.search(name)) for name, s in read_strands(strands)]
     recs = [(s, int(m.group(1)) if m else 1) for s, m in found]
+    from dnastore.dna.manifest import find_manifest
+    man, man_path, recs, hstats = pool_manifest(recs, strands, *find_manifest(strands, manifest, optional=True))
     mode = man.get("mode", "file")
-    prov = provenance("oligo-decode", {"manifest_encoding_id": man["encoding_id"], "partial": partial},
-                      {"strands": strands, "manifest": man_path})
+    prov = provenance("oligo-decode", {"manifest_encoding_id": man["encoding_id"], "partial": partial,
+                                       "manifest_from": "header strands" if man_path == "header strands" else "file"},
+                      {"strands": strands, **({} if man_path == "header strands" else {"manifest": man_path})})
 
     def check(st: dict[str, Any]) -> None:
         if st["valid"] == 0 and st["strands_in"] > 0 and mode == "file":
@@ -379,6 +527,9 @@ def oligo_decode(strands: Path, output: Path | None = None, *, manifest: Path | 
         with atomic_outputs(force) as outs:
             write_codes(outs.path(output), codes, {**attrs, "kind": CODES_KIND, "provenance": prov}, side, erased)
         summary = {"codes_erased": int(erased.sum()), "codes_total": int(erased.size)}
+    elif mode == "folder":
+        output = Path(output) if output else strands.with_name(strands.name.split(".")[0] + ".out")
+        summary = _write_folder(p, man, output, partial, force, report)
     else:
         payload, erased_bytes = p.data, p.erased
         verified = hashlib.sha256(payload).hexdigest() == man.get("sha256")
@@ -391,7 +542,8 @@ def oligo_decode(strands: Path, output: Path | None = None, *, manifest: Path | 
         summary = {"bytes": len(payload), "sha256_verified": verified, "bytes_erased": int(erased_bytes.sum())}
         if erased_bytes.any():
             report.warn(f"{int(erased_bytes.sum())} bytes could not be restored and are zero in {output}")
-    return {"output": str(output), "mode": mode, "encoding_id": man["encoding_id"], **summary,
+    return {"output": str(output), "mode": mode, "encoding_id": man["encoding_id"], "manifest_from": man_path,
+            "header_strands_found": hstats["header_strands_found"], **summary,
             "strands_in": st["strands_in"], "strands_valid": st["valid"], "strands_recovered": st["recovered"],
             "data_strands_missing": p.outer["data_strands_missing"], "wrong_length": st["wrong_length"],
             "failed_check": st["failed_check"], "outer": p.outer.get("outer")}

@@ -17,7 +17,7 @@ from typing import Any
 from dnastore.errors import DnastoreError
 from dnastore.stages.files import (
     OligoSettings,
-    call_strands,
+    called_pool,
     codes_of,
     payload_from_strands,
     reads_manifest,
@@ -215,6 +215,7 @@ def compress(source: Path, output: Path, *, resize: str | None = None, weights=N
     w = codec.w
     check_writable(output, force)
     src = ImageSource(source, codec.channels, codec.image_shape, resize)
+    _say_skipped(src, report)
     prov = provenance("compress", {"resize": resize, "weights": w.digest}, {"source": source})
     k = w.config.latent
     # one piece of images at a time: read, encode, write its rows of the latents
@@ -337,6 +338,8 @@ def write_recon(output: Path, dec, names: list[str] | None, erased, originals: P
                 gw.create("images", (n,) + images.shape[1:], np.uint8)
             gw.put("images", i0, images)
             for f, img in zip(files[i0:i1], images):
+                if "/" in f:
+                    (tmp / f).parent.mkdir(parents=True, exist_ok=True)
                 save_png(tmp / f, img)
             if i0 < GRID_MAX:
                 shown.append(images[:GRID_MAX - i0])
@@ -381,13 +384,28 @@ def encode(source: Path, output: Path, *, codec: str = "vae", codec_settings: di
     c = get_codec(codec, **{k: v for k, v in (codec_settings or {}).items() if v is not None})
     # the images are read a piece at a time; only their codes are kept
     src = ImageSource(source, c.channels, c.image_shape, resize)
+    _say_skipped(src, report)
     codes = c.encode(src)
-    payload, extra = codes_payload(codes.codes, codes.attrs, codes.arrays)
+    payload, extra = codes_payload(codes.codes, codes.attrs, codes.arrays, names=src.names)
+    settings = settings.for_data(c.precise)
     qparams = {"resize": resize, **c.describe()}
     summary = write_oligos(payload, extra, output, settings,
                            lambda params: provenance("encode", {**qparams, **params}, {"source": source}), force)
     summary["codec"] = codec
+    if src.skipped:
+        summary["skipped"] = src.skipped
     return summary
+
+
+def _say_skipped(src, report: Reporter) -> None:
+    if src.skipped:
+        shown = ", ".join(src.skipped[:5]) + (" ..." if len(src.skipped) > 5 else "")
+        report.warn(f"{len(src.skipped)} files in {src.source} are not images Pillow can read and were left out: {shown}")
+
+
+def _images_manifest(man: dict[str, Any], where) -> None:
+    if man.get("mode") != "codes":
+        raise DnastoreError(f"{where} describes a stored file, not images: use consensus + oligo-decode")
 
 
 def decode(reads: Path, output: Path, *, manifest: Path | None = None, originals: Path | None = None,
@@ -402,18 +420,17 @@ def decode(reads: Path, output: Path, *, manifest: Path | None = None, originals
 
     reads = Path(reads)
     check_writable(output, force)
-    man, man_path = reads_manifest(reads, manifest)
-    if man is None:
-        from dnastore.io.manifest import sidecar_path
-        if sidecar_path(reads).exists():
-            raise DnastoreError(f"{sidecar_path(reads)} carries no oligo manifest; pass --manifest")
-        raise DnastoreError(f"{reads} has no sidecar {sidecar_path(reads).name}; pass the oligos' manifest with --manifest")
-    if man.get("mode") != "codes":
-        raise DnastoreError(f"{man_path} describes a stored file, not images: use consensus + oligo-decode")
-    codec = codec_for(man["codes"].get("attrs", {}), weights, f"the encoding in {man_path}")
+    given, given_path = reads_manifest(reads, manifest)
+    if given is not None:
+        _images_manifest(given, given_path)
+        codec_for(given["codes"].get("attrs", {}), weights, f"the encoding in {given_path}")  # refuse early
     with Executor(scheduler) as executor:
-        called = call_strands(reads, man, method=method, executor=executor, report=report)
-        p = payload_from_strands(called.strands, man, partial=True, executor=executor)
+        # without a manifest the reads' own design (primers, length) is inferred for consensus
+        called, man, man_path, strands, hstats = called_pool(reads, given, given_path, method=method,
+                                                             executor=executor, report=report)
+        _images_manifest(man, man_path)
+        codec = codec_for(man["codes"].get("attrs", {}), weights, f"the encoding in {man_path}")
+        p = payload_from_strands(strands, man, partial=True, executor=executor)
         c, erased, side, cattrs = codes_of(p, man)
         if p.strands["valid"] == 0:
             report.warn(f"no strand could be decoded from {reads}: every code is erased and the images are the "
@@ -423,8 +440,9 @@ def decode(reads: Path, output: Path, *, manifest: Path | None = None, originals
                                      **({"weights": dec.digest} if dec.digest else {"codec": codec.name})},
                           {"reads": reads})
         er = dec.erased
-        summary = write_recon(output, dec, None, er, originals, prov, resize, force, report)
-    summary.update(reads=called.trim["reads"], clusters=called.calls["clusters"], strands_valid=p.strands["valid"],
+        summary = write_recon(output, dec, man["codes"].get("names"), er, originals, prov, resize, force, report)
+    summary.update(manifest_from=str(man_path), header_strands_found=hstats["header_strands_found"],
+                   reads=called.trim["reads"], clusters=called.calls["clusters"], strands_valid=p.strands["valid"],
                    data_strands=man["n_data_strands"], data_strands_missing=p.outer["data_strands_missing"],
                    codes_total=int(er.size), images_damaged=int(er.any(axis=1).sum()),
                    images_lost=int(er.all(axis=1).sum()))

@@ -44,7 +44,7 @@ def test_codes_mode_missing_strands_become_an_erasure_mask(tmp):
     stats = rng.normal(size=32).astype(np.float32)
     write_group("codes.zarr", {"codes": codes, "mu_mean": stats},
                 {"kind": CODES_KIND, "n_bits": 8, "quantizer": "uniform"})
-    run(["oligo-encode", "codes.zarr", "-o", "x.fasta"])
+    run(["oligo-encode", "codes.zarr", "-o", "x.fasta", "--outer-redundancy", "0"])
     lines = Path("x.fasta").read_text().splitlines()
     kept = lines[:2] + lines[6:]  # drop the 2nd and 3rd strand
     Path("y.fasta").write_text("\n".join(kept) + "\n")
@@ -117,13 +117,27 @@ def test_bad_truncated_fastq(encoded):
 
 
 def test_bad_missing_manifest(encoded):
+    """Without its manifest a pool decodes from its header strands; without those too (here
+    cut from the consensus FASTA) the error says to pass the manifest."""
     run(["consensus", "r.fastq", "-o", "c.fasta"])
     os.rename("c.fasta.json", "moved.json")
+    assert json.loads(run(["oligo-decode", "c.fasta", "-o", "f.out", "--json"]).stdout)["manifest_from"] == \
+        "header strands"
+    man = json.loads(Path("x.fasta.json").read_text())
+    heads = {s for name, s in _records(Path("x.fasta")) if name.startswith("h")}
+    assert len(heads) == man["header"]["unique"] > 0
+    Path("nohead.fasta").write_text("".join(f">{n}\n{s}\n" for n, s in _records(Path("c.fasta")) if s not in heads))
     before = _artifacts(encoded)
-    r = run(["oligo-decode", "c.fasta", "-o", "f.out"], ok=False)
+    r = run(["oligo-decode", "nohead.fasta", "-o", "g.out"], ok=False)
     _one_line_error(r)
-    assert "manifest" in r.output
+    assert "no header strands" in r.output and "--manifest" in r.output
     assert _artifacts(encoded) == before
+    run(["oligo-decode", "nohead.fasta", "-o", "g.out", "--manifest", "x.fasta.json"])  # the manifest still rescues it
+
+
+def _records(path: Path):
+    lines = path.read_text().split()
+    return [(lines[i][1:], lines[i + 1]) for i in range(0, len(lines), 2)]
 
 
 def test_bad_manifest_from_another_encoding(encoded):
@@ -134,11 +148,11 @@ def test_bad_manifest_from_another_encoding(encoded):
     r = run(["oligo-decode", "c.fasta", "--manifest", "other.fasta.json", "-o", "f.out"], ok=False)
     _one_line_error(r)
     assert "another encoding" in r.output
-    # and with no manifest beside the strands to compare with, the checks give it away
+    # and with no manifest beside the strands to compare with, the pool's header strands give it away
     os.remove("c.fasta.json")
     r = run(["oligo-decode", "c.fasta", "--manifest", "other.fasta.json", "-o", "f.out"], ok=False)
     _one_line_error(r)
-    assert "another encoding" in r.output
+    assert "another encoding" in r.output and "header strands" in r.output
     assert _artifacts(encoded) == before - {"c.fasta.json"}
 
 

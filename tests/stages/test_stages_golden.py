@@ -1,7 +1,8 @@
 """Golden bytes: every stage, run on the shipped examples with fixed seeds, writes exactly the
-files it wrote before the house moved (tests/golden/pipeline_sha256.json: the sha256 of each of
-the 180 files, recorded on the code before the move). A change that alters any artifact fails
-here; when the change is meant, regenerate deliberately:
+recorded files (tests/golden/pipeline_sha256.json: the sha256 of each file). First recorded on
+the code before the house moved (stages as library functions), which then wrote the same 180
+files; regenerated deliberately when pools gained their header strands and default outer codes.
+A change that alters any artifact fails here; when the change is meant, regenerate:
 
     DNASTORE_REGOLD=1 .venv/bin/python -m pytest tests/stages/test_stages_golden.py
 """

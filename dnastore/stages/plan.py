@@ -1,0 +1,370 @@
+"""``dnastore plan``: the cheapest settings that reach a target, on a given channel.
+
+For a file (or a size), the target is a byte-identical copy: every option (outer redundancy,
+coverage) gets the chance that some Reed-Solomon block loses more strands than it has
+parity, from the binomial law at the strand loss measured on the channel at that coverage
+(times ``margin``). For images, the target is a mean PSNR or classifier accuracy: every
+option (bits per code, outer redundancy, coverage) is decoded, with the real decoder, from
+codes whose strands were lost as the channel loses them and repaired as the outer code
+repairs them (``draws`` random draws).
+
+The strand loss per coverage is measured, not assumed: a probe pool of ``probe`` random
+strands goes through the simulator, consensus and the oligo decoder once per coverage.
+
+Cost = synthesis (nt of data, parity and header strands x price per nt) + sequencing
+(reads x strand length x price per base read). Default prices, to be overridden with your
+quote:
+
+- synthesis 4.4e-4 USD per nt: array synthesis of oligo pools (Twist Bioscience), as cited
+  by Sharma et al., "Efficiently Enabling Block Semantics and Data Updates in DNA Storage"
+  (ACM, 2022; doi:10.1145/3510853, appendix A.3.1);
+- sequencing 1.3e-9 USD per base read: "roughly $1.3K/TB", Bar-Lev et al., "Cover Your
+  Bases: How to Minimize the Sequencing Coverage in DNA Storage Systems" (2023), read as
+  1.3e3 USD per 1e12 bases.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from dnastore.errors import DnastoreError
+
+PRICE_NT = 4.4e-4
+PRICE_BASE_READ = 1.3e-9
+FILE_COVERAGES = (2, 3, 4, 5, 6, 8, 10, 15, 20, 30)
+FILE_REDUNDANCIES = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0)
+IMAGE_COVERAGES = (1, 2, 3, 5, 8)
+IMAGE_REDUNDANCIES = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0)
+IMAGE_BITS = (4, 6, 8)
+
+
+@dataclass
+class Channel:
+    preset: str = "illumina"
+    synthesis: str | None = None
+    strand_length: int = 150
+    seed: int = 0
+    loss: dict[float, float] = field(default_factory=dict)
+
+    def measure(self, coverages, probe: int = 2000) -> dict[float, float]:
+        """Fraction of data strands lost (no outer code) at each coverage."""
+        from dnastore.channel.dna import preset_params
+        from dnastore.dna.codec import Layout
+        from dnastore.stages.roundtrip import encode, transmit
+        rng = np.random.default_rng(self.seed)
+        enc = encode(rng.integers(0, 256, probe * 16, dtype=np.uint8).tobytes(), {"mode": "file"},
+                     Layout(self.strand_length))
+        n = enc.manifest["n_data_strands"]
+        for c in coverages:
+            if float(c) not in self.loss:
+                got = transmit(enc, preset_params(self.preset, self.synthesis, coverage=float(c)), self.seed + 1)
+                self.loss[float(c)] = got.stats["data_strands_missing"] / n
+        return self.loss
+
+
+def file_failure(n_data: int, r: float, p: float) -> float:
+    """Chance that some RS block of ``n_data`` strands at redundancy ``r`` loses more strands
+    than it has parity, strands lost independently with probability ``p``."""
+    from scipy.stats import binom
+
+    from dnastore.dna.outer import RSPlan
+    if r <= 0:
+        return float(-np.expm1(n_data * np.log1p(-min(p, 1.0 - 1e-16))))
+    plan = RSPlan.make(n_data, r)
+    ks = np.array([k for _, k in plan.blocks])
+    sf = binom.sf(plan.nsym, ks + plan.nsym, p)
+    if (sf >= 1.0).any():
+        return 1.0
+    return float(max(0.0, -np.expm1(np.sum(np.log1p(-sf)))))
+
+
+def _header_strands(r: float, strand_length: int, mode_extra: dict[str, Any]) -> int:
+    """Header strands of a pool like the planned one (its manifest's size is what counts)."""
+    from dnastore.dna.codec import Layout, encode_payload
+    from dnastore.dna.header import header_strands
+    from dnastore.io.manifest import seal_manifest
+    enc = encode_payload(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes(),
+                         Layout(strand_length), redundancy=r or None, extra=mode_extra)
+    return len(header_strands(seal_manifest(enc.manifest), Layout(strand_length))[0])
+
+
+def _cost(strands: int, coverage: float, L: int, price_nt: float, price_read: float) -> dict[str, float]:
+    synth = strands * L * price_nt
+    seq = strands * coverage * L * price_read
+    return {"synthesis_usd": synth, "sequencing_usd": seq, "cost_usd": synth + seq}
+
+
+def plan_file(size: int, channel: Channel, *, price_nt: float = PRICE_NT, price_read: float = PRICE_BASE_READ,
+              max_failure: float = 1e-6, margin: float = 1.5, bytes_per_strand: int | None = None,
+              probe: int = 2000, data: bytes | None = None) -> dict[str, Any]:
+    """Options (redundancy, coverage) for a byte-identical file of ``size`` bytes (its bytes,
+    where given, set how many fit in a strand)."""
+    from dnastore.dna.outer import RSPlan
+    if size <= 0:
+        raise DnastoreError("the size to plan for must be at least one byte")
+    L = channel.strand_length
+    B = bytes_per_strand or _bytes_per_strand(L, data)
+    n_data = math.ceil(size / B)
+    loss = channel.measure(FILE_COVERAGES, probe)
+    heads = {r: _header_strands(r, L, {"mode": "file", "sha256": "0" * 64}) for r in FILE_REDUNDANCIES}
+    options = []
+    for r in FILE_REDUNDANCIES:
+        parity = RSPlan.make(n_data, r).n_parity
+        strands = n_data + parity + heads[r]
+        for c in FILE_COVERAGES:
+            p = min(1.0, margin * loss[float(c)])
+            fail = file_failure(n_data, r, p)
+            options.append({"outer_redundancy": r, "coverage": c, "strands": strands, "nt": strands * L,
+                            "strand_loss": loss[float(c)], "predicted_failure": fail, "meets_target": fail <= max_failure,
+                            **_cost(strands, c, L, price_nt, price_read)})
+    return _finish({"kind": "file", "bytes": size, "target": f"byte-identical, failure <= {max_failure:g}",
+                    "channel": _channel_json(channel), "prices": {"nt": price_nt, "base_read": price_read},
+                    "data_strands": n_data}, options)
+
+
+def _bytes_per_strand(L: int, data: bytes | None = None) -> int:
+    from dnastore.dna.codec import Layout, encode_payload
+    sample = data if data else np.random.default_rng(0).integers(0, 256, 65536, dtype=np.uint8).tobytes()
+    enc = encode_payload(sample, Layout(L))
+    return int(enc.manifest["bytes_per_strand"])
+
+
+def _channel_json(ch: Channel) -> dict[str, Any]:
+    return {"preset": ch.preset, "synthesis": ch.synthesis, "strand_length": ch.strand_length, "seed": ch.seed,
+            "strand_loss": {str(k): v for k, v in sorted(ch.loss.items())}}
+
+
+def _finish(head: dict[str, Any], options: list[dict[str, Any]]) -> dict[str, Any]:
+    ok = [o for o in options if o["meets_target"]]
+    if not ok:
+        raise DnastoreError("no option reaches the target on this channel; lower the target or raise the coverages")
+    # the frontier: for each coverage, the cheapest option that meets the target
+    best_by_c: dict[float, dict] = {}
+    for o in ok:
+        c = o["coverage"]
+        if c not in best_by_c or o["cost_usd"] < best_by_c[c]["cost_usd"]:
+            best_by_c[c] = o
+    frontier = sorted(best_by_c.values(), key=lambda o: o["cost_usd"])
+    return {**head, "best": frontier[0], "frontier": frontier, "options": options}
+
+
+def plan_images(source, channel: Channel, *, target: str = "psnr:20", weights=None, resize: str | None = None,
+                price_nt: float = PRICE_NT, price_read: float = PRICE_BASE_READ, draws: int = 2,
+                probe: int = 2000, limit: int | None = None) -> dict[str, Any]:
+    """Options (bits per code, redundancy, coverage) of the VAE codec that reach a mean PSNR
+    (``psnr:DB``) or classifier accuracy (``acc:FRACTION``, MNIST labels needed) on the
+    images of ``source``."""
+    from dnastore.codecs.base import Codes, get_codec
+    from dnastore.data.source import ImageSource
+    from dnastore.dna.approx import codes_from_payload, codes_payload
+    from dnastore.dna.codec import Layout, encode_payload
+    from dnastore.dna.header import header_strands
+    from dnastore.io.manifest import seal_manifest
+    from dnastore.metrics import psnr
+
+    kind, _, value = target.partition(":")
+    try:
+        goal = float(value)
+    except ValueError:
+        raise DnastoreError(f"--target takes psnr:DB or acc:FRACTION, got {target!r}") from None
+    if kind not in ("psnr", "acc"):
+        raise DnastoreError(f"--target takes psnr:DB or acc:FRACTION, got {target!r}")
+    L = channel.strand_length
+    loss = channel.measure(IMAGE_COVERAGES, probe)
+    base = get_codec("vae", weights=weights)
+    src = ImageSource(source, base.channels, base.image_shape, resize)
+    n = min(src.n, limit or src.n)
+    x = np.concatenate([src.piece(i0, min(i1, n)) for i0, i1 in src.pieces(4000) if i0 < n])
+    labels = src.labels[:n]
+    clf = None
+    if kind == "acc":
+        if (labels < 0).any():
+            raise DnastoreError(f"--target acc needs labelled images (a dataset made from MNIST); {source} has none")
+        from dnastore.metrics.classifier import load_classifier
+        clf = load_classifier()
+
+    def score(images: np.ndarray) -> float:
+        return clf.accuracy(images, labels) if clf is not None else float(np.mean(np.asarray(psnr(x, images))))
+
+    rng = np.random.default_rng(channel.seed + 7)
+    options = []
+    for bits in IMAGE_BITS:
+        codec = get_codec("vae", weights=weights, n_bits=bits)
+        codes = codec.encode(_Array(x, src.names[:n]))
+        clean = score(np.concatenate([imgs for _, imgs in codec.decode(codes).pieces]))
+        payload, extra = codes_payload(codes.codes, codes.attrs, codes.arrays)
+        for r in IMAGE_REDUNDANCIES:
+            enc = encode_payload(payload, Layout(L), redundancy=r or None, extra=extra)
+            man = enc.manifest
+            strands = man["n_strands"] + len(header_strands(seal_manifest(dict(man)), Layout(L))[0])
+            for c in IMAGE_COVERAGES:
+                vals = []
+                for _ in range(draws):
+                    ok = _surviving_rows(man, loss[float(c)], rng)
+                    erased = np.repeat(~ok, man["bytes_per_strand"])[:man["payload_bytes"]]
+                    cc, er, side, attrs = codes_from_payload(payload, erased, man)
+                    dec = codec.decode(Codes(cc, attrs, side, er))
+                    vals.append(score(np.concatenate([imgs for _, imgs in dec.pieces])))
+                q = float(np.mean(vals))
+                options.append({"codec": "vae", "n_bits": bits, "outer_redundancy": r, "coverage": c,
+                                "strands": strands, "nt": strands * L, "bits_per_image": codes.bits_per_image,
+                                f"predicted_{kind}": q, f"error_free_{kind}": clean,
+                                "meets_target": q >= goal, **_cost(strands, c, L, price_nt, price_read)})
+    return _finish({"kind": "images", "images": n, "target": f"{kind} >= {goal:g}", "channel": _channel_json(channel),
+                    "prices": {"nt": price_nt, "base_read": price_read}}, options)
+
+
+class _Array:
+    """An in-memory image source for a codec's encode."""
+
+    def __init__(self, x: np.ndarray, names: list[str]):
+        self.x, self.names, self.n = x, names, len(x)
+
+    def piece(self, i0: int, i1: int) -> np.ndarray:
+        return self.x[i0:i1]
+
+    def pieces(self, rows: int):
+        for i0 in range(0, self.n, rows):
+            yield i0, min(self.n, i0 + rows)
+
+
+def _surviving_rows(man: dict[str, Any], p: float, rng: np.random.Generator) -> np.ndarray:
+    """Which data strands come back when each strand is lost with probability ``p`` and the
+    outer code repairs every block that lost no more strands than its parity."""
+    from dnastore.dna.outer import RSPlan
+    n_data = int(man["n_data_strands"])
+    lost = rng.random(int(man["n_strands"])) < p
+    ok = ~lost[:n_data]
+    if man.get("outer"):
+        plan = RSPlan.from_json(man["outer"])
+        par = ~lost[n_data:]
+        for b, (start, k) in enumerate(plan.blocks):
+            got = ok[start:start + k].sum() + par[b * plan.nsym:(b + 1) * plan.nsym].sum()
+            if got >= k:
+                ok[start:start + k] = True
+    return ok
+
+
+def table(plan: dict[str, Any], rows: int = 8) -> str:
+    """The frontier as a Markdown table."""
+    q = "predicted_failure" if plan["kind"] == "file" else next(k for k in plan["best"] if k.startswith("predicted_"))
+    head = ["coverage", "outer redundancy"] + (["bits/code"] if plan["kind"] == "images" else []) + \
+        ["strands", "nt", q.replace("_", " "), "synthesis USD", "sequencing USD", "total USD"]
+    out = ["| " + " | ".join(head) + " |", "| " + " | ".join("---" for _ in head) + " |"]
+    for o in plan["frontier"][:rows]:
+        vals = [f"{o['coverage']:g}", f"{o['outer_redundancy']:g}"] + ([str(o["n_bits"])] if plan["kind"] == "images"
+                                                                        else []) + \
+            [f"{o['strands']:,}", f"{o['nt']:,}", f"{o[q]:.3g}", f"{o['synthesis_usd']:.2f}",
+             f"{o['sequencing_usd']:.4f}", f"{o['cost_usd']:.2f}"]
+        out.append("| " + " | ".join(vals) + " |")
+    return "\n".join(out)
+
+
+def plan(source=None, output=None, *, size: int | None = None, preset: str = "illumina", synthesis: str | None = None,
+         target: str | None = None, price_nt: float = PRICE_NT, price_read: float = PRICE_BASE_READ,
+         strand_length: int = 150, weights=None, resize: str | None = None, limit: int | None = None,
+         plot=None, seed: int = 0, force: bool = False, report=None) -> dict[str, Any]:
+    """Plan a pool: for a file, a folder or a size (byte-identical), or for images (PSNR or
+    accuracy). Writes OUTPUT (plan.json, which ``encode --plan`` and ``oligo-encode --plan``
+    take) and, with ``plot``, a cost-against-quality plot. Returns the summary."""
+    import json
+    from pathlib import Path
+
+    from dnastore.io.atomic import atomic_outputs, check_writable
+    if price_nt < 0 or price_read < 0 or not math.isfinite(price_nt + price_read):
+        raise DnastoreError("prices must be finite and not negative")
+    output = Path(output or "plan.json")
+    check_writable(output, force)
+    ch = Channel(preset, synthesis, strand_length, seed)
+    target = target or ("identical" if source is None or Path(source).is_file() else "psnr:20")
+    if target != "identical":
+        kind, _, value = target.partition(":")
+        try:
+            ok = kind in ("psnr", "acc") and math.isfinite(float(value))
+        except ValueError:
+            ok = False
+        if not ok:
+            raise DnastoreError(f"--target takes identical, psnr:DB or acc:FRACTION, got {target!r}")
+    if target == "identical":
+        if source is not None:
+            src = Path(source)
+            if not src.exists():
+                raise DnastoreError(f"{src}: no such file or folder")
+            if src.is_file():
+                data = src.read_bytes()
+            else:
+                from dnastore.stages.files import folder_payload
+                data = folder_payload(src)[0]
+            size = len(data)
+        else:
+            data = None
+        if size is None:
+            raise DnastoreError("give a file, a folder or --bytes to plan for")
+        result = plan_file(size, ch, price_nt=price_nt, price_read=price_read, data=data)
+    else:
+        if source is None:
+            raise DnastoreError("an image target needs the images (a folder or a dataset)")
+        result = plan_images(source, ch, target=target, weights=weights, resize=resize, price_nt=price_nt,
+                             price_read=price_read, limit=limit)
+    result["format"] = "dnastore-plan"
+    with atomic_outputs(force) as outs:
+        outs.path(output).write_text(json.dumps(result, indent=1) + "\n")
+        if plot is not None:
+            _plot(result, outs.path(Path(plot)))
+    best = result["best"]
+    summary = {"output": str(output), "kind": result["kind"], "target": result["target"],
+               "outer_redundancy": best["outer_redundancy"], "coverage": best["coverage"],
+               "strands": best["strands"], "cost_usd": best["cost_usd"], "synthesis_usd": best["synthesis_usd"],
+               "sequencing_usd": best["sequencing_usd"], "options_meeting_target": sum(o["meets_target"]
+                                                                                     for o in result["options"])}
+    if "n_bits" in best:
+        summary["n_bits"] = best["n_bits"]
+    summary["table"] = "\n" + table(result)
+    if plot is not None:
+        summary["plot"] = str(plot)
+    return summary
+
+
+def _plot(result: dict[str, Any], path) -> None:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise DnastoreError("--plot needs matplotlib (pip install matplotlib)") from None
+    q = "predicted_failure" if result["kind"] == "file" else next(k for k in result["best"] if k.startswith("predicted_"))
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for ok, colour, label in ((False, "#bbbbbb", "misses the target"), (True, "#1f77b4", "meets the target")):
+        pts = [o for o in result["options"] if o["meets_target"] == ok]
+        ax.scatter([o["cost_usd"] for o in pts], [max(o[q], 1e-12) for o in pts], s=12, c=colour, label=label)
+    b = result["best"]
+    ax.scatter([b["cost_usd"]], [max(b[q], 1e-12)], s=80, marker="*", c="#d62728", label="cheapest")
+    ax.set_xscale("log")
+    if result["kind"] == "file":
+        ax.set_yscale("log")
+    ax.set_xlabel("cost (USD, synthesis + sequencing)")
+    ax.set_ylabel(q.replace("_", " "))
+    ax.set_title(f"dnastore plan: {result['target']}")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=100)
+    plt.close(fig)
+
+
+def planned(path) -> dict[str, Any]:
+    """The chosen option of a plan.json."""
+    import json
+    from pathlib import Path
+    try:
+        obj = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise DnastoreError(f"{path}: not a readable plan ({e})") from None
+    best = obj.get("best") if isinstance(obj, dict) and obj.get("format") == "dnastore-plan" else None
+    r = best.get("outer_redundancy") if isinstance(best, dict) else None
+    if not isinstance(r, (int, float)) or isinstance(r, bool) or not 0 <= r <= 4:
+        raise DnastoreError(f"{path} is not a plan written by `dnastore plan`")
+    return {"kind": obj.get("kind"), **best}

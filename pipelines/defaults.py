@@ -1,0 +1,145 @@
+"""Defaults that keep the data: how much outer code precise mode and images get by default.
+
+    make bench-defaults        # python pipelines/defaults.py --out results/defaults.json
+
+On the default channel (`simulate`'s Illumina preset with Twist-like synthesis bias):
+
+1. Strand loss without an outer code: a random file of ``--probe-bytes`` through
+   oligo-encode, simulate, consensus and oligo-decode at each coverage, ``--seeds`` seeds; the
+   fraction of data strands that do not come back.
+2. Files: for each candidate redundancy, the chance that some Reed-Solomon block of a file
+   loses more strands than it has parity, from the binomial law at the worst measured loss
+   rate at coverage 5 (times 1.5, for margin), for files of 1 kB to 10 MB. The default is
+   the smallest candidate that keeps that chance under 1e-6 at every size.
+3. End to end with that default: files of 1 kB to ``--max-bytes`` at coverage 5, 6, 8 and 10,
+   ``--seeds`` seeds each, must come back byte-identical.
+4. Images: the default image codec (the VAE, VAEN 8-bit, mu) on ``--images`` MNIST test
+   images at coverage 2, ``--seeds`` seeds, for each candidate redundancy; classifier
+   accuracy against the error-free codes. The default is the smallest candidate within 0.01
+   ACC of error-free in every seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+FILE_CANDIDATES = [0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5]
+IMAGE_CANDIDATES = [0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0]
+
+
+def binom_tail(n: int, p: float, t: int) -> float:
+    """P(Binomial(n, p) > t)."""
+    from scipy.stats import binom
+    return float(binom.sf(t, n, p))
+
+
+def file_failure(size: int, r: float, p: float, bytes_per_strand: int = 16) -> float:
+    """Chance that a file of ``size`` bytes with redundancy ``r`` loses a block, strands lost
+    independently with probability ``p``."""
+    from dnastore.dna.outer import RSPlan
+    n_data = max(1, math.ceil(size / bytes_per_strand))
+    plan = RSPlan.make(n_data, r)
+    ok = 1.0
+    for _, k in plan.blocks:
+        ok *= 1.0 - binom_tail(k + plan.nsym, p, plan.nsym)
+    return 1.0 - ok
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--probe-bytes", type=int, default=1_000_000)
+    ap.add_argument("--probe-coverages", default="3,4,5,6,8,10")
+    ap.add_argument("--max-bytes", type=int, default=10_000_000)
+    ap.add_argument("--images", type=int, default=2000)
+    ap.add_argument("--out", type=Path, default=ROOT / "results" / "defaults.json")
+    args = ap.parse_args()
+
+    from common import machine, write_results
+
+    from dnastore import __version__
+    from dnastore.channel.dna import preset_params
+    from dnastore.dna.codec import Layout
+    from dnastore.stages.roundtrip import encode, transmit
+
+    t0 = time.time()
+    res: dict = {"version": __version__, "machine": machine(), "channel": "illumina preset, twist synthesis"}
+    rng = np.random.default_rng(0)
+    probe = rng.integers(0, 256, args.probe_bytes, dtype=np.uint8).tobytes()
+    enc = encode(probe, {"mode": "file"}, Layout())
+    loss: dict = {}
+    for cov in [float(c) for c in args.probe_coverages.split(",")]:
+        rates = []
+        for seed in range(1, args.seeds + 1):
+            got = transmit(enc, preset_params("illumina", coverage=cov), seed)
+            rates.append(got.stats["data_strands_missing"] / enc.manifest["n_data_strands"])
+        loss[str(cov)] = rates
+        print(f"coverage {cov:g}: strands lost {', '.join(f'{r:.4%}' for r in rates)}", flush=True)
+    res["strand_loss"] = loss
+    p5 = 1.5 * max(loss["5.0"]) if "5.0" in loss else None
+    sizes = [1_000, 10_000, 100_000, 1_000_000, 10_000_000]
+    table = {str(r): {str(s): file_failure(s, r, p5) for s in sizes} for r in FILE_CANDIDATES}
+    res["file_failure_model"] = {"p": p5, "table": table}
+    file_default = next(r for r in FILE_CANDIDATES if max(table[str(r)].values()) < 1e-6)
+    res["file_default"] = file_default
+    print(f"file default: {file_default} (model, p = {p5:.4%} at coverage 5)", flush=True)
+
+    # end to end with the default
+    ends = []
+    s = 1_000
+    while s <= args.max_bytes:
+        data = rng.integers(0, 256, s, dtype=np.uint8).tobytes()
+        e = encode(data, {"mode": "file"}, Layout(), redundancy=file_default)
+        for cov in (5.0, 6.0, 8.0, 10.0):
+            for seed in range(1, args.seeds + 1):
+                got = transmit(e, preset_params("illumina", coverage=cov), seed)
+                same = got.payload == data and not got.erased.any()
+                ends.append({"bytes": s, "coverage": cov, "seed": seed, "identical": bool(same),
+                             "data_strands_missing": got.stats["data_strands_missing"]})
+                if not same:
+                    print(f"  LOST: {s} bytes at coverage {cov:g}, seed {seed}", flush=True)
+        print(f"{s} bytes: {sum(x['identical'] for x in ends if x['bytes'] == s)} of "
+              f"{sum(1 for x in ends if x['bytes'] == s)} runs byte-identical", flush=True)
+        s *= 10
+    res["file_end_to_end"] = ends
+
+    # images
+    from common import mnist_test_set
+
+    from dnastore.codecs.learned import dequantize_codes, quantize_latents, reconstruct
+    from dnastore.codecs.learned import compress as vae_compress
+    from dnastore.dna.approx import codes_from_payload, codes_payload
+    w, clf, x, y = mnist_test_set(args.images)
+    mu, lv = vae_compress(w, x)
+    codes, attrs, side = quantize_latents(mu, lv, w)
+    clean = clf.accuracy(reconstruct(w, dequantize_codes(codes, attrs, side, None, w)[0]), y)
+    payload, extra = codes_payload(codes, attrs, side)
+    rows = {}
+    for r in IMAGE_CANDIDATES:
+        e = encode(payload, extra, Layout(), redundancy=r or None)
+        accs = []
+        for seed in range(1, args.seeds + 1):
+            got = transmit(e, preset_params("illumina", coverage=2.0), seed)
+            c, er, sd, at = codes_from_payload(got.payload, got.erased, e.manifest)
+            accs.append(clf.accuracy(reconstruct(w, dequantize_codes(c, at, sd, er, w)[0]), y))
+        rows[str(r)] = {"acc": accs, "strands": e.manifest["n_strands"]}
+        print(f"images, redundancy {r}: ACC {', '.join(f'{a:.4f}' for a in accs)} (error-free {clean:.4f})",
+              flush=True)
+    image_default = next(r for r in IMAGE_CANDIDATES if clean - min(rows[str(r)]["acc"]) <= 0.01)
+    res["images"] = {"count": args.images, "error_free_acc": clean, "coverage": 2.0, "rows": rows,
+                     "image_default": image_default}
+    res["image_default"] = image_default
+    res["seconds"] = time.time() - t0
+    print(f"image default: {image_default}", flush=True)
+    write_results(args.out, res)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
