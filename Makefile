@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install -q -c constraints.txt
 
-.PHONY: help install test demo peers test-peers bench-sim bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench-rate bench-rate-quick bench-bsc bench-bsc-quick train-bsc train-latents bench-necst bench-necst-quick bench-necst-speed bench-necst-ideal bench-necst-downstream bench-necst-latent train-necst bench-bandwidth bench-bandwidth-quick bench bench-quick fuzz bench-scale examples clean
+.PHONY: help install test demo peers test-peers bench-sim bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench-rate bench-rate-quick bench-bsc bench-bsc-quick train-bsc train-latents bench-necst bench-necst-quick bench-necst-speed bench-necst-ideal bench-necst-downstream bench-necst-latent train-necst bench-bandwidth bench-bandwidth-quick bench bench-quick fuzz bench-scale bench-defaults bench-header plan-mnist examples clean
 
 help:
 	@echo "make install     virtual environment in .venv with the pinned stack (constraints.txt)"
@@ -26,6 +26,9 @@ help:
 	@echo "make bench-bandwidth     joint vs separate over AWGN at 5 SNRs, bandwidth-limited channel, FID (-quick: < 15 min)"
 	@echo "make bench / bench-quick every image experiment, full or on subsets"
 	@echo "make bench-scale         decode 10M simulated reads under /usr/bin/time (peak RSS), consensus single vs Dask"
+	@echo "make bench-defaults      the default outer codes: strand loss, files 1 kB-10 MB at coverage 5-10, images at coverage 2"
+	@echo "make bench-header        what the header strands cost for files and image sets -> results/header_cost.json"
+	@echo "make plan-mnist          dnastore plan for the 10k MNIST test set at the default prices (README table)"
 	@echo "make fuzz                10,200 generated bad inputs through every parser (about 20 minutes) -> results/fuzz.json"
 	@echo "make compare-upsampling  transposed conv vs pixel shuffle, same seed -> results/upsampling.json"
 	@echo "make train-default       retrain the shipped weights (long: run it in the background)"
@@ -149,6 +152,16 @@ fuzz: install
 	DNASTORE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) DNASTORE_FUZZ_RANDOM=1 DNASTORE_FUZZ_REPORT=results/fuzz.json \
 	  $(BIN)/python -m pytest -q -p no:cacheprovider tests/cli/test_cli_fuzz.py
 	$(BIN)/python pipelines/fuzz_report.py results/fuzz.json
+
+bench-defaults: install
+	$(BIN)/python pipelines/defaults.py --out results/defaults.json
+
+bench-header: install
+	$(BIN)/python pipelines/header_cost.py --out results/header_cost.json
+
+plan-mnist: install runs/mnist-test.zarr
+	$(BIN)/dnastore plan runs/mnist-test.zarr --target acc:0.95 -o results/plan_mnist.json --plot results/plan_mnist.png \
+	  --force --no-progress
 
 compare-upsampling: install
 	$(BIN)/python pipelines/compare_upsampling.py --out results/upsampling.json

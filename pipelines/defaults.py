@@ -51,6 +51,29 @@ def file_failure(size: int, r: float, p: float, bytes_per_strand: int = 16) -> f
     return 1.0 - ok
 
 
+def readme_tables(res: dict) -> dict[str, str]:
+    """The README blocks of a results JSON."""
+    covs = sorted(res["strand_loss"], key=float)
+    loss = "\n".join(["| coverage | " + " | ".join(f"{float(c):g}" for c in covs) + " |",
+                      "| --- | " + " | ".join("---" for _ in covs) + " |",
+                      "| data strands lost (3 seeds) | " + " | ".join(
+                          f"{min(res['strand_loss'][c]):.2%}-{max(res['strand_loss'][c]):.2%}" for c in covs) + " |"])
+    rows = ["| file | coverage 5 | 6 | 8 | 10 |", "| --- | --- | --- | --- | --- |"]
+    for size in sorted({e["bytes"] for e in res["file_end_to_end"]}):
+        cells = []
+        for cov in (5.0, 6.0, 8.0, 10.0):
+            runs = [e for e in res["file_end_to_end"] if e["bytes"] == size and e["coverage"] == cov]
+            cells.append(f"{sum(e['identical'] for e in runs)}/{len(runs)} identical")
+        rows.append(f"| {size:,} bytes, redundancy {res['file_default']:g} | " + " | ".join(cells) + " |")
+    im = res["images"]
+    rows += ["", f"Images: {im['count']:,} MNIST test images, the VAE with VAEN 8-bit codes, coverage 2, "
+             f"error-free ACC {im['error_free_acc']:.4f}:", "",
+             "| outer redundancy | strands | ACC at coverage 2 (3 seeds) |", "| --- | --- | --- |"]
+    for r, row in im["rows"].items():
+        rows.append(f"| {float(r):g} | {row['strands']:,} | " + ", ".join(f"{a:.4f}" for a in row["acc"]) + " |")
+    return {"defaults-loss": loss, "defaults-end-to-end": "\n".join(rows)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=3)
@@ -59,9 +82,10 @@ def main() -> None:
     ap.add_argument("--max-bytes", type=int, default=10_000_000)
     ap.add_argument("--images", type=int, default=2000)
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "defaults.json")
+    ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = ap.parse_args()
 
-    from common import machine, write_results
+    from common import machine, update_readme, write_results
 
     from dnastore import __version__
     from dnastore.channel.dna import preset_params
@@ -139,6 +163,8 @@ def main() -> None:
     print(f"image default: {image_default}", flush=True)
     write_results(args.out, res)
     print(f"wrote {args.out}")
+    for marker, text in readme_tables(res).items():
+        update_readme(args.readme, marker, text)
 
 
 if __name__ == "__main__":
