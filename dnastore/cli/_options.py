@@ -97,7 +97,7 @@ oligo_options = stack(
     click.option("--outer-redundancy", type=float,
                  help="Parity strands per data strand of the outer Reed-Solomon code, 0 to 4 (0: off). Default: "
                       "0.25 for files, folders and JPEG/PNG/WebP (+25% nt; byte-identical from coverage 5 on the "
-                      "default channel), 1.0 for learned image codes (+100% nt; accuracy within 0.01 of "
+                      "default channel), 0.5 for learned image codes (+50% nt; accuracy within 0.01 of "
                       "error-free at coverage 2). 1.5 or more keeps images at coverage 1."),
 )
 

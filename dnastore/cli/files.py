@@ -128,7 +128,9 @@ def consensus(run: Run, reads: Path, output: Path | None, manifest: Path | None,
 @common_options
 def oligo_decode(run: Run, strands: Path, output: Path | None, manifest: Path | None, partial: bool,
                  scheduler: str | None) -> None:
-    """Decode consensus strands (or any FASTA of oligos) back into the file or the codes.
+    """Decode consensus strands (or any FASTA of oligos) back into the file, the folder tree
+    or the codes. The manifest comes from the pool's header strands; a sidecar or --manifest,
+    where given, is checked against them.
 
     \b
     Example:

@@ -231,6 +231,9 @@ def encode(run: Run, source: Path, output: Path, codec: str, resize: str | None,
 def decode(run: Run, reads: Path, **kw) -> None:
     """Reads to images in one command: consensus + oligo-decode + the codec's decode.
 
+    The reads alone are enough: the pool's header strands hold its manifest (a sidecar or
+    --manifest, where given, is checked against them). Images come back under their names.
+
     Lost codes are filled with the prior's centre (NECST: lost bits reach its decoder as 0.5,
     "unknown"; a classical codec's damaged file comes back black), so every image comes back;
     the summary says how many codes were erased. Reads from which nothing decodes still give

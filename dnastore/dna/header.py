@@ -340,7 +340,9 @@ def _assemble(index, payload, ok, weights, stats, prefer: str | None = None) -> 
             continue
         plan = RSPlan.make(k, HEADER_REDUNDANCY)
         n = k + plan.n_parity
-        mine = np.array([ok[i] and bytes(payload[i, :DESC]) == key and index[i] < n for i in range(len(ok))])
+        mine = np.zeros(len(ok), bool)
+        cand = np.flatnonzero(ok)
+        mine[cand] = [bytes(payload[i, :DESC]) == key and index[i] < n for i in cand]
         per = payload.shape[1] - DESC
         rows = np.zeros((n, per), np.uint8)
         have = np.zeros(n, bool)

@@ -28,7 +28,7 @@ MAX_REDUNDANCY = 4.0  # parity strands per data strand: rate 1/5 at most, for co
 # byte-identical from coverage 5 up (1 kB to 10 MB, 3 seeds); the default image codec keeps
 # its accuracy within 0.01 of error-free at coverage 2.
 FILE_REDUNDANCY = 0.25
-IMAGE_REDUNDANCY = 1.0
+IMAGE_REDUNDANCY = 0.5
 
 _PRIM = 0x11D
 _EXP = np.zeros(512, dtype=np.int64)
