@@ -32,8 +32,10 @@ from dnastore.errors import DnastoreError
 from dnastore.io.seqio import (
     ReadSet,
     complement_codes,
+    conserved_columns,
     decode_bases,
     encode_bases,
+    majority_bases,
     revcomp,
 )
 
@@ -69,20 +71,12 @@ def infer_design(seqs: list[str], sample: int = 5000) -> Design:
         return Design("", "", length)
     m = encode_bases("".join(fwd)).reshape(len(fwd), length)
 
-    def conserved(cols: np.ndarray) -> int:
-        n = 0
-        for c in cols.T:
-            if np.bincount(c, minlength=5).max() < 0.9 * len(c):
-                break
-            n += 1
-        return n
-    l1 = conserved(m)
-    l2 = conserved(m[:, ::-1])
+    l1 = conserved_columns(m)
+    l2 = conserved_columns(m[:, ::-1])
     if l1 + l2 >= length:
         return Design("", "", length)
-    maj = lambda cols: decode_bases(np.array([np.bincount(c, minlength=5).argmax() for c in cols.T]))
-    p1 = maj(m[:, :l1])
-    p2 = maj(m[:, length - l2:]) if l2 else ""
+    p1 = majority_bases(m[:, :l1])
+    p2 = majority_bases(m[:, length - l2:]) if l2 else ""
     return Design(p1, p2, length - l1 - l2)
 
 

@@ -51,7 +51,12 @@ from dnastore.dna.outer import RSPlan, rs_decode, rs_encode
 from dnastore.errors import DnastoreError
 from dnastore.io.artifacts import OLIGOS_KIND
 from dnastore.io.manifest import seal_manifest
-from dnastore.io.seqio import complement_codes, encode_bases
+from dnastore.io.seqio import (
+    complement_codes,
+    conserved_columns,
+    encode_bases,
+    majority_bases,
+)
 
 HEADER_SEED = 0x4EAD
 HEADER_INDEX_TRITS = 7  # up to 2,187 header strands
@@ -260,15 +265,8 @@ def _splits(codes: np.ndarray, hint: tuple[str, str] | None) -> list[tuple[int, 
     if hint is not None:
         return [(len(hint[0]), len(hint[1]))]
 
-    def conserved(m: np.ndarray) -> int:
-        n = 0
-        for c in m.T:
-            if np.bincount(c, minlength=5).max() < 0.9 * len(c):
-                break
-            n += 1
-        return n
     L = codes.shape[1]
-    l1, l2 = conserved(codes), conserved(codes[:, ::-1])
+    l1, l2 = conserved_columns(codes), conserved_columns(codes[:, ::-1])
     l1, l2 = min(l1, L // 2), min(l2, L // 2)
     return [(a, b) for b in range(l2, max(-1, l2 - 3), -1) for a in range(l1, -1, -1)]
 
@@ -298,7 +296,7 @@ def read_header(strands: list[tuple[str, float]], primers: tuple[str, str] | Non
         for a, b in _splits(mat[top] if primers is None else mat[:1], primers):
             if a + b >= L - 16:
                 continue
-            p = primers or (_consensus(mat[top][:, :a]), _consensus(mat[top][:, L - b:]) if b else "")
+            p = primers or (majority_bases(mat[top][:, :a]), majority_bases(mat[top][:, L - b:]) if b else "")
             hl = Layout(L, p, HEADER_INDEX_TRITS, HEADER_CHECK_TRITS, gc_band)
             if not fits(hl):
                 continue
@@ -314,13 +312,6 @@ def read_header(strands: list[tuple[str, float]], primers: tuple[str, str] | Non
                 stats["header_strands_found"] = int((ok & used).sum())
                 return man, is_header, stats
     return None, is_header, stats
-
-
-def _consensus(m: np.ndarray) -> str:
-    from dnastore.io.seqio import decode_bases
-    if m.shape[1] == 0:
-        return ""
-    return decode_bases(np.array([np.bincount(c, minlength=5)[:4].argmax() for c in m.T], np.uint8))
 
 
 def _assemble(index, payload, ok, weights, stats, prefer: str | None = None) -> tuple[dict[str, Any] | None, np.ndarray]:

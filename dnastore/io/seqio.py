@@ -62,6 +62,22 @@ def decode_bases(codes: np.ndarray) -> str:
     return np.ascontiguousarray(codes, dtype=np.uint8).tobytes().translate(_DEC_TABLE).decode("ascii")
 
 
+def conserved_columns(codes: np.ndarray, share: float = 0.9) -> int:
+    """How many leading columns of base codes (n, L) hold one base in at least ``share`` of
+    the rows (a primer's extent, seen from the reads)."""
+    n = 0
+    for c in codes.T:
+        if np.bincount(c, minlength=5).max() < share * len(c):
+            break
+        n += 1
+    return n
+
+
+def majority_bases(codes: np.ndarray) -> str:
+    """The commonest base of each column of base codes (n, L)."""
+    return decode_bases(np.array([np.bincount(c, minlength=5).argmax() for c in codes.T], np.uint8))
+
+
 def revcomp(seq: str) -> str:
     return seq.translate(str.maketrans("ACGTacgt", "TGCAtgca"))[::-1]
 
