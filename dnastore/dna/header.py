@@ -15,7 +15,7 @@ payload:
   any one strand says which pool it belongs to and how many chunks to expect;
 - a Reed-Solomon code across the chunks at rate 1/2 (:mod:`dnastore.dna.outer`), and every
   strand written twice (two molecules of each design, so twice the reads);
-- a strand family of its own: the data strands' layout and primers, but a 7-trit header index,
+- a strand family of its own: the data strands' layout and primers, but a 9-trit header index,
   a 16-trit check keyed by a constant (not by the encoding), and whitening masks of another
   seed. A data strand passes the header check with probability 3^-16 (about 2e-8), and every
   header strand is written so that it fails the data check of its pool.
@@ -59,7 +59,7 @@ from dnastore.io.seqio import (
 )
 
 HEADER_SEED = 0x4EAD
-HEADER_INDEX_TRITS = 7  # up to 2,187 header strands
+HEADER_INDEX_TRITS = 9  # up to 19,683 header strands (about 200 kB of manifest)
 HEADER_CHECK_TRITS = 16
 HEADER_KEY = "4ead5eed"  # the check's key: the same for every pool
 HEADER_REDUNDANCY = 1.0

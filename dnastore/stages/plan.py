@@ -196,7 +196,7 @@ def plan_images(source, channel: Channel, *, target: str = "psnr:20", weights=No
         codec = get_codec("vae", weights=weights, n_bits=bits)
         codes = codec.encode(_Array(x, src.names[:n]))
         clean = score(np.concatenate([imgs for _, imgs in codec.decode(codes).pieces]))
-        payload, extra = codes_payload(codes.codes, codes.attrs, codes.arrays)
+        payload, extra = codes_payload(codes.codes, codes.attrs, codes.arrays, names=src.names[:n])
         for r in IMAGE_REDUNDANCIES:
             enc = encode_payload(payload, Layout(L), redundancy=r or None, extra=extra)
             man = enc.manifest

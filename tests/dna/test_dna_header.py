@@ -110,3 +110,18 @@ def test_strands_called_in_reverse_complement_still_give_the_header():
     strands = [(revcomp(s), 4.0) for s in enc.strands + heads]
     got, is_header, _ = read_header(strands)
     assert got is not None and got["encoding_id"] == man["encoding_id"] and is_header.sum() == len(heads)
+
+
+def test_a_manifest_with_ten_thousand_names_fits_the_header():
+    """10,000 image names (the MNIST test set's size) need more header strands than a 7-trit
+    header index could number."""
+    from dnastore.dna.approx import codes_payload
+    codes = np.random.default_rng(0).integers(0, 256, (10_000, 16), dtype=np.uint8)
+    payload, extra = codes_payload(codes, {"n_bits": 8, "codec": "vae"}, {},
+                                   names=[f"photos/img-{i:05d}-{i % 10}.png" for i in range(10_000)])
+    enc = encode_payload(payload, Layout(), redundancy=0.5, extra=extra)
+    man = seal_manifest(enc.manifest)
+    heads, info = header_strands(man, Layout(), copies=1)
+    assert info["unique"] > 3 ** 7
+    got, _, _ = read_header([(s, 1.0) for s in heads], primers=DEFAULT_PRIMERS)
+    assert got is not None and got["codes"]["names"][-1] == "photos/img-09999-9.png"
