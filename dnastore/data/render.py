@@ -32,14 +32,19 @@ def grid(rows: list[np.ndarray], per_row: int = 16, pad: int = 2, scale: int = 2
 
 
 def png_names(names: list[str] | None, n: int) -> list[str]:
-    """File names for the reconstructions: the originals' names (as .png, under the same
-    subfolders) where known, safe and unique, else image-00000.png, ..."""
+    """File names for the reconstructions: the originals' names as .png, under the same
+    subfolders (``a.webp`` -> ``a.png``; where two originals would meet, ``a.jpg`` ->
+    ``a.jpg.png``), when known and safe; else image-00000.png, ..."""
     if names and len(names) == n:
-        out = [str(Path(s).with_suffix(".png")) if Path(s).suffix else s + ".png" for s in names]
-        safe = all(s and not s.startswith(("/", ".")) and "\\" not in s
-                   and all(part not in ("", ".", "..") and not part.startswith(".") for part in s.split("/"))
-                   for s in out)
-        safe = safe and not any(s == "grid.png" or s.split("/")[0] == "images.zarr" for s in out)
-        if len(set(out)) == n and safe:
-            return out
+        for out in ([str(Path(s).with_suffix(".png")) if Path(s).suffix else s + ".png" for s in names],
+                    [s if s.lower().endswith(".png") else s + ".png" for s in names]):
+            if len(set(out)) == n and all(_safe(s) for s in out):
+                return out
     return [f"image-{i:05d}.png" for i in range(n)]
+
+
+def _safe(name: str) -> bool:
+    """A relative name inside the output folder that clashes with none of its own files."""
+    parts = name.split("/")
+    return (bool(name) and "\\" not in name and all(p not in ("", ".", "..") and not p.startswith(".") for p in parts)
+            and name != "grid.png" and parts[0] != "images.zarr")
