@@ -5,7 +5,7 @@ bandwidth-limited).
 The names below load on first use, so that ``dnastore.channel.dna`` (the simulator's host
 code) can be imported without JAX."""
 
-from importlib import import_module
+from dnastore.lazy import lazy_names
 
 _WHERE = {
     "bandwidth_limited": "bandwidth", "bec": "bits", "bsc": "bits",
@@ -17,13 +17,4 @@ __all__ = ["bsc", "bec", "PRESETS", "SYNTHESIS", "SimParams", "simulate_reads", 
            "bandwidth_limited"]
 
 
-def __getattr__(name: str):
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _WHERE, globals())
