@@ -8,6 +8,7 @@ On the default channel (`simulate`'s Illumina preset with Twist-like synthesis b
    oligo-encode, simulate, consensus and oligo-decode at each coverage, ``--seeds`` seeds; the
    fraction of data strands that do not come back.
 2. Files: for each candidate redundancy, the chance that some Reed-Solomon block of a file
+   (:func:`dnastore.stages.plan.file_failure`, 16 bytes a strand)
    loses more strands than it has parity, from the binomial law at the worst measured loss
    rate at coverage 5 (times 1.5, for margin), for files of 1 kB to 10 MB. The default is
    the smallest candidate that keeps that chance under 1e-6 at every size.
@@ -31,24 +32,6 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 FILE_CANDIDATES = [0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5]
 IMAGE_CANDIDATES = [0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0]
-
-
-def binom_tail(n: int, p: float, t: int) -> float:
-    """P(Binomial(n, p) > t)."""
-    from scipy.stats import binom
-    return float(binom.sf(t, n, p))
-
-
-def file_failure(size: int, r: float, p: float, bytes_per_strand: int = 16) -> float:
-    """Chance that a file of ``size`` bytes with redundancy ``r`` loses a block, strands lost
-    independently with probability ``p``."""
-    from dnastore.dna.outer import RSPlan
-    n_data = max(1, math.ceil(size / bytes_per_strand))
-    plan = RSPlan.make(n_data, r)
-    ok = 1.0
-    for _, k in plan.blocks:
-        ok *= 1.0 - binom_tail(k + plan.nsym, p, plan.nsym)
-    return 1.0 - ok
 
 
 def readme_tables(res: dict) -> dict[str, str]:
@@ -108,7 +91,8 @@ def main() -> None:
     res["strand_loss"] = loss
     p5 = 1.5 * max(loss["5.0"]) if "5.0" in loss else None
     sizes = [1_000, 10_000, 100_000, 1_000_000, 10_000_000]
-    table = {str(r): {str(s): file_failure(s, r, p5) for s in sizes} for r in FILE_CANDIDATES}
+    from dnastore.stages.plan import file_failure
+    table = {str(r): {str(s): file_failure(max(1, math.ceil(s / 16)), r, p5) for s in sizes} for r in FILE_CANDIDATES}
     res["file_failure_model"] = {"p": p5, "table": table}
     file_default = next(r for r in FILE_CANDIDATES if max(table[str(r)].values()) < 1e-6)
     res["file_default"] = file_default
@@ -136,8 +120,8 @@ def main() -> None:
     # images
     from common import mnist_test_set
 
-    from dnastore.codecs.learned import dequantize_codes, quantize_latents, reconstruct
     from dnastore.codecs.learned import compress as vae_compress
+    from dnastore.codecs.learned import dequantize_codes, quantize_latents, reconstruct
     from dnastore.dna.approx import codes_from_payload, codes_payload
     w, clf, x, y = mnist_test_set(args.images)
     mu, lv = vae_compress(w, x)

@@ -123,7 +123,7 @@ def main() -> None:
             lines.append(f"| {name} | {method} | " + " | ".join(cells) + " |")
             pap = PAPER.get((name, method))
             if pap and len(eps_list) == 6:
-                lines.append(f"| | paper | " + " | ".join(f"{v:.3f}" for v in pap) + " |")
+                lines.append("| | paper | " + " | ".join(f"{v:.3f}" for v in pap) + " |")
     table = "\n".join(lines)
     print(table)
     if args.limit_test is None and args.limit_train is None:

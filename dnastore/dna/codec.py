@@ -260,7 +260,7 @@ def encode_payload(payload: bytes | np.ndarray, layout: Layout, *, unit: int = 1
     body = np.concatenate([idx, pay, np.zeros((n, layout.check_trits), np.uint8)], axis=1)
     body[:, -layout.check_trits:] = to_trits(_check_values(encoding_id, body[:, :-layout.check_trits],
                                                            3 ** layout.check_trits), layout.check_trits)
-    strands, gc_frac = build_strands(body, np.arange(n), layout)
+    strands, gc_frac, _ = build_strands(body, np.arange(n), layout)
     bits = 8 * len(sym)
     total = layout.strand_length
     manifest = {"kind": OLIGOS_KIND, "encoding_id": encoding_id, **meta,
@@ -271,12 +271,12 @@ def encode_payload(payload: bytes | np.ndarray, layout: Layout, *, unit: int = 1
 
 
 def build_strands(body: np.ndarray, index: np.ndarray, layout: Layout, seed: int = MASK_SEED,
-                  skip: np.ndarray | None = None) -> tuple[list[str], np.ndarray]:
+                  skip: np.ndarray | None = None) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Strands of trit rows ``body`` (n, W) = [index I][payload][check]: everything after the
     index whitened by masks keyed by ``index``, then by the first of the nine selector masks
     (seeded by ``seed``) that keeps the oligo's GC inside the band, mapped to bases by the
     rotating code, a linker base, and the primers. ``skip`` (n, 9) bool rules masks out for a
-    strand. Returns the strands and their GC fractions."""
+    strand. Returns the strands, their GC fractions and the mask each took."""
     n = len(body)
     p1, p2 = layout.primers
     I = layout.index_trits
@@ -310,7 +310,7 @@ def build_strands(body: np.ndarray, index: np.ndarray, layout: Layout, seed: int
     if (chosen < 0).any():
         bad = int(np.flatnonzero(chosen < 0)[0])
         raise DnastoreError(f"strand {bad} cannot be kept inside the GC band {lo}-{hi}; widen --gc-band or lengthen strands")
-    return [p1 + decode_bases(c) + p2 for c in cores], gc_frac
+    return [p1 + decode_bases(c) + p2 for c in cores], gc_frac, chosen
 
 
 def read_bodies(codes: np.ndarray, layout: Layout, seed: int = MASK_SEED) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

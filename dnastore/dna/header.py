@@ -219,27 +219,16 @@ def header_strands(man: dict[str, Any], layout: Layout, copies: int = HEADER_COP
                                                            3 ** HEADER_CHECK_TRITS), HEADER_CHECK_TRITS)
     skip = np.zeros((n, 9), bool)
     for _ in range(9):
-        strands, _gc = build_strands(body, np.arange(n), hl, seed=HEADER_SEED, skip=skip)
+        strands, _gc, sel = build_strands(body, np.arange(n), hl, seed=HEADER_SEED, skip=skip)
         clash = np.asarray(data_check(strands), bool) if data_check is not None else np.zeros(n, bool)
         if not clash.any():
             break
-        sel = _selectors(strands, hl)
         skip[np.flatnonzero(clash), sel[clash]] = True
     else:
         raise DnastoreError("header strands keep passing the data check; lengthen --check-trits")
     out = [s for s in strands for _ in range(copies)]
     return out, {"strands": len(out), "unique": n, "copies": copies, "chunks": k, "bytes": len(frame),
                  "nt": len(out) * layout.strand_length}
-
-
-def _selectors(strands: list[str], hl: Layout) -> np.ndarray:
-    codes = encode_bases("".join(strands)).reshape(len(strands), hl.strand_length)
-    c0 = hl.core_start
-    prev = int(encode_bases(hl.primers[0][-1])[0]) if hl.primers[0] else 0
-    b = codes[:, c0:c0 + 2].astype(np.int64)
-    before = np.concatenate([np.full((len(b), 1), prev), b[:, :1]], axis=1)
-    t = (b - before - 1) % 4
-    return (t[:, 0] * 3 + t[:, 1]).astype(np.int64)
 
 
 # ---- reading
