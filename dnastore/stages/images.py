@@ -421,15 +421,17 @@ def decode(reads: Path, output: Path, *, manifest: Path | None = None, originals
     reads = Path(reads)
     check_writable(output, force)
     given, given_path = reads_manifest(reads, manifest)
-    if given is not None:
+    codec = None
+    if given is not None:  # a given manifest is checked (and its codec loaded) before the reads are called
         _images_manifest(given, given_path)
-        codec_for(given["codes"].get("attrs", {}), weights, f"the encoding in {given_path}")  # refuse early
+        codec = codec_for(given["codes"].get("attrs", {}), weights, f"the encoding in {given_path}")
     with Executor(scheduler) as executor:
         # without a manifest the reads' own design (primers, length) is inferred for consensus
         called, man, man_path, strands, hstats = called_pool(reads, given, given_path, method=method,
                                                              executor=executor, report=report)
-        _images_manifest(man, man_path)
-        codec = codec_for(man["codes"].get("attrs", {}), weights, f"the encoding in {man_path}")
+        if codec is None:  # the manifest came from the header strands
+            _images_manifest(man, man_path)
+            codec = codec_for(man["codes"].get("attrs", {}), weights, f"the encoding in {man_path}")
         p = payload_from_strands(strands, man, partial=True, executor=executor)
         c, erased, side, cattrs = codes_of(p, man)
         if p.strands["valid"] == 0:
