@@ -61,19 +61,19 @@ class OligoSettings:
 
 def write_oligos(payload: bytes, extra: dict[str, Any], output: Path, settings: OligoSettings,
                  prov: Callable[[dict[str, Any]], dict[str, Any]], force: bool = False,
-                 report: Reporter = QUIET) -> dict[str, Any]:
+                 report: Reporter = QUIET, inputs: tuple = ()) -> dict[str, Any]:
     """Encode ``payload`` into strands and write OUTPUT + OUTPUT.json atomically; returns the
     summary. ``prov(params)`` builds the provenance record from the layout parameters."""
     import numpy as np
 
     from dnastore.dna.codec import encode_payload
     from dnastore.dna.header import header_strands
-    from dnastore.io.atomic import atomic_outputs, check_writable
+    from dnastore.io.atomic import atomic_outputs, check_outputs
     from dnastore.io.manifest import seal_manifest, sidecar_path, write_json
     from dnastore.io.seqio import write_fasta
 
     output = Path(output)
-    check_writable(output, force)
+    check_outputs(force, [output, sidecar_path(output)], inputs, [output])
     settings = settings.for_data(extra.get("mode") in ("file", "folder") or bool(extra.get("precise")))
     layout = settings.layout()
     enc = encode_payload(payload, layout, unit=1, redundancy=settings.outer_redundancy or None, extra=extra)
@@ -102,9 +102,9 @@ def write_oligos(payload: bytes, extra: dict[str, Any], output: Path, settings: 
     man["header"] = hinfo
     man["provenance"] = prov(settings.params(layout))
     records = [(f"s{i:07d}", s) for i, s in enumerate(enc.strands)] + [(f"h{j:07d}", s) for j, s in enumerate(heads)]
-    with atomic_outputs(force) as outs:
+    with atomic_outputs(force, inputs) as outs:
         write_fasta(outs.path(output), iter(records), target_name=output.name)
-        write_json(outs.path(sidecar_path(output)), man)
+        write_json(outs.path(sidecar_path(output), output), man)
     return {"output": str(output), "manifest": str(sidecar_path(output)), "mode": man["mode"],
             "encoding_id": man["encoding_id"], "strands": man["n_strands"] + hinfo["strands"],
             "data_strands": man["n_data_strands"], "header_strands": hinfo["strands"], "header_nt": hinfo["nt"],
@@ -178,7 +178,7 @@ def oligo_encode(source: Path, output: Path | None = None, settings: OligoSettin
     known = {"source": "sha256:" + extra["sha256"]} if extra["mode"] in ("file", "folder") else None
     summary = write_oligos(payload, extra, output, settings,
                            lambda params: provenance("oligo-encode", params, {"source": source}, digests=known), force,
-                           report)
+                           report, inputs=(source,))
     if extra["mode"] == "folder":
         summary["files"] = len(extra["files"])
     return summary
@@ -218,7 +218,7 @@ def simulate(oligos: Path | None = None, output: Path | None = None, *, coverage
         simulate_reads,
     )
     from dnastore.io.artifacts import READS_KIND
-    from dnastore.io.atomic import atomic_outputs
+    from dnastore.io.atomic import atomic_outputs, check_outputs
     from dnastore.io.manifest import sidecar_path, write_json
     from dnastore.io.provenance import provenance
     from dnastore.io.seqio import FastqWriter, read_fasta_matrix
@@ -239,11 +239,13 @@ def simulate(oligos: Path | None = None, output: Path | None = None, *, coverage
     else:
         manifest = None
     output = Path(output) if output else oligos.with_name(oligos.name.split(".")[0] + ".fastq")
+    inputs = (oligos, side)
+    check_outputs(force, [output, sidecar_path(output), truth], inputs, [output])
     executor = Executor(scheduler)
     n_reads, weights, batches = simulate_reads(mat, lens, params, seed, executor=executor)
     errs = np.zeros(3, dtype=np.int64)
     n_rc = 0
-    with atomic_outputs(force) as outs:
+    with atomic_outputs(force, inputs) as outs:
         tmp = outs.path(output)
         tf = open(outs.path(truth), "w") if truth else None
         try:
@@ -267,7 +269,7 @@ def simulate(oligos: Path | None = None, output: Path | None = None, *, coverage
             executor.close()
         prov = provenance("simulate", {"preset": preset, "synthesis": synthesis, "seed": seed,
                                        **params_dict(params)}, {"oligos": oligos})
-        write_json(outs.path(sidecar_path(output)), {"kind": READS_KIND, "provenance": prov, "manifest": manifest})
+        write_json(outs.path(sidecar_path(output), output), {"kind": READS_KIND, "provenance": prov, "manifest": manifest})
     total_bases = float(lens.mean()) * n_reads
     return {"output": str(output), "oligos": str(oligos), "reads": n_reads, "strands": len(names),
             "coverage": coverage, "preset": preset, "strands_dropped": int((weights == 0).sum()),
@@ -390,13 +392,16 @@ def consensus(reads: Path, output: Path | None = None, *, manifest: Path | None 
     from concurrent.futures import ThreadPoolExecutor
 
     from dnastore.io.artifacts import CONSENSUS_KIND
-    from dnastore.io.atomic import atomic_outputs
+    from dnastore.io.atomic import atomic_outputs, check_outputs
     from dnastore.io.manifest import sidecar_path, write_json
     from dnastore.io.provenance import file_digest, provenance
     from dnastore.io.seqio import write_fasta
     from dnastore.parallel import Executor
 
     reads = Path(reads)
+    inputs = (reads, sidecar_path(reads), manifest)
+    output = Path(output) if output else reads.with_name(reads.name.split(".")[0] + ".consensus.fasta")
+    check_outputs(force, [output, sidecar_path(output)], inputs, [output])
     man, _ = reads_manifest(reads, manifest)
     # the input's digest (for provenance) is hashed in a thread while the reads are worked on
     hasher = ThreadPoolExecutor(max_workers=1)
@@ -410,17 +415,21 @@ def consensus(reads: Path, output: Path | None = None, *, manifest: Path | None 
             else:
                 got = call_strands(reads, man, primers=primers, strand_length=strand_length, method=method,
                                    min_size=min_size, tmp_dir=tmp_dir, executor=executor, report=report)
-        output = Path(output) if output else reads.with_name(reads.name.split(".")[0] + ".consensus.fasta")
         d = got.design
         prov = provenance("consensus", {"method": method, "min_size": min_size, "design_from": got.design_from,
                                         "primers": [d.p1, d.p2], "core_length": d.core_len},
                           {"reads": reads}, digests={"reads": digest.result()})
     finally:
         hasher.shutdown()
-    with atomic_outputs(force) as outs:
+    if not got.strands:
+        t = got.trim
+        raise DnastoreError(f"no strand could be called from {reads} ({t.get('reads', 0)} reads, "
+                            f"{t.get('unplaced', 0)} of them unplaced by the primers): check the primers and "
+                            "length (--primers, --length, --manifest); nothing was written")
+    with atomic_outputs(force, inputs) as outs:
         write_fasta(outs.path(output), ((f"c{i:07d};size={n}", s) for i, (s, n) in enumerate(got.strands)),
                     target_name=output.name)
-        write_json(outs.path(sidecar_path(output)), {"kind": CONSENSUS_KIND, "provenance": prov, "manifest": man})
+        write_json(outs.path(sidecar_path(output), output), {"kind": CONSENSUS_KIND, "provenance": prov, "manifest": man})
     c = got.calls
     return {"output": str(output), "design_from": got.design_from, **got.trim,
             "clusters": c["clusters"], "strands": c["kept"], "spoa_clusters": c["spoa_clusters"],
@@ -460,10 +469,11 @@ def codes_of(p: Payload, man: dict[str, Any]):
 
 
 def _write_folder(p: Payload, man: dict[str, Any], output: Path, partial: bool, force: bool,
-                  report: Reporter) -> dict[str, Any]:
+                  report: Reporter, inputs: tuple = (), prov: dict[str, Any] | None = None) -> dict[str, Any]:
     """Restore a folder tree from its payload, each file checked against its sha256; with
     ``partial`` the damaged files are written too, and named."""
-    from dnastore.io.atomic import atomic_outputs
+    from dnastore.io.atomic import TREE_KIND, atomic_outputs
+    from dnastore.io.manifest import sidecar_path, write_json
     damaged, pos = [], 0
     files = man["files"]
     for rel, size, digest in files:
@@ -473,7 +483,7 @@ def _write_folder(p: Payload, man: dict[str, Any], output: Path, partial: bool, 
     if damaged and not partial:
         raise DnastoreError(f"{len(damaged)} of {len(files)} files do not match their sha256 (first: {damaged[0]}); "
                             "pass --partial to keep best-effort copies")
-    with atomic_outputs(force) as outs:
+    with atomic_outputs(force, inputs) as outs:
         tmp = outs.path(output)
         tmp.mkdir()
         pos = 0
@@ -482,6 +492,9 @@ def _write_folder(p: Payload, man: dict[str, Any], output: Path, partial: bool, 
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(p.data[pos:pos + size])
             pos += size
+        # the sidecar lists the tree, so that a later --force knows the folder as ours
+        write_json(outs.path(sidecar_path(output), output), {"kind": TREE_KIND, "files": [f[0] for f in files],
+                                                     "damaged": damaged, "provenance": prov or {}})
     if damaged:
         report.warn(f"{len(damaged)} files could not be restored exactly: {', '.join(damaged[:5])}"
                     f"{' ...' if len(damaged) > 5 else ''}")
@@ -500,6 +513,10 @@ def oligo_decode(strands: Path, output: Path | None = None, *, manifest: Path | 
     from dnastore.parallel import Executor
 
     strands = Path(strands)
+    inputs = (strands, Path(str(strands) + ".json"), manifest)
+    if output is not None:
+        from dnastore.io.atomic import check_aliases
+        check_aliases([output, Path(str(output) + ".json")], inputs, [output])
     found = [(s, _SIZE.search(name)) for name, s in read_strands(strands)]
     recs = [(s, int(m.group(1)) if m else 1) for s, m in found]
     from dnastore.dna.manifest import find_manifest
@@ -524,12 +541,12 @@ def oligo_decode(strands: Path, output: Path | None = None, *, manifest: Path | 
         if st["valid"] == 0:
             report.warn(f"no strand of {strands} could be decoded: every code is erased")
         output = Path(output) if output else strands.with_name(strands.name.split(".")[0] + ".codes.zarr")
-        with atomic_outputs(force) as outs:
+        with atomic_outputs(force, inputs) as outs:
             write_codes(outs.path(output), codes, {**attrs, "kind": CODES_KIND, "provenance": prov}, side, erased)
         summary = {"codes_erased": int(erased.sum()), "codes_total": int(erased.size)}
     elif mode == "folder":
         output = Path(output) if output else strands.with_name(strands.name.split(".")[0] + ".out")
-        summary = _write_folder(p, man, output, partial, force, report)
+        summary = _write_folder(p, man, output, partial, force, report, inputs, prov)
     else:
         payload, erased_bytes = p.data, p.erased
         verified = hashlib.sha256(payload).hexdigest() == man.get("sha256")
@@ -537,11 +554,13 @@ def oligo_decode(strands: Path, output: Path | None = None, *, manifest: Path | 
             raise DnastoreError("the restored payload does not match the original's sha256; "
                                 "pass --partial to keep a best-effort copy")
         output = Path(output) if output else strands.with_name(strands.name.split(".")[0] + ".out")
-        with atomic_outputs(force) as outs:
+        with atomic_outputs(force, inputs) as outs:
             outs.path(output).write_bytes(payload)
         summary = {"bytes": len(payload), "sha256_verified": verified, "bytes_erased": int(erased_bytes.sum())}
         if erased_bytes.any():
             report.warn(f"{int(erased_bytes.sum())} bytes could not be restored and are zero in {output}")
+        if not verified:
+            report.warn(f"{output} does not match the original's sha256: it is a best-effort copy, not the file")
     return {"output": str(output), "mode": mode, "encoding_id": man["encoding_id"], "manifest_from": man_path,
             "header_strands_found": hstats["header_strands_found"], **summary,
             "strands_in": st["strands_in"], "strands_valid": st["valid"], "strands_recovered": st["recovered"],

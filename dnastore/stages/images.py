@@ -80,7 +80,7 @@ def dataset(source: str, output: Path, *, split: str = "test", limit: int | None
         stream = ("train", "valid", "test").index(split) if source == "mnist" else 0
         images = static_binarize(images, seed, stream)
         prov["params"]["binarize"] = {"rule": "bernoulli(intensity/255)", "seed": seed, "stream": stream}
-    with atomic_outputs(force) as outs:
+    with atomic_outputs(force, [source] if source not in ("mnist", "random-bits") else []) as outs:
         write_dataset(outs.path(output), images, labels, names, {"source": source, "provenance": prov})
     return {"output": str(output), "images": len(images), "shape": list(images.shape[1:])}
 
@@ -211,15 +211,16 @@ def compress(source: Path, output: Path, *, resize: str | None = None, weights=N
     from dnastore.io.zarrio import encode_names
     from dnastore.parallel import Executor
 
+    check_writable(output, force, [source])
     codec = _vae(weights)
     w = codec.w
-    check_writable(output, force)
     src = ImageSource(source, codec.channels, codec.image_shape, resize)
     _say_skipped(src, report)
     prov = provenance("compress", {"resize": resize, "weights": w.digest}, {"source": source})
     k = w.config.latent
     # one piece of images at a time: read, encode, write its rows of the latents
-    with atomic_outputs(force) as outs, Executor(scheduler) as executor, report.bar(src.n, "compressing") as bar:
+    with atomic_outputs(force, [source]) as outs, Executor(scheduler) as executor, \
+            report.bar(src.n, "compressing") as bar:
         gw = latents_writer(outs.path(output), {**weights_attrs(w), "provenance": prov}, PIECE_ROWS)
         gw.create("mu", (src.n, k), np.float32)
         gw.create("logvar", (src.n, k), np.float32)
@@ -238,16 +239,17 @@ def quantize(latents: Path, output: Path, *, quantizer: str = "vaen", n_bits: in
     """Latents into integer codes (VAEN or VAEU)."""
     from dnastore.codecs.learned import check_weights, quantize_latents
     from dnastore.io.artifacts import CODES_KIND, read_latents, write_codes
-    from dnastore.io.atomic import atomic_outputs
+    from dnastore.io.atomic import atomic_outputs, check_writable
     from dnastore.io.provenance import provenance
 
+    check_writable(output, force, [latents])
     w = _vae(weights).w
     mu, logvar, _, _, attrs = read_latents(latents)
     check_weights(attrs, w, str(latents))
     codes, cattrs, side = quantize_latents(mu, logvar, w, quantizer, n_bits, store, packing)
     prov = provenance("quantize", {"quantizer": quantizer, "n_bits": n_bits, "store": store, "packing": packing},
                       {"latents": latents})
-    with atomic_outputs(force) as outs:
+    with atomic_outputs(force, [latents]) as outs:
         write_codes(outs.path(output), codes, {"kind": CODES_KIND, **cattrs, "provenance": prov}, side)
     return {"output": str(output), "images": len(codes), "codes_per_image": codes.shape[1],
             "bits_per_image": codes.shape[1] * n_bits}
@@ -266,9 +268,10 @@ def dequantize(codes: Path, output: Path, *, weights=None, force: bool = False) 
     from dnastore.codecs.base import codec_for
     from dnastore.codecs.learned import weights_attrs
     from dnastore.io.artifacts import write_latents
-    from dnastore.io.atomic import atomic_outputs
+    from dnastore.io.atomic import atomic_outputs, check_writable
     from dnastore.io.provenance import provenance
 
+    check_writable(output, force, [codes])
     c = read_codes_artifact(codes)
     if c.attrs.get("codec") != "vae":
         raise DnastoreError(f"{codes} holds {str(c.attrs.get('codec', 'unknown')).upper()} codes, which have no latents to "
@@ -276,7 +279,7 @@ def dequantize(codes: Path, output: Path, *, weights=None, force: bool = False) 
     codec = codec_for(c.attrs, weights, str(codes))
     mu, _, er = codec.latents(c)
     prov = provenance("dequantize", {"weights": codec.w.digest}, {"codes": codes})
-    with atomic_outputs(force) as outs:
+    with atomic_outputs(force, [codes]) as outs:
         write_latents(outs.path(output), mu, None, {**weights_attrs(codec.w), "provenance": prov}, erased=er)
     return {"output": str(output), "images": len(mu), "codes_erased": int(er.sum())}
 
@@ -291,6 +294,8 @@ def reconstruct(latents: Path, output: Path, *, originals: Path | None = None, r
     from dnastore.io.provenance import provenance
     from dnastore.parallel import Executor
 
+    from dnastore.io.atomic import check_writable
+    check_writable(output, force, [latents, originals])
     codec = _vae(weights)
     mu, _, erased, names, attrs = read_latents(latents)
     check_weights(attrs, codec.w, str(latents))
@@ -299,11 +304,12 @@ def reconstruct(latents: Path, output: Path, *, originals: Path | None = None, r
     prov = provenance("reconstruct", {"weights": codec.w.digest}, {"latents": latents})
     with Executor(scheduler) as executor:
         dec = codec.images(mu, None, executor)
-        return write_recon(output, dec, names, erased, originals, prov, resize, force, report)
+        return write_recon(output, dec, names, erased, originals, prov, resize, force, report, [latents])
 
 
 def write_recon(output: Path, dec, names: list[str] | None, erased, originals: Path | None, prov: dict,
-                resize: str | None = None, force: bool = False, report: Reporter = QUIET) -> dict[str, Any]:
+                resize: str | None = None, force: bool = False, report: Reporter = QUIET,
+                inputs: list = ()) -> dict[str, Any]:
     """Write OUTPUT/ (PNGs, images.zarr, grid.png) atomically from a
     :class:`~dnastore.codecs.base.Decoded`, one piece in memory at a time; per-image metrics
     when the originals are given. Returns the summary."""
@@ -328,7 +334,7 @@ def write_recon(output: Path, dec, names: list[str] | None, erased, originals: P
     files = png_names(names, n)
     metrics: dict[str, np.ndarray] = {}
     shown, shown_orig = [], []
-    with atomic_outputs(force) as outs, report.bar(n, "writing images") as bar:
+    with atomic_outputs(force, [*inputs, originals]) as outs, report.bar(n, "writing images") as bar:
         tmp = outs.path(output)
         tmp.mkdir()
         gw = recon_writer(tmp / "images.zarr", {"provenance": prov, "weights_digest": dec.digest}, PIECE_ROWS)
@@ -375,12 +381,13 @@ def encode(source: Path, output: Path, *, codec: str = "vae", codec_settings: di
     from dnastore.codecs.base import get_codec
     from dnastore.data.source import ImageSource
     from dnastore.dna.approx import codes_payload
-    from dnastore.io.atomic import check_writable
+    from dnastore.io.atomic import check_outputs
     from dnastore.io.provenance import provenance
 
     settings = settings or OligoSettings()
     settings.layout()
-    check_writable(output, force)
+    from dnastore.io.manifest import sidecar_path
+    check_outputs(force, [output, sidecar_path(output)], [source], [output])
     c = get_codec(codec, **{k: v for k, v in (codec_settings or {}).items() if v is not None})
     # the images are read a piece at a time; only their codes are kept
     src = ImageSource(source, c.channels, c.image_shape, resize)
@@ -390,7 +397,8 @@ def encode(source: Path, output: Path, *, codec: str = "vae", codec_settings: di
     settings = settings.for_data(c.precise)
     qparams = {"resize": resize, **c.describe()}
     summary = write_oligos(payload, extra, output, settings,
-                           lambda params: provenance("encode", {**qparams, **params}, {"source": source}), force)
+                           lambda params: provenance("encode", {**qparams, **params}, {"source": source}), force,
+                           report, inputs=(source,))
     summary["codec"] = codec
     if src.skipped:
         summary["skipped"] = src.skipped
@@ -419,7 +427,8 @@ def decode(reads: Path, output: Path, *, manifest: Path | None = None, originals
     from dnastore.parallel import Executor
 
     reads = Path(reads)
-    check_writable(output, force)
+    inputs = [reads, Path(str(reads) + ".json"), manifest, originals]
+    check_writable(output, force, inputs)
     given, given_path = reads_manifest(reads, manifest)
     codec = None
     if given is not None:  # a given manifest is checked (and its codec loaded) before the reads are called
@@ -442,7 +451,8 @@ def decode(reads: Path, output: Path, *, manifest: Path | None = None, originals
                                      **({"weights": dec.digest} if dec.digest else {"codec": codec.name})},
                           {"reads": reads})
         er = dec.erased
-        summary = write_recon(output, dec, man["codes"].get("names"), er, originals, prov, resize, force, report)
+        summary = write_recon(output, dec, man["codes"].get("names"), er, originals, prov, resize, force, report,
+                              inputs)
     summary.update(manifest_from=str(man_path), header_strands_found=hstats["header_strands_found"],
                    reads=called.trim["reads"], clusters=called.calls["clusters"], strands_valid=p.strands["valid"],
                    data_strands=man["n_data_strands"], data_strands_missing=p.outer["data_strands_missing"],
