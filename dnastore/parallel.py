@@ -39,21 +39,13 @@ class Executor:
                 _need_dask()
             return
         _need_dask()
+        address = scheduler_address(self.spec)
         from distributed import Client
-        address = self.spec
         try:
-            if os.path.isfile(address):
-                self.client = Client(scheduler_file=address, timeout="10s")
-            elif "://" in address or ":" in address:
-                self.client = Client(address, timeout="10s")
-            else:
-                raise DnastoreError(f"--scheduler {address!r}: use threads, processes, or a scheduler address "
-                                    "(tcp://host:8786) or scheduler file")
-        except DnastoreError:
-            raise
-        except (OSError, TimeoutError, ValueError) as e:
-            raise DnastoreError(f"--scheduler {address}: cannot reach the Dask scheduler ({type(e).__name__}: {e})") \
-                from None
+            self.client = Client(address, timeout="10s")
+        except Exception as e:  # distributed raises many types for an address it cannot use
+            raise DnastoreError(f"--scheduler {self.spec}: cannot reach the Dask scheduler "
+                                f"({type(e).__name__}: {' '.join(str(e).split())[:200]})") from None
 
     @property
     def workers(self) -> int:
@@ -89,6 +81,34 @@ class Executor:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def scheduler_address(spec: str) -> str:
+    """The address a --scheduler value names: itself (tcp://host:port, host:port), or the
+    ``address`` a dask scheduler file holds. A bad value is refused in one line."""
+    if os.path.isfile(spec):
+        import json
+        try:
+            with open(spec, encoding="utf-8") as f:
+                info = json.loads(f.read(1 << 20))
+        except (OSError, ValueError, RecursionError) as e:
+            raise DnastoreError(f"--scheduler {spec}: not a Dask scheduler file ({type(e).__name__})") from None
+        address = info.get("address") if isinstance(info, dict) else None
+        if not isinstance(address, str) or not address:
+            raise DnastoreError(f"--scheduler {spec}: a Dask scheduler file is a JSON object with an 'address'")
+        spec = address
+    scheme, sep, rest = spec.partition("://")
+    if not sep:
+        scheme, rest = "tcp", spec
+    host, colon, port = rest.rpartition(":")
+    if scheme not in ("tcp", "tls", "inproc", "ucx", "ws", "wss") or not colon or not host or not port.isdigit() \
+            or not 0 < int(port) < 65536:
+        raise DnastoreError(f"--scheduler {spec!r}: use threads, processes, a scheduler address (tcp://host:8786) "
+                            "or a scheduler file")
+    if scheme == "tls":
+        raise DnastoreError(f"--scheduler {spec}: tls:// needs certificates, which dnastore does not take; "
+                            "use a tcp:// address")
+    return spec if sep else f"tcp://{spec}"
 
 
 def _need_dask() -> None:

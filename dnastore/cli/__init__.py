@@ -88,6 +88,8 @@ def _image_commands() -> bool:
 
 
 def main() -> None:
+    from dnastore.io.atomic import guard_interrupts
+    guard_interrupts()
     try:
         cli(prog_name="dnastore")
     except SystemExit as e:

@@ -14,6 +14,33 @@ from typing import Any, Callable
 import click
 
 from dnastore.errors import DnastoreError
+from dnastore.io import schema
+from dnastore.io.schema import Field
+
+
+class Setting(click.ParamType):
+    """An option value checked by its :class:`~dnastore.io.schema.Field` (the one schema
+    of every option and config field): NaN, infinity and out-of-range values are refused in
+    one line."""
+
+    def __init__(self, field: Field):
+        self.field = field
+        self.name = {"int": "integer", "float": "number"}.get(field.kind, field.kind)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        name = (param.opts[0] if param is not None and param.opts else "value")
+        try:
+            return schema.check(name, value, self.field)
+        except DnastoreError as e:
+            self.fail(e.message.removeprefix(f"{name} "), param, ctx)
+
+
+def number(lo: float | None = None, hi: float | None = None, *, lo_open: bool = False, hi_open: bool = False,
+           integer: bool = False) -> Setting:
+    return Setting(Field("int" if integer else "float", lo, hi, lo_open, hi_open))
+
+
+PROBABILITY = Setting(schema.PROBABILITY)
 
 
 @dataclass
@@ -55,7 +82,8 @@ def common_options(f: Callable) -> Callable:
     @click.option("-v", "--verbose", count=True, help="More detail on stderr (repeatable).")
     @click.option("--progress/--no-progress", default=True, show_default=True, help="Show progress bars on stderr.")
     @click.option("--force", is_flag=True, help="Overwrite existing outputs.")
-    @click.option("--seed", type=int, default=0, show_default=True, help="Seed of every random choice.")
+    @click.option("--seed", type=Setting(schema.SEED), default=0, show_default=True,
+                  help="Seed of every random choice (0 to 2^32-1).")
     @functools.wraps(f)
     def wrapper(seed, force, progress, verbose, as_json, **kw):
         return f(Run(seed, force, progress, verbose, as_json), **kw)
@@ -73,8 +101,71 @@ def stack(*opts: Callable) -> Callable:
 
 PATH = click.Path(path_type=Path)
 
+STREAM_LIMIT = 8 << 30  # the most a pipe or device given as a sequence input is read (8 GiB)
+
+
+class SeqInput(click.ParamType):
+    """A sequence file to read: a regular file as it is; a pipe or a device (``<(zcat r.fq.gz)``,
+    /dev/stdin), which can be read only once, copied first into a temporary file (removed at
+    the end), and refused at once when it does not start as FASTA, FASTQ or gzip does."""
+    name = "path"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        import os
+        import stat
+        import tempfile
+
+        from dnastore.io.atomic import scratch
+        p = Path(value)
+        try:
+            mode = os.stat(p).st_mode
+        except (OSError, ValueError):
+            return p  # the stage says what is wrong with it
+        if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+            return p
+        fd, tmp = tempfile.mkstemp(prefix="dnastore-input-", suffix="-" + p.name[-40:])
+        scratch(tmp)
+        if ctx is not None:
+            ctx.call_on_close(lambda: os.path.exists(tmp) and os.unlink(tmp))
+        total = 0
+        with open(p, "rb") as src, os.fdopen(fd, "wb") as dst:
+            while True:
+                block = src.read(1 << 20)
+                if not block:
+                    break
+                if total == 0 and block[:1] not in (b">", b"@") and block[:2] != b"\x1f\x8b":
+                    self.fail(f"{p}: neither FASTA nor FASTQ (first byte {block[:1]!r})", param, ctx)
+                total += len(block)
+                if total > STREAM_LIMIT:
+                    self.fail(f"{p} gives more than {STREAM_LIMIT >> 30} GiB; save it to a file first", param, ctx)
+                dst.write(block)
+        streamed = ctx.meta.setdefault("dnastore.streamed", {}) if ctx is not None else {}
+        streamed[Path(tmp)] = p
+        return Path(tmp)
+
+
+SEQ_INPUT = SeqInput()
+
+
+def streamed_input(ctx_path: Path, output: Path | None) -> None:
+    """A streamed input has no folder to name a default output after: ask for -o."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and output is None and ctx_path in ctx.meta.get("dnastore.streamed", {}):
+        raise DnastoreError(f"{ctx.meta['dnastore.streamed'][ctx_path]} is a stream: name the output with -o")
+
+def _scheduler(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Checked before the stage starts (a bad address or scheduler file: one line)."""
+    from dnastore.parallel import LOCAL, scheduler_address
+    if value is not None and value not in LOCAL:
+        try:
+            scheduler_address(value)
+        except DnastoreError as e:
+            raise click.BadParameter(e.message.removeprefix("--scheduler "), ctx, param) from None
+    return value
+
+
 scheduler_option = click.option(
-    "--scheduler", metavar="SCHEDULER",
+    "--scheduler", metavar="SCHEDULER", callback=_scheduler,
     help="Run the stage's pieces on Dask: threads, processes, or the address of a dask.distributed "
          "scheduler (tcp://host:8786) [one process].")
 
@@ -94,7 +185,7 @@ oligo_options = stack(
     click.option("--check-trits", type=click.IntRange(4, 20), default=10, show_default=True,
                  help="Width of the per-strand check (a keyed CRC) in trits."),
     click.option("--gc-band", default="0.40,0.60", show_default=True, help="Allowed GC fraction per oligo, LOW,HIGH."),
-    click.option("--outer-redundancy", type=float,
+    click.option("--outer-redundancy", type=number(0, 4),
                  help="Parity strands per data strand of the outer Reed-Solomon code, 0 to 4 (0: off). Default: "
                       "0.25 for files, folders and JPEG/PNG/WebP (+25% nt; byte-identical from coverage 5 on the "
                       "default channel), 0.5 for learned image codes (+50% nt; accuracy within 0.01 of "

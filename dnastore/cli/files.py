@@ -10,13 +10,17 @@ import click
 from dnastore.cli import cli
 from dnastore.cli._options import (
     PATH,
+    PROBABILITY,
+    SEQ_INPUT,
     Run,
     common_options,
     kernel_cache,
+    number,
     oligo_options,
     oligo_settings,
     parse_primers,
     scheduler_option,
+    streamed_input,
 )
 
 
@@ -49,23 +53,23 @@ def oligo_encode(run: Run, source: Path, output: Path | None, plan_path: Path | 
 
 
 @cli.command("simulate")
-@click.argument("oligos", required=False, type=PATH)
+@click.argument("oligos", required=False, type=SEQ_INPUT)
 @click.option("-o", "--output", type=PATH, help="Reads FASTQ to write [OLIGOS stem + .fastq].")
-@click.option("--coverage", type=float, default=10.0, show_default=True, help="Mean reads per designed strand.")
+@click.option("--coverage", type=number(0, 1e6, lo_open=True), default=10.0, show_default=True, help="Mean reads per designed strand.")
 @click.option("--preset", type=click.Choice(["illumina", "nanopore", "ideal"]), default="illumina", show_default=True,
               help="Sequencing error profile (sets the rates below unless given).")
 @click.option("--synthesis", type=click.Choice(["twist", "customarray", "ideal"]),
               help="Synthesis profile: copy-number bias and synthesis errors [preset's].")
-@click.option("--sub", type=float, help="Sequencing substitution rate per base.")
-@click.option("--ins", type=float, help="Sequencing insertion rate per base.")
-@click.option("--del", "dele", type=float, help="Sequencing deletion rate per base.")
-@click.option("--slope", type=float, help="Error rate rises from (1-slope)x to (1+slope)x along the read.")
-@click.option("--rc-fraction", type=float, help="Fraction of reads that are reverse complements.")
-@click.option("--bias", type=float, help="Copy-number spread (sigma of the lognormal; 0.30 Twist, 1.30 CustomArray).")
+@click.option("--sub", type=PROBABILITY, help="Sequencing substitution rate per base.")
+@click.option("--ins", type=PROBABILITY, help="Sequencing insertion rate per base.")
+@click.option("--del", "dele", type=PROBABILITY, help="Sequencing deletion rate per base.")
+@click.option("--slope", type=number(0, 1, hi_open=True), help="Error rate rises from (1-slope)x to (1+slope)x along the read.")
+@click.option("--rc-fraction", type=PROBABILITY, help="Fraction of reads that are reverse complements.")
+@click.option("--bias", type=number(0, 10), help="Copy-number spread (sigma of the lognormal; 0.30 Twist, 1.30 CustomArray).")
 @click.option("--copy-dist", type=click.Choice(["lognormal", "negbin"]), help="Copy-number distribution.")
-@click.option("--dropout", type=float, help="Probability that a strand is lost in synthesis.")
-@click.option("--synth-sub", type=float, help="Synthesis substitution rate per base.")
-@click.option("--synth-del", type=float, help="Synthesis deletion rate per base.")
+@click.option("--dropout", type=PROBABILITY, help="Probability that a strand is lost in synthesis.")
+@click.option("--synth-sub", type=PROBABILITY, help="Synthesis substitution rate per base.")
+@click.option("--synth-del", type=PROBABILITY, help="Synthesis deletion rate per base.")
 @click.option("--truth", type=PATH, help="Also write a TSV mapping each read to its source strand (for evaluation only).")
 @scheduler_option
 @common_options
@@ -83,18 +87,20 @@ def simulate(run: Run, oligos: Path | None, output: Path | None, coverage: float
       dnastore simulate --coverage 3 --preset nanopore --seed 7
     """
     from dnastore.stages.files import simulate as stage
+    if oligos is not None:
+        streamed_input(oligos, output)
     kernel_cache()
     run.report(stage(oligos, output, coverage=coverage, preset=preset, synthesis=synthesis, rates=rates, truth=truth,
                      seed=run.seed, scheduler=scheduler, force=run.force, report=run))
 
 
 @cli.command("consensus")
-@click.argument("reads", type=PATH)
+@click.argument("reads", type=SEQ_INPUT)
 @click.option("-o", "--output", type=PATH, help="Consensus FASTA [READS stem + .consensus.fasta].")
 @click.option("--manifest", type=PATH,
               help="Manifest of the oligos (default: the one carried in READS.json, else inferred from the reads).")
 @click.option("--primers", help="Primers FWD,REV, for reads with no manifest.")
-@click.option("--length", "strand_length", type=int, help="Oligo length, for reads with no manifest.")
+@click.option("--length", "strand_length", type=number(12, 10000, integer=True), help="Oligo length, for reads with no manifest.")
 @click.option("--method", type=click.Choice(["vote", "spoa"]), default="vote", show_default=True,
               help="vote: quality-weighted column vote (spoa only where needed); spoa: partial-order alignment.")
 @click.option("--min-size", type=click.IntRange(1), default=1, show_default=True, help="Smallest cluster kept.")
@@ -113,13 +119,14 @@ def consensus(run: Run, reads: Path, output: Path | None, manifest: Path | None,
       dnastore consensus peer_reads.fq.gz --manifest photo.fasta.json
     """
     from dnastore.stages.files import consensus as stage
+    streamed_input(reads, output)
     run.report(stage(reads, output, manifest=manifest, primers=parse_primers(primers), strand_length=strand_length,
                      method=method, min_size=min_size, tmp_dir=tmp_dir, scheduler=scheduler, force=run.force,
                      report=run))
 
 
 @cli.command("oligo-decode")
-@click.argument("strands", type=PATH)
+@click.argument("strands", type=SEQ_INPUT)
 @click.option("-o", "--output", type=PATH,
               help="Restored file, or codes Zarr in approximate mode [STRANDS stem + .out / .codes.zarr].")
 @click.option("--manifest", type=PATH, help="The oligos' manifest (default: the one beside STRANDS).")
@@ -138,5 +145,6 @@ def oligo_decode(run: Run, strands: Path, output: Path | None, manifest: Path | 
       dnastore oligo-decode consensus.fasta --manifest codes.fasta.json -o codes_out.zarr
     """
     from dnastore.stages.files import oligo_decode as stage
+    streamed_input(strands, output)
     run.report(stage(strands, output, manifest=manifest, partial=partial, scheduler=scheduler, force=run.force,
                      report=run))

@@ -11,9 +11,12 @@ import click
 from dnastore.cli import cli
 from dnastore.cli._options import (
     PATH,
+    SEQ_INPUT,
     Run,
+    Setting,
     common_options,
     jax_cache,
+    number,
     oligo_options,
     oligo_settings,
     quant_options,
@@ -22,6 +25,7 @@ from dnastore.cli._options import (
     weights_option,
 )
 from dnastore.errors import DnastoreError
+from dnastore.io.schema import LEARNING_RATE
 
 CODECS = ["vae", "necst", "jpeg", "png", "webp"]  # dnastore.codecs.base.codec_names(), without importing it
 
@@ -66,12 +70,12 @@ def dataset(run: Run, source: str, output: Path, **kw) -> None:
 @click.option("--codec", type=click.Choice(["vae", "necst"]), default="vae", show_default=True,
               help="The VAE of the Generative DNA paper, or NECST (bits trained through a BSC/BEC).")
 @click.option("--channel", type=click.Choice(["bsc", "bec"]), help="NECST: the training channel [bsc].")
-@click.option("--eps", type=click.FloatRange(0.0, 0.99), help="NECST: the training channel's flip or erasure probability [0.1].")
+@click.option("--eps", type=number(0.0, 0.99), help="NECST: the training channel's flip or erasure probability [0.1].")
 @click.option("--arch", type=click.Choice(["mlp", "cnn-svhn", "cnn-cifar", "cnn-celeba"]),
               help="NECST: the supplement's architecture [mlp]; the CNNs want 32x32 (svhn, cifar) or 64x64 (celeba) colour.")
 @click.option("--likelihood", type=click.Choice(["bernoulli", "gaussian"]),
               help="NECST: the decoder's likelihood [bernoulli]; gaussian (fixed sigma) for grey or colour pixels.")
-@click.option("--lr", type=float, default=1e-3, show_default=True)
+@click.option("--lr", type=Setting(LEARNING_RATE), default=1e-3, show_default=True, help="Learning rate of Adam.")
 @click.option("--devices", type=click.IntRange(1), default=1, show_default=True,
               help="Train data-parallel over this many JAX devices (each batch split across them).")
 @click.option("--run-dir", type=PATH, required=True, help="Folder of the checkpoints.")
@@ -220,7 +224,7 @@ def encode(run: Run, source: Path, output: Path, codec: str, resize: str | None,
 
 
 @cli.command("decode")
-@click.argument("reads", type=PATH)
+@click.argument("reads", type=SEQ_INPUT)
 @recon_options
 @click.option("--manifest", type=PATH, help="Manifest of the oligos (default: the one carried beside READS).")
 @click.option("--method", type=click.Choice(["vote", "spoa"]), default="vote", show_default=True,
@@ -255,9 +259,9 @@ def decode(run: Run, reads: Path, **kw) -> None:
               "a folder or --bytes; psnr:20 for images].")
 @click.option("--preset", type=click.Choice(["illumina", "nanopore", "ideal"]), default="illumina", show_default=True)
 @click.option("--synthesis", type=click.Choice(["twist", "customarray", "ideal"]), help="[preset's]")
-@click.option("--price-nt", type=click.FloatRange(0), default=4.4e-4, show_default=True,
+@click.option("--price-nt", type=number(0, 1e6), default=4.4e-4, show_default=True,
               help="Synthesis, USD per nt (Twist array synthesis, as cited in doi:10.1145/3510853).")
-@click.option("--price-read", type=click.FloatRange(0), default=1.3e-9, show_default=True,
+@click.option("--price-read", type=number(0, 1e6), default=1.3e-9, show_default=True,
               help="Sequencing, USD per base read (about $1.3K per TB, Bar-Lev et al. 2023).")
 @click.option("--strand-length", type=click.IntRange(60, 10000), default=150, show_default=True)
 @click.option("--limit", type=click.IntRange(1), help="Plan on the first N images only.")
@@ -296,13 +300,18 @@ def bench(pipeline: str, args: tuple[str, ...]) -> None:
     import subprocess
     import sys
 
-    roots = [Path.cwd() / "pipelines", Path(__file__).resolve().parents[2] / "pipelines"]
-    folder = next((r for r in roots if r.is_dir()), None)
-    if folder is None:
-        raise DnastoreError("no pipelines/ folder here or beside the installed package; run from a dnastore checkout")
+    from dnastore.io.atomic import unblocked_signals
+
+    # only the project's own experiments: the pipelines/ folder of the checkout this package
+    # was installed from, never one in the current folder
+    folder = Path(__file__).resolve().parents[2] / "pipelines"
+    if not (folder / "common.py").is_file():
+        raise DnastoreError("the experiments ship with a dnastore checkout (its pipelines/ folder), not with an "
+                            "installed package: install from a checkout with `make install`")
     names = sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_") and p.stem != "common")
     if pipeline.removesuffix(".py") not in names:
-        raise DnastoreError(f"no pipeline {pipeline!r} in {folder}; choose one of {', '.join(names)}")
-    rc = subprocess.call([sys.executable, str(folder / (pipeline.removesuffix(".py") + ".py")), *args])
+        raise DnastoreError(f"no pipeline {pipeline!r}; choose one of {', '.join(names)}")
+    rc = subprocess.call([sys.executable, str(folder / (pipeline.removesuffix(".py") + ".py")), *args],
+                         preexec_fn=unblocked_signals)
     if rc:
         raise DnastoreError(f"pipeline {pipeline} failed with exit code {rc}")

@@ -90,14 +90,17 @@ class NECSTConfig:
         return {"model": "necst", **dataclasses.asdict(self)}
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "NECSTConfig":
-        d = {k: v for k, v in d.items() if k != "model"}
-        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown NECST config keys: {', '.join(sorted(unknown))}")
-        if "image_shape" in d:
-            d["image_shape"] = tuple(int(v) for v in d["image_shape"])
-        return cls(**d)
+    def from_json(cls, d: dict[str, Any], where: str = "NECST config") -> "NECSTConfig":
+        from dnastore.io.schema import Field, check_fields
+        schema = {
+            "bits": Field("int", 1, 65536), "image_shape": Field("seq", item=Field("int", 1, 4096), length=2),
+            "channels": Field("int", 1, 4), "arch": Field("str", choices=ARCHS), "hidden": Field("int", 1, 65536),
+            "channel": Field("str", choices=("bsc", "bec")), "eps": Field("float", 0.0, 1.0, hi_open=True),
+            "likelihood": Field("str", choices=("bernoulli", "gaussian")), "sigma": Field("float", 1e-4, 10.0),
+            "samples": Field("int", 2, 256), "l2": Field("float", 0.0, 100.0), "prior": Field("str", choices=("none", "uniform")),
+            "beta": Field("float", 0.0, 1000.0),
+        }
+        return cls(**check_fields(d, schema, where, ignore=("model",)))
 
     def key(self) -> str:
         return json.dumps(self.to_json(), sort_keys=True)

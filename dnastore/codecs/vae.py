@@ -52,18 +52,28 @@ class VAEConfig:
         return {"model": "vae", **dataclasses.asdict(self)}
 
     @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "VAEConfig":
-        d = {k: v for k, v in d.items() if k != "model"}
-        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown VAE config keys: {', '.join(sorted(unknown))}")
-        for k in ("image_shape", "widths"):
-            if k in d:
-                d[k] = tuple(int(v) for v in d[k])
-        return cls(**d)
+    def from_json(cls, d: dict[str, Any], where: str = "VAE config") -> "VAEConfig":
+        from dnastore.io.schema import check_fields
+        return cls(**check_fields(d, VAE_SCHEMA, where, ignore=("model",)))
 
     def key(self) -> str:
         return json.dumps(self.to_json(), sort_keys=True)
+
+
+def _schema():
+    from dnastore.io.schema import Field
+    return {
+        "latent": Field("int", 1, 4096),
+        "image_shape": Field("seq", item=Field("int", 8, 4096), length=2),
+        "channels": Field("int", 1, 4),
+        "likelihood": Field("str", choices=("bernoulli", "gaussian")),
+        "sigma": Field("float", 1e-4, 10.0),
+        "upsample": Field("str", choices=("shuffle", "transpose")),
+        "widths": Field("seq", item=Field("int", 1, 1024), length=3),
+    }
+
+
+VAE_SCHEMA = _schema()
 
 
 def _sizes(n: int) -> list[int]:

@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import jax
 import numpy as np
 from flax import nnx
 
@@ -111,7 +112,12 @@ def load_weights(path: str | os.PathLike | None = None) -> Weights:
         raise DnastoreError(f"{path}: bad model config ({e})") from None
     model = NECST(cfg, nnx.Rngs(0)) if necst else VAE(cfg, nnx.Rngs(0))
     load_model_arrays(model, obj.get("params", {}), obj.get("batch_stats", {}), str(path))
+    if not all(np.isfinite(np.asarray(x)).all() for x in jax.tree_util.tree_leaves(nnx.state(model))
+               if np.issubdtype(np.asarray(x).dtype, np.floating)):
+        raise DnastoreError(f"{path}: the weights hold NaN or infinity (a diverged training run?)")
     stats = {k: np.asarray(v, np.float32) for k, v in obj.get("stats", {}).items()}
+    if any(not np.isfinite(v).all() for v in stats.values()):
+        raise DnastoreError(f"{path}: the encoder statistics hold NaN or infinity")
     for k in () if necst else ("mean", "std"):
         if stats.get(k) is None or stats[k].shape != (2 * cfg.latent,):
             raise DnastoreError(f"{path}: VAEN statistic {k!r} missing or not of shape ({2 * cfg.latent},)")

@@ -65,7 +65,11 @@ def infer_design(seqs: list[str], sample: int = 5000) -> Design:
     if not s:
         raise DnastoreError("no reads to infer the design from")
     length = Counter(len(x) for x in s).most_common(1)[0][0]
-    head, n_head = Counter(x[:12] for x in s if len(x) >= 12).most_common(1)[0]
+    heads = Counter(x[:12] for x in s if len(x) >= 12)
+    if not heads:
+        raise DnastoreError("every read is shorter than 12 nt: too short to infer the oligo design from; give the "
+                            "oligos' manifest (--manifest) or --primers and --length")
+    head, n_head = heads.most_common(1)[0]
     fwd = [x for x in s if x.startswith(head) and len(x) == length]
     if n_head < 0.2 * len(s) or len(fwd) < 5:
         return Design("", "", length)

@@ -15,7 +15,7 @@ from dnastore.io.manifest import manifest_digest, manifest_in, read_json, sideca
 # the most strands, payload bytes and codes one manifest may describe: far above any real run,
 # low enough that a corrupted count cannot ask for an absurd allocation
 MAX_STRANDS = 10 ** 9
-MAX_PAYLOAD = 10 ** 12
+MAX_PAYLOAD = 1 << 30  # the largest input oligo-encode takes (dnastore.stages.files.MAX_SOURCE_BYTES)
 
 
 def _int(man: dict, key: str, lo: int, hi: int, where: str) -> int:
@@ -46,7 +46,11 @@ def validate_manifest(man: dict[str, Any], where: str | os.PathLike) -> dict[str
     n = _int(man, "n_strands", 1, MAX_STRANDS, where)
     n_data = _int(man, "n_data_strands", 1, n, where)
     b = _int(man, "bytes_per_strand", 1, 1 << 16, where)
-    _int(man, "payload_bytes", 0, min(MAX_PAYLOAD, n_data * b), where)
+    payload = _int(man, "payload_bytes", 1, min(MAX_PAYLOAD, n_data * b), where)
+    if n_data != math.ceil(payload / b):
+        # the counts must follow from the payload: a corrupted count cannot ask for memory the data never needed
+        raise DnastoreError(f"{where}: n_data_strands {n_data} does not follow from payload_bytes {payload} at "
+                            f"{b} bytes per strand")
     _int(man, "unit", 1, 1 << 16, where)
     lengths = man.get("huffman_lengths")
     if (not isinstance(lengths, list) or len(lengths) != NSYM

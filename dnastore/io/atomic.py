@@ -256,6 +256,14 @@ _STATE = threading.Lock()  # held while outputs are claimed or renamed into plac
 _LIVE: set["AtomicOutputs"] = set()
 _CREATED: list[Path] = []  # targets this process created (not replaced): what abort() takes back
 _ABORTED = False
+_SCRATCH: list[Path] = []  # temporary files of the run outside any output (spooled inputs)
+
+
+def scratch(path: str | os.PathLike) -> Path:
+    """Register a temporary file of this run, so that :func:`abort` removes it too."""
+    p = Path(path)
+    _SCRATCH.append(p)
+    return p
 
 
 def abort() -> None:
@@ -270,10 +278,51 @@ def abort() -> None:
                 for _, tmp in outs._pairs:
                     _remove(tmp)
                     _remove(tmp.with_name(tmp.name.replace(".tmp-", ".old-", 1)))
-            for p in _CREATED:
+            for p in _CREATED + _SCRATCH:
                 _remove(p)
         for outs in list(_LIVE):
             outs._release()
+
+
+_GUARDED = False
+
+
+def guard_interrupts() -> None:
+    """Ctrl-C (and SIGTERM) at any moment of a command: exit 130 (143), leaving no temporary
+    and no output of this process.
+
+    The signals are blocked in every thread (set before any other thread exists, so all
+    inherit the mask) and taken by one watcher thread with ``sigwait``. A KeyboardInterrupt
+    raised into the main thread could land inside an extension module's import (jaxlib: a
+    crash at exit) or inside a callback that swallows it (JAX's GC hook: exit 0); the watcher
+    instead undoes the process's writing (:func:`abort`) and leaves at once. For the command
+    line only: a library user keeps Python's own handling."""
+    global _GUARDED
+    import signal
+    if _GUARDED:
+        return
+    sigs = {signal.SIGINT, signal.SIGTERM}
+    try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    except (AttributeError, ValueError, OSError):  # no such call here: Python's default handling
+        return
+    _GUARDED = True
+
+    def watch() -> None:
+        sig = signal.sigwait(sigs)
+        try:
+            abort()
+            os.write(2, b"\nInterrupted: nothing was written.\n")
+        finally:
+            os._exit(130 if sig == signal.SIGINT else 143)
+
+    threading.Thread(target=watch, name="dnastore-interrupts", daemon=True).start()
+
+
+def unblocked_signals() -> None:
+    """For a child process (``preexec_fn``): the default signal mask, so Ctrl-C reaches it."""
+    import signal
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
 
 
 class AtomicOutputs:

@@ -202,10 +202,19 @@ def _plain_fasta(path: Path) -> list[tuple[str, str]] | None:
     return [(h[1:].strip(), q) for h, q in zip(heads, seqs)]
 
 
+_NOT_SEQUENCE = re.compile(r"[^A-Za-z*.\-]")
+
+
 def _biopython_fasta(path: Path) -> Iterator[tuple[str, str]]:
     from Bio.SeqIO.FastaIO import SimpleFastaParser
     with _open_text(path) as handle:
-        yield from SimpleFastaParser(handle)
+        for n, (title, seq) in enumerate(SimpleFastaParser(handle), 1):
+            m = _NOT_SEQUENCE.search(seq)
+            if m:
+                what = " (FASTQ records inside a FASTA file?)" if m.group() in "@+" else ""
+                raise DnastoreError(f"{path}: record {n} ({title.split(None, 1)[0] if title else '?'}) has "
+                                    f"{m.group()!r} in its sequence{what}")
+            yield title, seq
 
 
 def read_fastq(path: str | os.PathLike) -> Iterator[tuple[str, str, str]]:

@@ -132,15 +132,40 @@ def _precise_codec(name) -> bool:
     return isinstance(name, str) and name in codec_names() and codec_class(name).precise
 
 
+MAX_SOURCE_BYTES = 1 << 30  # the largest file or folder one pool takes (1 GiB: ~7 GB of strands in memory)
+
+
+def read_source(path: Path) -> bytes:
+    """A file's bytes, refused in one line beyond :data:`MAX_SOURCE_BYTES` (a device or a pipe,
+    which has no size to check first, is read only that far)."""
+    limit = MAX_SOURCE_BYTES
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    if path.is_file() and size > limit:
+        raise DnastoreError(f"{path} is {size:,} bytes; one pool takes at most {limit:,} (1 GiB): split the file")
+    with open(path, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise DnastoreError(f"{path} gives more than {limit:,} bytes (1 GiB), the most one pool takes: save what "
+                            "should be stored to a file of at most that size")
+    return data
+
+
 def folder_payload(folder: Path) -> tuple[bytes, list[list]]:
     """Every file under ``folder`` (sorted by relative path) back to back, and the table of
     [relative path, size, sha256] the decoder restores the tree from."""
     files = sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: p.relative_to(folder).as_posix())
     if not files:
         raise DnastoreError(f"{folder} holds no files: nothing to encode")
+    total = sum(p.stat().st_size for p in files)
+    if total > MAX_SOURCE_BYTES:
+        raise DnastoreError(f"{folder} holds {total:,} bytes; one pool takes at most {MAX_SOURCE_BYTES:,} (1 GiB): "
+                            "split the folder")
     parts, table = [], []
     for p in files:
-        data = p.read_bytes()
+        data = read_source(p)
         parts.append(data)
         table.append([p.relative_to(folder).as_posix(), len(data), hashlib.sha256(data).hexdigest()])
     return b"".join(parts), table
@@ -170,7 +195,7 @@ def oligo_encode(source: Path, output: Path | None = None, settings: OligoSettin
         extra = {"mode": "folder", "folder_name": source.resolve().name, "files": table,
                  "sha256": hashlib.sha256(payload).hexdigest()}
     else:
-        payload = source.read_bytes()
+        payload = read_source(source)
         if not payload:
             raise DnastoreError(f"{source} is empty: nothing to encode")
         extra = {"mode": "file", "file_name": source.name, "sha256": hashlib.sha256(payload).hexdigest()}
@@ -185,6 +210,9 @@ def oligo_encode(source: Path, output: Path | None = None, settings: OligoSettin
 
 
 # ----------------------------------------------------------------------------- simulate
+MAX_SIM_LENGTH = 10_000  # the longest oligo simulate takes (its memory grows with the square of the length)
+
+
 def last_encoding(folder: Path) -> Path:
     """The newest oligo FASTA (one with a dnastore manifest beside it) in ``folder``."""
     from dnastore.io.artifacts import OLIGOS_KIND
@@ -193,10 +221,13 @@ def last_encoding(folder: Path) -> Path:
         side = p.with_name(p.name + ".json")
         if p.is_file() and side.exists() and p.suffix in (".fasta", ".fa", ".gz"):
             try:
-                if json.loads(side.read_text()).get("kind") == OLIGOS_KIND:
-                    cands.append(p)
-            except (json.JSONDecodeError, UnicodeDecodeError):
+                if side.stat().st_size > 64 << 20:  # no manifest is this large
+                    continue
+                obj = json.loads(side.read_text(encoding="utf-8"))
+            except (OSError, ValueError, RecursionError):  # not JSON, not UTF-8, a 5,000-digit number, too deep
                 continue
+            if isinstance(obj, dict) and obj.get("kind") == OLIGOS_KIND:
+                cands.append(p)
     if not cands:
         raise DnastoreError(f"no oligo FASTA with a manifest in {folder}; give the FASTA to simulate")
     return max(cands, key=lambda p: p.stat().st_mtime_ns)
@@ -232,6 +263,9 @@ def simulate(oligos: Path | None = None, output: Path | None = None, *, coverage
     oligos = Path(oligos)
     params = preset_params(preset, synthesis, coverage=coverage, **(rates or {}))
     names, mat, lens = read_fasta_matrix(oligos)
+    if len(lens) and int(lens.max()) > MAX_SIM_LENGTH:
+        raise DnastoreError(f"{oligos}: a strand of {int(lens.max()):,} nt; the simulator takes oligos of at most "
+                            f"{MAX_SIM_LENGTH:,} nt (synthesis makes 60-300)")
     side = sidecar_path(oligos)
     if side.exists():
         from dnastore.dna.manifest import load_manifest
@@ -437,7 +471,7 @@ def consensus(reads: Path, output: Path | None = None, *, manifest: Path | None 
 
 
 # ----------------------------------------------------------------------------- oligo-decode
-_SIZE = re.compile(r";size=(\d+)")
+_SIZE = re.compile(r";size=(\d{1,15})(?!\d)")  # a cluster size; a longer digit run is no size
 
 
 @dataclass

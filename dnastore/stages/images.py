@@ -10,7 +10,6 @@ as the Generative DNA paper draws them.
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +91,8 @@ def train(data: Path, run_dir: Path, *, valid: Path | None = None, test_data: Pa
           output: Path | None = None, seed: int = 0, force: bool = False, report: Reporter = QUIET) -> dict[str, Any]:
     """Train the VAE or NECST (``model``) on a dataset artifact; checkpoints every epoch into
     RUN_DIR (resumable) and exports the best epoch's weights."""
+    import numpy as np
+
     from dnastore.codecs.necst import NECSTConfig
     from dnastore.codecs.train import Trainer, encoder_stats, evaluate, necst_evaluate
     from dnastore.codecs.vae import VAEConfig
@@ -99,7 +100,9 @@ def train(data: Path, run_dir: Path, *, valid: Path | None = None, test_data: Pa
     from dnastore.io.artifacts import read_dataset
     from dnastore.io.atomic import atomic_outputs
     from dnastore.io.provenance import file_digest
+    from dnastore.io.schema import LEARNING_RATE, check
 
+    lr = check("--lr", lr, LEARNING_RATE)
     images, _, _, _ = read_dataset(data)
     if valid is not None:
         vimages = read_dataset(valid)[0]
@@ -115,25 +118,27 @@ def train(data: Path, run_dir: Path, *, valid: Path | None = None, test_data: Pa
         raise DnastoreError(f"{data} has {len(images)} training images, fewer than one batch of {batch_size}")
     cfg_d = {}
     if config is not None:
-        try:
-            cfg_d = json.loads(Path(config).read_text())
-        except (OSError, json.JSONDecodeError) as e:
-            raise DnastoreError(f"{config}: not a readable JSON config ({e})") from None
-        if not isinstance(cfg_d, dict):
-            raise DnastoreError(f"{config}: the config must be a JSON object")
+        from dnastore.io.manifest import read_json
+        cfg_d = read_json(config, "config")
+    data_channels = 1 if images.ndim == 3 else int(images.shape[3])
     cfg_d.setdefault("image_shape", list(images.shape[1:3]))
-    cfg_d.setdefault("channels", 1 if images.ndim == 3 else int(images.shape[3]))
+    cfg_d.setdefault("channels", data_channels)
     if "latent" in overrides:
         cfg_d["bits" if necst else "latent"] = overrides.pop("latent")
     cfg_d.update(overrides)
+    where = f"config {config}" if config is not None else "model config"
     try:
-        cfg = NECSTConfig.from_json(cfg_d) if necst else VAEConfig.from_json(cfg_d)
+        cfg = NECSTConfig.from_json(cfg_d, where) if necst else VAEConfig.from_json(cfg_d, where)
     except (ValueError, TypeError) as e:
         raise DnastoreError(f"bad model config: {e}") from None
+    if cfg.channels != data_channels:
+        raise DnastoreError(f"the config wants {cfg.channels}-channel images but {data} holds {data_channels}-channel "
+                            "ones")
     if tuple(cfg.image_shape) != tuple(images.shape[1:3]):
         raise DnastoreError(f"the config wants {cfg.image_shape} images but {data} holds {tuple(images.shape[1:3])}")
-    if output is not None and output.exists() and not force:
-        raise DnastoreError(f"{output} already exists; pass --force to overwrite it")
+    if output is not None:
+        from dnastore.io.atomic import check_writable
+        check_writable(output, force, [data, valid, test_data, config, run_dir / "last.msgpack", run_dir / "best.msgpack"])
     run_dir.mkdir(parents=True, exist_ok=True)
     output = output or run_dir / "weights.msgpack"  # the run's own export is refreshed on every completion
     last, best = run_dir / "last.msgpack", run_dir / "best.msgpack"
@@ -175,7 +180,14 @@ def train(data: Path, run_dir: Path, *, valid: Path | None = None, test_data: Pa
     # export the best epoch (the VAE with its VAEN statistics from the training set)
     if best.is_file():
         tr.load(best)
+    if not _finite_model(tr.model):
+        raise DnastoreError(f"training diverged (the weights hold NaN or infinity; last train loss "
+                            f"{tr.history[-1]['train_loss'] if tr.history else 'unknown'}): "
+                            "nothing was exported; lower --lr")
     stats = {} if necst else encoder_stats(tr.model, images)
+    if any(not np.isfinite(np.asarray(v)).all() for v in stats.values()):
+        raise DnastoreError("training diverged (the encoder's statistics are not finite): nothing was exported; "
+                            "lower --lr")
     meta = {"epochs": tr.epoch, "history": tr.history, "train_data": file_digest(data),
             "valid": evaluate_fn(tr.model, vimages, seed=seed), "lr": lr, "batch_size": batch_size, "seed": seed}
     if test_data is not None:
@@ -190,6 +202,15 @@ def train(data: Path, run_dir: Path, *, valid: Path | None = None, test_data: Pa
     if "test" in meta:
         summary.update({f"test_{key}": meta["test"][key], "test_psnr": meta["test"]["psnr"]})
     return summary
+
+
+def _finite_model(model) -> bool:
+    import jax
+    import numpy as np
+    from flax import nnx
+    leaves = jax.tree_util.tree_leaves(nnx.state(model))
+    return all(np.isfinite(np.asarray(x)).all() for x in leaves if hasattr(x, "dtype") and
+               np.issubdtype(np.asarray(x).dtype, np.floating))
 
 
 # ----------------------------------------------------------------------------- the VAE's own stages
@@ -291,10 +312,9 @@ def reconstruct(latents: Path, output: Path, *, originals: Path | None = None, r
     and images.zarr (with per-image metrics where the originals are given)."""
     from dnastore.codecs.learned import check_weights
     from dnastore.io.artifacts import read_latents
+    from dnastore.io.atomic import check_writable
     from dnastore.io.provenance import provenance
     from dnastore.parallel import Executor
-
-    from dnastore.io.atomic import check_writable
     check_writable(output, force, [latents, originals])
     codec = _vae(weights)
     mu, _, erased, names, attrs = read_latents(latents)

@@ -361,8 +361,8 @@ def planned(path) -> dict[str, Any]:
     from pathlib import Path
     try:
         obj = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as e:
-        raise DnastoreError(f"{path}: not a readable plan ({e})") from None
+    except (OSError, ValueError, RecursionError) as e:
+        raise DnastoreError(f"{path}: not a readable plan ({type(e).__name__})") from None
     best = obj.get("best") if isinstance(obj, dict) and obj.get("format") == "dnastore-plan" else None
     r = best.get("outer_redundancy") if isinstance(best, dict) else None
     if not isinstance(r, (int, float)) or isinstance(r, bool) or not 0 <= r <= 4:
