@@ -382,55 +382,128 @@ def _all_bases(w: np.ndarray) -> np.ndarray:
     return (acc & _HIGH_BITS) == 0
 
 
+def _anchor_starts(codes: np.ndarray, k: int, n_win: int = 4, sample: int = 4096) -> list[int]:
+    """Where the positional anchors of (n, L) cores go: the ``n_win`` non-overlapping k-mer
+    windows that tell the most cores apart in a sample (most distinct k-mers), so that a stretch
+    every strand shares (wide index fields with leading zeros, constant selector bases) never
+    serves as an anchor. Ties go to the window nearer either end."""
+    n, L = codes.shape
+    if L < k:
+        return []
+    rows = codes[:: max(1, n // sample)][:sample]
+    step = max(1, k // 4)
+    cands = sorted(set(range(0, L - k + 1, step)) | {L - k})
+    distinct = {}
+    for a in cands:
+        w = np.ascontiguousarray(rows[:, a:a + k])
+        ok = _all_bases(w)
+        distinct[a] = len(_unique(_pack_kmers(w)[ok]))
+    chosen: list[int] = []
+    for a in sorted(cands, key=lambda a: (-distinct[a], min(a, L - k - a), a)):
+        if all(abs(a - b) >= k for b in chosen):
+            chosen.append(a)
+        if len(chosen) == n_win:
+            break
+    return sorted(chosen)
+
+
+_PAIR_MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9),
+             np.uint64(0xBF58476D1CE4E5B9))
+
+
+def _pair_keys(kk: np.ndarray, ok: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """Anchors made of two windows each: one key per pair of a read's windows (hashed to
+    ``bits`` bits), valid where both windows are. Two strands share such a key only if they
+    agree on two whole windows (3^-2k for the oligo code's bases), where one window at a
+    time merges strands by chance in large pools or short cores."""
+    n, w = kk.shape
+    pairs = [(i, j) for i in range(w) for j in range(i + 1, w)]
+    keys = np.empty((n, len(pairs)), dtype=np.int64)
+    good = np.empty((n, len(pairs)), dtype=bool)
+    u = kk.astype(np.uint64)
+    with np.errstate(over="ignore"):
+        for c, (i, j) in enumerate(pairs):
+            h = u[:, i] * _PAIR_MIX[0] ^ (u[:, j] + np.uint64(c + 1)) * _PAIR_MIX[1]
+            h ^= h >> np.uint64(31)
+            h *= _PAIR_MIX[3]
+            h ^= h >> np.uint64(29)
+            keys[:, c] = (h >> np.uint64(64 - bits)).astype(np.int64)
+            good[:, c] = ok[:, i] & ok[:, j]
+    return keys, good
+
+
 def cluster(cores: Cores, k: int, minimizers: bool = False, n_windows: int = 8, min_support: int = 3) -> np.ndarray:
     """Cluster labels: reads that share an anchor are joined, and clusters are the connected
     components. Labels index the matrix cores first, then the others.
 
-    Anchors are the k-mers at both ends of the core (two at the start, after the index bases,
-    two at the end, so an indel in the middle leaves some in place) and, with ``minimizers`` (for indel-rich reads),
-    the smallest-hash k-mer of each of ``n_windows`` windows, which moves with its k-mer."""
+    Positional anchors: four k-mer windows of the core, placed where the design-length cores
+    differ most (:func:`_anchor_starts`; the two in the first half kept at their distance from
+    the start, the others from the end, so that cores one indel off the length still share
+    some). With clean reads the anchors are *pairs* of windows (:func:`_pair_keys`): a read
+    needs two clean windows to link, and two strands must agree on two windows to merge.
+    With ``minimizers`` (for indel-rich reads) each window is an anchor, and so is the
+    smallest-hash k-mer of each of ``n_windows`` windows, which moves with its k-mer."""
     n1, n = cores.mat.shape[0], cores.n
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     rows, keys = [], []
     n_pos = 4
+    row_bits = max(1, (n - 1).bit_length())
+    pair_bits = max(24, 62 - row_bits)
 
     def add(r: np.ndarray, kk: np.ndarray, ok: np.ndarray, offset: int) -> None:
         rr = np.broadcast_to(r[:, None], kk.shape)
         rows.append(rr[ok])
         keys.append((kk * (n_pos + n_windows) + offset + np.arange(kk.shape[1])[None, :])[ok])
 
+    vl = np.fromiter((len(c) for c in cores.var), dtype=np.int64, count=len(cores.var))
+    groups = []
+    if n1 and cores.mat.shape[1] >= 2 * k:
+        groups.append((np.arange(n1), cores.mat))
+    for grp in _by_length(vl):
+        if len(grp) and vl[grp[0]] >= 2 * k:
+            groups.append((n1 + grp, encode_bases("".join(cores.var[i] for i in grp)).reshape(len(grp), int(vl[grp[0]]))))
+    if not groups:
+        return np.arange(n)
+    # the windows, chosen on the design-length cores (or the commonest length): as offsets
+    # from the start (first half) or from the end (second half)
+    ref = groups[0][1] if n1 and cores.mat.shape[1] >= 2 * k else max(groups, key=lambda g: len(g[0]))[1]
+    L0 = ref.shape[1]
+    if minimizers:  # as before: the start anchors skip the first k bases (selector and index)
+        s = min(k, max(0, L0 - 5 * k))
+        starts0 = [s, s + k, L0 - 2 * k, L0 - k]
+    else:
+        starts0 = _anchor_starts(ref, k)
+    spec = [(a, a < L0 / 2) for a in starts0]
+
     def positional(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         L = codes.shape[1]
-        # the start anchors skip the first k bases where the core is long enough: those hold
-        # the selector and the strand index, and neighbouring indices differ in a base or two,
-        # so one substitution in a read would put it on the next strand's anchor and merge the
-        # two clusters (seen at coverage 150: 6 of 1,883 strands lost that way)
-        s = min(k, max(0, L - 5 * k))
+        where = [a if from_start else L - (L0 - a) for a, from_start in spec]
+        where = [min(max(0, a), L - k) for a in where]
         # each window copied out first: numpy works on a contiguous (n, k) block several
         # times faster than on a strided slice of the (n, L) matrix
-        wins = [np.ascontiguousarray(codes[:, a:a + k]) for a in (s, s + k, L - k, L - 2 * k)]
+        wins = [np.ascontiguousarray(codes[:, a:a + k]) for a in where]
         kk = np.stack([_pack_kmers(w) for w in wins], axis=1)
         ok = np.stack([_all_bases(w) for w in wins], axis=1)
         return kk, ok
 
-    groups = []
-    if n1 and cores.mat.shape[1] >= 2 * k:
-        groups.append((np.arange(n1), cores.mat))
-    vl = np.fromiter((len(c) for c in cores.var), dtype=np.int64, count=len(cores.var))
-    for grp in _by_length(vl):
-        if len(grp) and vl[grp[0]] >= 2 * k:
-            groups.append((n1 + grp, encode_bases("".join(cores.var[i] for i in grp)).reshape(len(grp), int(vl[grp[0]]))))
     for r, codes in groups:
-        add(r, *positional(codes), 0)
-        if minimizers and codes.shape[1] >= k + n_windows:
-            add(r, *_minimizers(codes, k, n_windows), n_pos)
+        kk, ok = positional(codes)
+        if minimizers:
+            add(r, kk, ok, 0)
+            if codes.shape[1] >= k + n_windows:
+                add(r, *_minimizers(codes, k, n_windows), n_pos)
+        elif kk.shape[1] >= 2:
+            pk, pok = _pair_keys(kk, ok, pair_bits)
+            rows.append(np.broadcast_to(r[:, None], pk.shape)[pok])
+            keys.append(pk[pok])
+        else:
+            add(r, kk, ok, 0)
     if not rows:
         return np.arange(n)
     keys_a, rows_a = np.concatenate(keys), np.concatenate(rows)
     # equal anchors next to each other: anchor and read packed in one int64 and sorted as
     # values (see stable_order), else ordered by stable_order
-    row_bits = max(1, (n - 1).bit_length())
     if len(keys_a) and int(keys_a.min()) >= 0 and int(keys_a.max()).bit_length() + row_bits <= 63:
         packed = (keys_a << row_bits) | rows_a
         packed.sort()
