@@ -162,6 +162,9 @@ def train(data: Path, run_dir: Path, *, valid: Path | None = None, test_data: Pa
                 bar.update(i - state["done"])
                 state["done"] = i
             train_loss = tr.train_epoch(images, on_step)
+        if not np.isfinite(train_loss):
+            raise DnastoreError(f"training diverged at epoch {ep} (train loss {train_loss}): nothing was exported; "
+                                "lower --lr")
         ev = evaluate_fn(tr.model, vimages, seed=seed)
         # the selection score: the ELBO for the VAE; for NECST, log p(x | y) of the stored
         # bits through the training channel
