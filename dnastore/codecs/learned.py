@@ -198,10 +198,11 @@ def _shipped_name(attrs: dict[str, Any]) -> str | None:
     return name if name in shipped_weights() else None
 
 
-def load_model_weights(weights, model: str, default: str | None = None) -> Weights:
-    """Weights of ``model`` ("vae" or "necst"), refusing the other kind."""
+def load_model_weights(weights, model: str, default: str | None = None, build: bool = True) -> Weights:
+    """Weights of ``model`` ("vae" or "necst"), refusing the other kind (``build=False``: no
+    model, see :func:`~dnastore.codecs.weights.load_weights`)."""
     from dnastore.codecs.weights import load_weights
-    w = load_weights(weights or default)
+    w = load_weights(weights or default, build)
     got = w.config.to_json()["model"]
     if got != model:
         raise DnastoreError(f"{w.path} holds {got.upper()} weights; the {model} codec needs {model.upper()} weights")
@@ -254,8 +255,9 @@ class VAECodec(Codec):
         return self.images(mu, er, executor)
 
     @classmethod
-    def for_codes(cls, attrs, weights=None, what="the codes") -> "VAECodec":
-        w = load_model_weights(weights, "vae", _shipped_name(attrs))
+    def for_codes(cls, attrs, weights=None, what="the codes", build: bool = True) -> "VAECodec":
+        """The codec that wrote codes with ``attrs`` (``build=False``: for their latents only)."""
+        w = load_model_weights(weights, "vae", _shipped_name(attrs), build)
         check_weights(attrs, w, what)
         return cls(_w=w, quantizer=attrs.get("quantizer", "vaen"), n_bits=attrs.get("n_bits", 8),
                    store=attrs.get("store", "mu"), packing=attrs.get("packing", "binary"))

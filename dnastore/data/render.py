@@ -15,8 +15,10 @@ def save_png(path: Path, img: np.ndarray) -> None:
 def grid(rows: list[np.ndarray], per_row: int = 16, pad: int = 2, scale: int = 2) -> np.ndarray:
     """One image from several equally long stacks of images (N, H, W[, C]): each stack takes
     one row per ``per_row`` images, stacks interleaved block by block (originals above
-    reconstructions), on a white background."""
+    reconstructions), on a white background. Fewer images than ``per_row`` make a row only as
+    wide as they are."""
     n = len(rows[0])
+    per_row = max(1, min(per_row, n))
     h, w = rows[0].shape[1:3]
     colour = rows[0].ndim == 4
     blocks = []

