@@ -37,7 +37,8 @@ class ImageSource:
         if self._zarr:
             if resize is not None:
                 raise DnastoreError("--resize applies to image folders, not to a dataset artifact")
-            self._arr, self.labels, self.names, _ = open_dataset(source)
+            self._arr, self.labels, self.names, attrs = open_dataset(source)
+            self._origin = attrs.get("source") if isinstance(attrs, dict) else None
             self.n = self._arr.shape[0]
             shape = tuple(self._arr.shape)
             self.channels = channels or (1 if len(shape) == 3 else shape[3])
@@ -62,8 +63,13 @@ class ImageSource:
     def _check_shape(self, shape: tuple, what: str) -> None:
         chans = 1 if len(shape) == 3 else shape[3]
         if tuple(shape[1:3]) != self.want or chans != self.channels:
-            raise DnastoreError(f"{what} holds {shape[2]}x{shape[1]}x{chans} images but the model expects "
-                                f"{self.want[1]}x{self.want[0]}x{self.channels}; pass --resize {self.want[1]}x{self.want[0]}")
+            expects = f"the model expects {self.want[1]}x{self.want[0]}x{self.channels}"
+            if getattr(self, "_origin", None) == "random-bits":
+                raise DnastoreError(f"{what} holds random bit strings ({shape[2]} bits each), not images: {expects}; "
+                                    "a codec for them is trained with `dnastore train --codec necst`")
+            raise DnastoreError(f"{what} holds {shape[2]}x{shape[1]}x{chans} images but {expects}: a dataset "
+                                f"artifact is not resized; rebuild it with `dnastore dataset FOLDER --resize "
+                                f"{self.want[1]}x{self.want[0]}`{' --rgb' if self.channels == 3 else ''}")
 
     def piece(self, i0: int, i1: int) -> np.ndarray:
         if self._zarr:

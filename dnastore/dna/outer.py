@@ -195,7 +195,7 @@ def _repair_block(data: np.ndarray, parity: np.ndarray, data_ok: np.ndarray, par
     if len(erased) > nsym:
         raise DnastoreError(
             f"outer code block {b} lost {len(erased)} of {n} strands but has only {nsym} parity strands; "
-            "sequence deeper or encode with more --redundancy")
+            "sequence deeper or encode with more --outer-redundancy")
     cw[erased] = 0
     h = _parity_check(n, nsym)
     synd = gf_matmul(h, cw)  # (nsym, B): syndromes of the zero-filled word
