@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install -q -c constraints.txt
 
-.PHONY: help install test demo peers test-peers bench-sim bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench-rate bench-rate-quick bench-bsc bench-bsc-quick train-bsc train-latents bench-necst bench-necst-quick bench-necst-speed bench-necst-ideal bench-necst-downstream bench-necst-latent train-necst bench-bandwidth bench-bandwidth-quick bench bench-quick fuzz bench-scale bench-defaults bench-header plan-mnist examples clean
+.PHONY: help install test demo peers test-peers bench-sim bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench-rate bench-rate-quick bench-bsc bench-bsc-quick train-bsc train-latents bench-necst bench-necst-quick bench-necst-speed bench-necst-ideal bench-necst-downstream bench-necst-latent train-necst bench-bandwidth bench-bandwidth-quick bench bench-quick fuzz bench-scale bench-defaults bench-header bench-first-hour plan-mnist examples clean
 
 help:
 	@echo "make install     virtual environment in .venv with the pinned stack (constraints.txt)"
@@ -28,8 +28,9 @@ help:
 	@echo "make bench-scale         decode 10M simulated reads under /usr/bin/time (peak RSS), consensus single vs Dask"
 	@echo "make bench-defaults      the default outer codes: strand loss, files 1 kB-10 MB at coverage 5-10, images at coverage 2"
 	@echo "make bench-header        what the header strands cost for files and image sets -> results/header_cost.json"
+	@echo "make bench-first-hour    a new user's first commands, cold and warm, with peak memory -> results/first_hour.json"
 	@echo "make plan-mnist          dnastore plan for the 10k MNIST test set at the default prices (README table)"
-	@echo "make fuzz                10,200 generated bad inputs through every parser (about 20 minutes) -> results/fuzz.json"
+	@echo "make fuzz                generated bad inputs through every parser, and the hardening classes (about 35 minutes) -> results/fuzz*.json"
 	@echo "make compare-upsampling  transposed conv vs pixel shuffle, same seed -> results/upsampling.json"
 	@echo "make train-default       retrain the shipped weights (long: run it in the background)"
 	@echo "make train-bsc           retrain the shipped BSC-tuned decoder (vae-mnist-k16-bsc, about 6 minutes)"
@@ -145,16 +146,24 @@ bench-quick: install
 bench-scale: install
 	$(BIN)/python pipelines/bench_scale.py --out results/bench_scale.json
 
-# hypothesis cases over every input parser: 6 targets x 1,700 examples, fresh random cases each
-# run (make test runs 12 fixed ones per target)
+# hypothesis cases over every input parser (6 targets x 1,700 examples) and over the hardening
+# classes (aliasing outputs, foreign folders, concurrent writers, SIGINT, settings corners,
+# option values, config fields: 400 each, a quarter of that for the classes that start
+# processes), fresh random cases each run (make test runs 12 fixed ones per target and class)
 FUZZ_EXAMPLES ?= 1700
+HARDEN_EXAMPLES ?= 400
 fuzz: install
 	DNASTORE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) DNASTORE_FUZZ_RANDOM=1 DNASTORE_FUZZ_REPORT=results/fuzz.json \
 	  $(BIN)/python -m pytest -q -p no:cacheprovider tests/cli/test_cli_fuzz.py
-	$(BIN)/python pipelines/fuzz_report.py results/fuzz.json
+	DNASTORE_FUZZ_EXAMPLES=$(HARDEN_EXAMPLES) DNASTORE_FUZZ_RANDOM=1 DNASTORE_HARDEN_REPORT=results/fuzz_hardening.json \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider tests/cli/test_cli_hardening.py
+	$(BIN)/python pipelines/fuzz_report.py results/fuzz.json results/fuzz_hardening.json
 
 bench-defaults: install
 	$(BIN)/python pipelines/defaults.py --out results/defaults.json
+
+bench-first-hour: install
+	$(BIN)/python pipelines/first_hour.py --out results/first_hour.json
 
 bench-header: install
 	$(BIN)/python pipelines/header_cost.py --out results/header_cost.json

@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> None:
     from common import update_readme
     src = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "results" / "fuzz.json"
+    hard = Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "results" / "fuzz_hardening.json"
     res = json.loads(src.read_text())
     names = {"fastq": "FASTQ (plain and gzip) into consensus and decode", "fasta": "FASTA into oligo-decode and simulate",
              "manifest": "manifests and sidecars", "zarr": "Zarr artifacts (codes, latents)",
@@ -23,6 +24,15 @@ def main() -> None:
         f"{res['seconds'] / 60:.0f} minutes; crashes (a traceback, an internal error, a multi-line error or any "
         f"exit code but 0 and 2): {res.get('failed', 0)}.", "",
         "| target | CLI cases |", "| --- | --- |", *rows])
+    if hard.is_file():
+        h = json.loads(hard.read_text())
+        hrows = [f"| {k} | {v:,} |" for k, v in h["cases"].items()]
+        seen = ", ".join(f"{k}: {v}" for k, v in sorted(h.get("outcomes", {}).items()))
+        table += "\n".join([
+            "", "", f"The hardening classes (`tests/cli/test_cli_hardening.py`, {h['examples_per_class']:,} examples per "
+            f"class, a quarter for the classes that start processes): {h['total']:,} cases in "
+            f"{h['seconds'] / 60:.0f} minutes, all passed. How the process cases ended: {seen}.", "",
+            "| class | cases |", "| --- | --- |", *hrows])
     print(table)
     update_readme(ROOT / "README.md", "fuzz", table)
 

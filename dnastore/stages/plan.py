@@ -274,11 +274,12 @@ def plan(source=None, output=None, *, size: int | None = None, preset: str = "il
     import json
     from pathlib import Path
 
-    from dnastore.io.atomic import atomic_outputs, check_writable
+    from dnastore.io.atomic import atomic_outputs, check_outputs
     if price_nt < 0 or price_read < 0 or not math.isfinite(price_nt + price_read):
         raise DnastoreError("prices must be finite and not negative")
     output = Path(output or "plan.json")
-    check_writable(output, force)
+    inputs = [source] if source is not None and Path(str(source)).exists() else []
+    check_outputs(force, [output, plot], inputs)
     ch = Channel(preset, synthesis, strand_length, seed)
     target = target or ("identical" if source is None or Path(source).is_file() else "psnr:20")
     if target != "identical":
@@ -311,7 +312,7 @@ def plan(source=None, output=None, *, size: int | None = None, preset: str = "il
         result = plan_images(source, ch, target=target, weights=weights, resize=resize, price_nt=price_nt,
                              price_read=price_read, limit=limit)
     result["format"] = "dnastore-plan"
-    with atomic_outputs(force) as outs:
+    with atomic_outputs(force, inputs) as outs:
         outs.path(output).write_text(json.dumps(result, indent=1) + "\n")
         if plot is not None:
             _plot(result, outs.path(Path(plot)))

@@ -154,6 +154,7 @@ COMMANDS = {
     "encode": (["encode", "img", "--no-progress"], None, ["img"], []),
     "decode": (["decode", "er.fastq", "--originals", "img", "--no-progress"], "-o", ["er.fastq", "er.fastq.json", "img"],
                []),
+    "plan": (["plan", "f.bin"], "-o", ["f.bin"], []),
 }
 
 
@@ -613,3 +614,25 @@ def test_a_long_output_name_fits_its_temporary(tmp, base):
     r = invoke(["oligo-encode", "f.bin", "-o", name], tmp)
     assert r.exit_code == 0, r.output
     assert (tmp / name).exists() and not leftovers(tmp)
+
+
+def test_quantize_and_dequantize_build_no_model(tmp, base, monkeypatch):
+    """They need the VAEN statistics only: building the VAE (seconds, op by op) is refused here."""
+    from dnastore.codecs import vae, weights
+
+    def no_build(*a, **k):
+        raise AssertionError("the VAE was built")
+    monkeypatch.setattr(weights, "_LOADED", {})
+    monkeypatch.setattr(vae.VAE, "__init__", no_build)
+    shutil.copytree(base / "lat.zarr", tmp / "lat.zarr")
+    r = invoke(["quantize", "lat.zarr", "-o", "q.zarr"], tmp)
+    assert r.exit_code == 0, r.output
+    r = invoke(["dequantize", "q.zarr", "-o", "back.zarr"], tmp)
+    assert r.exit_code == 0, r.output
+
+
+def test_dataset_of_a_file_says_it_is_a_file(tmp, base):
+    shutil.copy(base / "f.bin", tmp / "f.bin")
+    r = invoke(["dataset", "f.bin", "-o", "d.zarr"], tmp)
+    refused(r, "dataset f.bin")
+    assert "is a file" in r.output
