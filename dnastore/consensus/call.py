@@ -383,8 +383,9 @@ def _all_bases(w: np.ndarray) -> np.ndarray:
 
 
 def _anchor_starts(codes: np.ndarray, k: int, n_win: int = 4, sample: int = 4096) -> list[int]:
-    """Where the positional anchors of (n, L) cores go: the ``n_win`` non-overlapping k-mer
-    windows that tell the most cores apart in a sample (most distinct k-mers), so that a stretch
+    """Where the positional anchors of (n, L) cores go: in each half of the core, the
+    ``n_win / 2`` non-overlapping k-mer windows that tell the most cores apart in a sample
+    (most distinct k-mers), so that a stretch
     every strand shares (wide index fields with leading zeros, constant selector bases) never
     serves as an anchor. Ties go to the window nearer either end."""
     n, L = codes.shape
@@ -399,11 +400,16 @@ def _anchor_starts(codes: np.ndarray, k: int, n_win: int = 4, sample: int = 4096
         ok = _all_bases(w)
         distinct[a] = len(_unique(_pack_kmers(w)[ok]))
     chosen: list[int] = []
-    for a in sorted(cands, key=lambda a: (-distinct[a], min(a, L - k - a), a)):
-        if all(abs(a - b) >= k for b in chosen):
-            chosen.append(a)
-        if len(chosen) == n_win:
-            break
+    # half of them in each half of the core (kept from the start and from the end), so that an
+    # indel anywhere leaves the windows on one side in place
+    for half in ([a for a in cands if a < L / 2], [a for a in cands if a >= L / 2]):
+        got: list[int] = []
+        for a in sorted(half, key=lambda a: (-distinct[a], min(a, L - k - a), a)):
+            if all(abs(a - b) >= k for b in chosen + got):
+                got.append(a)
+            if len(got) == n_win // 2:
+                break
+        chosen += got
     return sorted(chosen)
 
 
