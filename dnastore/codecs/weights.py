@@ -111,9 +111,10 @@ def load_weights(path: str | os.PathLike | None = None, build: bool = True) -> W
     try:
         cfg_d = json.loads(obj["config"])
         necst = cfg_d.get("model") == "necst"
-        cfg = NECSTConfig.from_json(cfg_d) if necst else VAEConfig.from_json(cfg_d)
-    except (KeyError, ValueError, TypeError, AttributeError) as e:
-        raise DnastoreError(f"{path}: bad model config ({e})") from None
+        where = f"{path}: model config"
+        cfg = NECSTConfig.from_json(cfg_d, where) if necst else VAEConfig.from_json(cfg_d, where)
+    except (KeyError, ValueError, TypeError, AttributeError, RecursionError) as e:
+        raise DnastoreError(f"{path}: bad model config ({type(e).__name__}: {str(e)[:200]})") from None
     if build:
         # the model's structure only (no random initialisation, which runs op by op: ~0.7-4 s);
         # every array then comes from the file
