@@ -44,7 +44,7 @@ def cases(n: int) -> settings:
 
 
 CHEAP = cases(N)  # in-process cases
-DEAR = cases(max(3, N // 4))  # cases that start processes
+DEAR = cases(max(6, N // 4))  # cases that start processes
 COUNTS: dict[str, int] = {}
 OUTCOMES: dict[str, int] = {}  # how the process cases ended (both branches must be seen in make fuzz)
 ROOT = Path(__file__).resolve().parents[2]
@@ -636,3 +636,30 @@ def test_dataset_of_a_file_says_it_is_a_file(tmp, base):
     r = invoke(["dataset", "f.bin", "-o", "d.zarr"], tmp)
     refused(r, "dataset f.bin")
     assert "is a file" in r.output
+
+
+def test_unbounded_inputs_are_refused_by_what_they_can_justify(tmp, base, monkeypatch):
+    from dnastore.dna.manifest import validate_manifest
+    from dnastore.errors import DnastoreError
+    from dnastore.io.manifest import seal_manifest
+    from dnastore.stages import files
+    # a device without end: read only as far as the bound (lowered here from 1 GiB to 1 MiB)
+    monkeypatch.setattr(files, "MAX_SOURCE_BYTES", 1 << 20)
+    r = invoke(["oligo-encode", "/dev/zero", "-o", "z.fasta"], tmp)
+    refused(r, "/dev/zero")
+    assert not (tmp / "z.fasta").exists()
+    (tmp / "big.bin").write_bytes(b"\1" * ((1 << 20) + 1))
+    refused(invoke(["oligo-encode", "big.bin", "-o", "b.fasta"], tmp), "big file")
+    # a manifest re-sealed with a count its payload cannot justify
+    man = json.loads((base / "x.fasta.json").read_text())
+    man["n_strands"] = man["n_data_strands"] = 10 ** 9
+    man.pop("outer", None)
+    man["outer"] = None
+    seal_manifest(man)
+    with pytest.raises(DnastoreError, match="does not follow from payload_bytes"):
+        validate_manifest(man, "resealed")
+    # a strand far longer than synthesis makes
+    (tmp / "long.fasta").write_text(">s\n" + "ACGT" * 5_000 + "\n")
+    r = invoke(["simulate", "long.fasta", "-o", "l.fastq"], tmp)
+    refused(r, "long strand")
+    assert "at most 10,000 nt" in r.output
