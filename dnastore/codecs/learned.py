@@ -219,10 +219,11 @@ class VAECodec(Codec):
     def __init__(self, weights=None, quantizer: str = "vaen", n_bits: int = 8, store: str = "mu",
                  packing: str = "binary", _w: Weights | None = None):
         self.w = _w or load_model_weights(weights, "vae")
-        if quantizer not in QUANTIZERS or store not in STORES or packing not in PACKINGS:
-            raise DnastoreError(f"bad quantizer settings {quantizer}/{store}/{packing}")
-        if isinstance(n_bits, bool) or not 1 <= int(n_bits) <= 16:
-            raise DnastoreError(f"--bits must be in 1..16, got {n_bits}")
+        if not all(isinstance(v, str) for v in (quantizer, store, packing)) or quantizer not in QUANTIZERS \
+                or store not in STORES or packing not in PACKINGS:
+            raise DnastoreError(f"bad quantizer settings {quantizer!r}/{store!r}/{packing!r}")
+        from dnastore.io.schema import Field, check
+        n_bits = check("bits per code (--bits, or the codes' n_bits)", n_bits, Field("int", 1, 16))
         self.quantizer, self.n_bits, self.store, self.packing = quantizer, int(n_bits), store, packing
         self.channels, self.image_shape = self.w.config.channels, tuple(self.w.config.image_shape)
 
