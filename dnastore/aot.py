@@ -300,6 +300,8 @@ def _compile(target: str, static: dict[str, Any], args: tuple, path: Path, key: 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        from dnastore.io.atomic import scratch
+        scratch(tmp)  # removed on Ctrl-C
         with os.fdopen(fd, "wb") as f:
             f.write(_MAGIC + hashlib.sha256(body).digest() + body)
         os.replace(tmp, path)

@@ -153,7 +153,8 @@ class Trainer:
     def save(self, path: Path) -> None:
         params, bstats = model_arrays(self.model)
         opt_state = flat_arrays(nnx.to_pure_dict(nnx.state(self.opt)))
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        from dnastore.io.atomic import scratch
+        tmp = scratch(path.with_name(f".{path.name}.tmp-{os.getpid()}"))  # removed on Ctrl-C
         write_msgpack(tmp, {"format": CHECKPOINT_FORMAT, "run": json.dumps(self._run_key(), sort_keys=True),
                             "epoch": self.epoch, "best": self.best if math.isfinite(self.best) else -1.0,
                             "history": json.dumps(self.history), "params": params, "batch_stats": bstats,

@@ -258,7 +258,8 @@ def stream_consensus(path: str | os.PathLike, design: Design, *, method: str = "
     size = path.stat().st_size * (4 if _is_gzip(path) else 1)
     n_shards = int(min(MAX_SHARDS, max(2, math.ceil(size / chunk_bytes))))
     # an absolute path: the workers of a cluster do not share this process's folder
-    folder = Path(tempfile.mkdtemp(prefix="dnastore-consensus-", dir=tmp_dir)).resolve()
+    from dnastore.io.atomic import scratch
+    folder = scratch(Path(tempfile.mkdtemp(prefix="dnastore-consensus-", dir=tmp_dir)).resolve())  # gone on Ctrl-C
     try:
         spill = _Spill(folder, n_shards, design.core_len)
         tstats: dict = {}

@@ -137,6 +137,8 @@ def train(data: Path, run_dir: Path, *, valid: Path | None = None, test_data: Pa
     if output is not None:
         from dnastore.io.atomic import check_writable
         check_writable(output, force, [data, valid, test_data, config, run_dir / "last.msgpack", run_dir / "best.msgpack"])
+    from dnastore.io.atomic import check_aliases
+    check_aliases([run_dir], [data, valid, test_data, config])
     run_dir.mkdir(parents=True, exist_ok=True)
     output = output or run_dir / "weights.msgpack"  # the run's own export is refreshed on every completion
     last, best = run_dir / "last.msgpack", run_dir / "best.msgpack"
