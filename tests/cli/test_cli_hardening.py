@@ -300,16 +300,23 @@ SIGINT_JOBS = {
                  ["out.fastq", "out.fastq.json"], 1.5),
     "oligo-encode": (["oligo-encode", "big.bin", "-o", "out.fasta"], ["out.fasta", "out.fasta.json"], 1.5),
     "decode": (["decode", "er.fastq", "-o", "out", "--no-progress"], ["out"], 5.0),
+    "consensus": (["consensus", "big.fastq", "-o", "out.fasta", "--no-progress"], ["out.fasta", "out.fasta.json"], 2.0),
+    "dataset": (["dataset", "mnist", "--limit", "20000", "-o", "out.zarr"], ["out.zarr"], 2.0),
 }
 
 
 @pytest.fixture(scope="module")
-def big(base):
-    """A pool large enough that simulate and oligo-encode run for a while."""
+def big(base, tmp_path_factory):
+    """A folder of its own (the other cases copy ``base``): a pool large enough that simulate,
+    oligo-encode and consensus run for a while, and the image reads for decode."""
+    d = tmp_path_factory.mktemp("big")
+    for name in ("er.fastq", "er.fastq.json"):
+        shutil.copy(base / name, d / name)
     rng = np.random.default_rng(5)
-    (base / "big.bin").write_bytes(rng.integers(0, 256, 200_000, dtype=np.uint8).tobytes())
-    assert invoke(["oligo-encode", "big.bin", "-o", "big.fasta"], base).exit_code == 0
-    return base
+    (d / "big.bin").write_bytes(rng.integers(0, 256, 200_000, dtype=np.uint8).tobytes())
+    assert invoke(["oligo-encode", "big.bin", "-o", "big.fasta"], d).exit_code == 0
+    assert invoke(["simulate", "big.fasta", "-o", "big.fastq", "--coverage", "8", "--no-progress"], d).exit_code == 0
+    return d
 
 
 @given(job=st.sampled_from(sorted(SIGINT_JOBS)), when=st.floats(0.0, 1.0))
