@@ -153,6 +153,7 @@ def streamed_input(ctx_path: Path, output: Path | None) -> None:
     if ctx is not None and output is None and ctx_path in ctx.meta.get("dnastore.streamed", {}):
         raise DnastoreError(f"{ctx.meta['dnastore.streamed'][ctx_path]} is a stream: name the output with -o")
 
+
 def _scheduler(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """Checked before the stage starts (a bad address or scheduler file: one line)."""
     from dnastore.parallel import LOCAL, scheduler_address

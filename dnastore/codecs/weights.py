@@ -52,6 +52,12 @@ def load_model_arrays(model: nnx.Module, params: dict, batch_stats: dict, what: 
     nnx.update(model, p, b)
 
 
+def finite_model(model: nnx.Module) -> bool:
+    """Whether every floating-point array of ``model`` is finite (no NaN, no infinity)."""
+    return all(np.isfinite(np.asarray(x)).all() for x in jax.tree_util.tree_leaves(nnx.state(model))
+               if np.issubdtype(np.asarray(x).dtype, np.floating))
+
+
 @dataclass
 class Weights:
     """A trained codec (the VAE or NECST): config, model, VAEN statistics (VAE only) and the
@@ -120,8 +126,7 @@ def load_weights(path: str | os.PathLike | None = None, build: bool = True) -> W
         # every array then comes from the file
         model = nnx.eval_shape(lambda: NECST(cfg, nnx.Rngs(0)) if necst else VAE(cfg, nnx.Rngs(0)))
         load_model_arrays(model, obj.get("params", {}), obj.get("batch_stats", {}), str(path))
-        if not all(np.isfinite(np.asarray(x)).all() for x in jax.tree_util.tree_leaves(nnx.state(model))
-                   if np.issubdtype(np.asarray(x).dtype, np.floating)):
+        if not finite_model(model):
             raise DnastoreError(f"{path}: the weights hold NaN or infinity (a diverged training run?)")
     else:
         model = None

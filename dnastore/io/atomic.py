@@ -49,6 +49,8 @@ def _real(p: str | os.PathLike) -> Path:
 
 
 def _sidecar(p: Path) -> Path:
+    """``NAME.json``, the rule of :func:`dnastore.io.manifest.sidecar_path` (not imported here:
+    this module loads at the command's start, before anything else)."""
     return p.with_name(p.name + ".json")
 
 

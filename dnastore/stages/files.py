@@ -262,19 +262,19 @@ def simulate(oligos: Path | None = None, output: Path | None = None, *, coverage
         report.log(f"using {oligos.name}, the newest encoding here")
     oligos = Path(oligos)
     params = preset_params(preset, synthesis, coverage=coverage, **(rates or {}))
+    side = sidecar_path(oligos)
+    output = Path(output) if output else oligos.with_name(oligos.name.split(".")[0] + ".fastq")
+    inputs = (oligos, side)
+    check_outputs(force, [output, sidecar_path(output), truth], inputs, [output])
     names, mat, lens = read_fasta_matrix(oligos)
     if len(lens) and int(lens.max()) > MAX_SIM_LENGTH:
         raise DnastoreError(f"{oligos}: a strand of {int(lens.max()):,} nt; the simulator takes oligos of at most "
                             f"{MAX_SIM_LENGTH:,} nt (synthesis makes 60-300)")
-    side = sidecar_path(oligos)
     if side.exists():
         from dnastore.dna.manifest import load_manifest
         manifest = load_manifest(side)
     else:
         manifest = None
-    output = Path(output) if output else oligos.with_name(oligos.name.split(".")[0] + ".fastq")
-    inputs = (oligos, side)
-    check_outputs(force, [output, sidecar_path(output), truth], inputs, [output])
     executor = Executor(scheduler)
     n_reads, weights, batches = simulate_reads(mat, lens, params, seed, executor=executor)
     errs = np.zeros(3, dtype=np.int64)
@@ -542,15 +542,15 @@ def oligo_decode(strands: Path, output: Path | None = None, *, manifest: Path | 
     """Consensus strands (or any FASTA of oligos) back into the file, or into a codes Zarr
     with an erasure mask in approximate mode."""
     from dnastore.io.atomic import atomic_outputs
+    from dnastore.io.manifest import sidecar_path
     from dnastore.io.provenance import provenance
     from dnastore.io.seqio import read_strands
     from dnastore.parallel import Executor
-
     strands = Path(strands)
-    inputs = (strands, Path(str(strands) + ".json"), manifest)
+    inputs = (strands, sidecar_path(strands), manifest)
     if output is not None:
         from dnastore.io.atomic import check_aliases
-        check_aliases([output, Path(str(output) + ".json")], inputs, [output])
+        check_aliases([output, sidecar_path(output)], inputs, [output])
     found = [(s, _SIZE.search(name)) for name, s in read_strands(strands)]
     recs = [(s, int(m.group(1)) if m else 1) for s, m in found]
     from dnastore.dna.manifest import find_manifest

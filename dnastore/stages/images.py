@@ -94,7 +94,7 @@ def train(data: Path, run_dir: Path, *, valid: Path | None = None, test_data: Pa
     from dnastore.codecs.necst import NECSTConfig
     from dnastore.codecs.train import Trainer, encoder_stats, evaluate, necst_evaluate
     from dnastore.codecs.vae import VAEConfig
-    from dnastore.codecs.weights import save_weights
+    from dnastore.codecs.weights import finite_model, save_weights
     from dnastore.io.artifacts import read_dataset
     from dnastore.io.atomic import atomic_outputs
     from dnastore.io.provenance import file_digest
@@ -183,7 +183,7 @@ def train(data: Path, run_dir: Path, *, valid: Path | None = None, test_data: Pa
     # export the best epoch (the VAE with its VAEN statistics from the training set)
     if best.is_file():
         tr.load(best)
-    if not _finite_model(tr.model):
+    if not finite_model(tr.model):
         raise DnastoreError(f"training diverged (the weights hold NaN or infinity; last train loss "
                             f"{tr.history[-1]['train_loss'] if tr.history else 'unknown'}): "
                             "nothing was exported; lower --lr")
@@ -205,15 +205,6 @@ def train(data: Path, run_dir: Path, *, valid: Path | None = None, test_data: Pa
     if "test" in meta:
         summary.update({f"test_{key}": meta["test"][key], "test_psnr": meta["test"]["psnr"]})
     return summary
-
-
-def _finite_model(model) -> bool:
-    import jax
-    import numpy as np
-    from flax import nnx
-    leaves = jax.tree_util.tree_leaves(nnx.state(model))
-    return all(np.isfinite(np.asarray(x)).all() for x in leaves if hasattr(x, "dtype") and
-               np.issubdtype(np.asarray(x).dtype, np.floating))
 
 
 # ----------------------------------------------------------------------------- the VAE's own stages
@@ -451,7 +442,8 @@ def decode(reads: Path, output: Path, *, manifest: Path | None = None, originals
     from dnastore.parallel import Executor
 
     reads = Path(reads)
-    inputs = [reads, Path(str(reads) + ".json"), manifest, originals]
+    from dnastore.io.manifest import sidecar_path
+    inputs = [reads, sidecar_path(reads), manifest, originals]
     check_writable(output, force, inputs)
     given, given_path = reads_manifest(reads, manifest)
     codec = None
