@@ -39,6 +39,15 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
+            return self._invoke(ctx)
+        except BaseException:
+            from dnastore.io.atomic import interrupted, park
+            if interrupted():  # the failure is the interrupt's doing (a fenced path): no message
+                park()
+            raise
+
+    def _invoke(self, ctx: click.Context) -> Any:
+        try:
             return super().invoke(ctx)
         except DnastoreError as e:
             raise _Failed(e.message) from None
@@ -88,12 +97,16 @@ def _image_commands() -> bool:
 
 
 def main() -> None:
-    from dnastore.io.atomic import guard_interrupts
+    from dnastore.io.atomic import guard_interrupts, interrupted, park
     guard_interrupts()
     try:
         cli(prog_name="dnastore")
     except SystemExit as e:
         _leave(e.code)
+    except BaseException:
+        if interrupted():  # the interrupt watcher ends the process
+            park()
+        raise
     _leave(0)
 
 
@@ -105,6 +118,9 @@ def _leave(code) -> None:
     still run and stdio is flushed."""
     if code is None:
         code = 0
+    from dnastore.io.atomic import begin_exit, park
+    if not begin_exit():  # an interrupt came first: its watcher undoes the writing and exits 130
+        park()
     import atexit
     run_exitfuncs = getattr(atexit, "_run_exitfuncs", None)
     if not isinstance(code, int) or run_exitfuncs is None:  # a message (Python prints it), or no way to run atexit

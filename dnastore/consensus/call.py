@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -385,7 +386,7 @@ def _all_bases(w: np.ndarray) -> np.ndarray:
 def _anchor_starts(codes: np.ndarray, k: int, n_win: int = 4, sample: int = 4096) -> list[int]:
     """Where the positional anchors of (n, L) cores go: in each half of the core, the
     ``n_win / 2`` non-overlapping k-mer windows that tell the most cores apart in a sample
-    (most distinct k-mers), so that a stretch
+    (most distinct k-mers), less those nearly every core shares, so that a stretch
     every strand shares (wide index fields with leading zeros, constant selector bases) never
     serves as an anchor. Ties go to the window nearer either end."""
     n, L = codes.shape
@@ -410,7 +411,10 @@ def _anchor_starts(codes: np.ndarray, k: int, n_win: int = 4, sample: int = 4096
             if len(got) == n_win // 2:
                 break
         chosen += got
-    return sorted(chosen)
+    # a window (nearly) every strand shares adds nothing to a pair but its partner's collisions
+    top = max((distinct[a] for a in chosen), default=0)
+    kept = [a for a in chosen if distinct[a] > max(1, 0.05 * top)]
+    return sorted(kept or [max(chosen, key=lambda a: distinct[a])] if chosen else [])
 
 
 _PAIR_MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9),
@@ -463,11 +467,23 @@ def cluster(cores: Cores, k: int, minimizers: bool = False, n_windows: int = 8, 
         keys.append((kk * (n_pos + n_windows) + offset + np.arange(kk.shape[1])[None, :])[ok])
 
     vl = np.fromiter((len(c) for c in cores.var), dtype=np.int64, count=len(cores.var))
+    by_len = [g for g in _by_length(vl) if len(g)]
+    # the reference length: the design's (or the commonest, with no design-length core)
+    L0 = cores.mat.shape[1] if n1 else (int(vl[max(by_len, key=len)[0]]) if by_len else 0)
+    if not minimizers:
+        # pairs of windows must tell every two strands apart: 3^-2k per pair of strands, over
+        # up to n^2 pairs of reads and 6 pairs of windows, with a margin of 1,000; short cores
+        # take two windows of half their length
+        k = max(k, math.ceil(math.log(max(n, 2) ** 2 * 6000, 3) / 2))
+        if L0 < 4 * k:  # no room for four: two windows of half the core, a pair is (nearly) all of it
+            k = min(L0 // 2, 31)
+        if k < 4:
+            return np.arange(n)
     groups = []
     if n1 and cores.mat.shape[1] >= 2 * k:
         groups.append((np.arange(n1), cores.mat))
-    for grp in _by_length(vl):
-        if len(grp) and vl[grp[0]] >= 2 * k:
+    for grp in by_len:
+        if vl[grp[0]] >= 2 * k:
             groups.append((n1 + grp, encode_bases("".join(cores.var[i] for i in grp)).reshape(len(grp), int(vl[grp[0]]))))
     if not groups:
         return np.arange(n)
@@ -478,6 +494,8 @@ def cluster(cores: Cores, k: int, minimizers: bool = False, n_windows: int = 8, 
     if minimizers:  # as before: the start anchors skip the first k bases (selector and index)
         s = min(k, max(0, L0 - 5 * k))
         starts0 = [s, s + k, L0 - 2 * k, L0 - k]
+    elif L0 < 4 * k:  # the two halves (see above)
+        starts0 = [0, L0 - k]
     else:
         starts0 = _anchor_starts(ref, k)
     spec = [(a, a < L0 / 2) for a in starts0]
@@ -499,12 +517,12 @@ def cluster(cores: Cores, k: int, minimizers: bool = False, n_windows: int = 8, 
             add(r, kk, ok, 0)
             if codes.shape[1] >= k + n_windows:
                 add(r, *_minimizers(codes, k, n_windows), n_pos)
-        elif kk.shape[1] >= 2:
+        else:  # one window left (the others shared by every strand): paired with itself
+            if kk.shape[1] < 2:
+                kk, ok = np.repeat(kk, 2, axis=1), np.repeat(ok, 2, axis=1)
             pk, pok = _pair_keys(kk, ok, pair_bits)
             rows.append(np.broadcast_to(r[:, None], pk.shape)[pok])
             keys.append(pk[pok])
-        else:
-            add(r, kk, ok, 0)
     if not rows:
         return np.arange(n)
     keys_a, rows_a = np.concatenate(keys), np.concatenate(rows)

@@ -29,6 +29,7 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import threading
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -268,22 +269,68 @@ def scratch(path: str | os.PathLike) -> Path:
     return p
 
 
-def abort() -> None:
-    """Undo this process's writing (Ctrl-C): remove every temporary, lock, and output it
-    created. Waits for a rename in progress, so that no output is left half-committed; after
-    this call no output can be claimed or committed."""
+_LEAVING = False  # the command has finished and is exiting: an interrupt then changes nothing
+
+
+def interrupted() -> bool:
+    """Whether an interrupt is undoing this process's writing (the main thread should stop)."""
+    return _ABORTED
+
+
+def park() -> None:
+    """Wait for the interrupt watcher to end the process (never returns)."""
+    threading.Event().wait()
+
+
+def begin_exit() -> bool:
+    """Called by the command line as it exits: False when an interrupt came first (the caller
+    then parks); after True an interrupt leaves the finished outputs alone."""
+    global _LEAVING
+    with _STATE:
+        if _ABORTED:
+            return False
+        _LEAVING = True
+        return True
+
+
+def abort(libc=None) -> list[bytes]:
+    """Undo this process's writing (Ctrl-C): every temporary, spooled input, lock, and output it
+    created. Returns nothing when the command had already finished (:func:`begin_exit`).
+
+    The main thread may still be writing. So each path is first *fenced*, holding the GIL
+    throughout (``libc`` is a :class:`ctypes.PyDLL`, whose calls keep it): renamed to a trash
+    name, with an empty file left at the old path, on which the main thread's next write or
+    mkdir fails. The trash is then removed at leisure. The fences themselves are returned:
+    the caller unlinks them and exits through the same GIL-holding calls, so the main thread
+    runs no Python code between the last removal and the exit. Waits for a rename in
+    progress, so no output is left half-committed."""
     global _ABORTED
     with _STATE:
+        if _LEAVING:
+            return []
         _ABORTED = True
-        for _ in range(2):  # twice: the main thread may still be writing into a temporary
-            for outs in list(_LIVE):
-                for _, tmp in outs._pairs:
-                    _remove(tmp)
-                    _remove(tmp.with_name(tmp.name.replace(".tmp-", ".old-", 1)))
-            for p in _CREATED + _SCRATCH:
+        paths: list[Path] = []
+        for outs in list(_LIVE):
+            for _, tmp in outs._pairs:
+                paths += [tmp, tmp.with_name(tmp.name.replace(".tmp-", ".old-", 1))]
+        paths += _SCRATCH + _CREATED
+        fences, trash = [], []
+        for k, p in enumerate(paths):
+            name = os.fsencode(p)
+            gone = os.fsencode(p.with_name(f".dnastore-gone-{os.getpid()}-{k}"))
+            if libc is None:
                 _remove(p)
+            elif libc.rename(name, gone) == 0:
+                fd = libc.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+                if fd >= 0:
+                    libc.close(fd)
+                    fences.append(name)
+                trash.append(Path(os.fsdecode(gone)))
+        for t in trash:  # unreachable by the main thread now: removed with the GIL let go
+            _remove(t)
         for outs in list(_LIVE):
             outs._release()
+        return fences
 
 
 _GUARDED = False
@@ -300,6 +347,7 @@ def guard_interrupts() -> None:
     instead undoes the process's writing (:func:`abort`) and leaves at once. For the command
     line only: a library user keeps Python's own handling."""
     global _GUARDED
+    import ctypes
     import signal
     if _GUARDED:
         return
@@ -309,14 +357,30 @@ def guard_interrupts() -> None:
     except (AttributeError, ValueError, OSError):  # no such call here: Python's default handling
         return
     _GUARDED = True
+    try:
+        libc = ctypes.PyDLL(None)  # the C library, called without releasing the GIL
+        libc.rename, libc.open, libc.close, libc.unlink, libc._exit, libc.write  # noqa: B018
+    except (OSError, AttributeError):
+        libc = None
 
     def watch() -> None:
         sig = signal.sigwait(sigs)
+        code = 130 if sig == signal.SIGINT else 143
         try:
-            abort()
-            os.write(2, b"\nInterrupted: nothing was written.\n")
-        finally:
-            os._exit(130 if sig == signal.SIGINT else 143)
+            sys.setswitchinterval(1000.0)  # keep the GIL but where a call lets it go
+            fences = abort(libc)
+        except BaseException:
+            os._exit(code)
+        if not fences and _LEAVING:
+            return  # the command finished first: let it exit as it was about to
+        msg = b"\nInterrupted: nothing was written.\n"
+        if libc is None:
+            os.write(2, msg)
+            os._exit(code)
+        for f in fences:
+            libc.unlink(f)
+        libc.write(2, msg, len(msg))
+        libc._exit(code)
 
     threading.Thread(target=watch, name="dnastore-interrupts", daemon=True).start()
 
