@@ -43,9 +43,13 @@ def oligo_encode(run: Run, source: Path, output: Path | None, plan_path: Path | 
       dnastore oligo-encode codes.zarr -o codes.fasta
       dnastore oligo-encode my-folder/ -o folder.fasta       # the tree, names and sha256s kept
     """
+    from dnastore.stages.files import default_oligos
     from dnastore.stages.files import oligo_encode as stage
     if plan_path is not None:
+        from dnastore.io.atomic import check_aliases
         from dnastore.stages.plan import planned
+        out = output or default_oligos(source)
+        check_aliases([out, out.with_name(out.name + ".json")], [plan_path], [out])
         best = planned(plan_path)
         kw["outer_redundancy"] = best["outer_redundancy"]
         run.log(f"the plan: outer redundancy {best['outer_redundancy']:g}, sequence at coverage {best['coverage']:g}")

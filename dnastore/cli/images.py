@@ -208,7 +208,9 @@ def encode(run: Run, source: Path, output: Path, codec: str, resize: str | None,
     from dnastore.stages.images import encode as stage
     jax_cache()
     if plan_path is not None:
+        from dnastore.io.atomic import check_aliases
         from dnastore.stages.plan import planned
+        check_aliases([output, output.with_name(output.name + ".json")], [plan_path], [output])
         best = planned(plan_path)
         if best["kind"] != "images":
             raise DnastoreError(f"{plan_path} plans a file: use it with oligo-encode")
@@ -300,7 +302,7 @@ def bench(pipeline: str, args: tuple[str, ...]) -> None:
     import subprocess
     import sys
 
-    from dnastore.io.atomic import unblocked_signals
+    from dnastore.io.atomic import child, unblocked_signals
 
     # only the project's own experiments: the pipelines/ folder of the checkout this package
     # was installed from, never one in the current folder
@@ -311,7 +313,9 @@ def bench(pipeline: str, args: tuple[str, ...]) -> None:
     names = sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_") and p.stem != "common")
     if pipeline.removesuffix(".py") not in names:
         raise DnastoreError(f"no pipeline {pipeline!r}; choose one of {', '.join(names)}")
-    rc = subprocess.call([sys.executable, str(folder / (pipeline.removesuffix(".py") + ".py")), *args],
-                         preexec_fn=unblocked_signals)
+    proc = subprocess.Popen([sys.executable, str(folder / (pipeline.removesuffix(".py") + ".py")), *args],
+                            preexec_fn=unblocked_signals)
+    child(proc.pid)
+    rc = proc.wait()
     if rc:
         raise DnastoreError(f"pipeline {pipeline} failed with exit code {rc}")

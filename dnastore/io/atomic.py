@@ -262,6 +262,24 @@ _ABORTED = False
 _SCRATCH: list[Path] = []  # temporary files of the run outside any output (spooled inputs)
 
 
+_EMPTY_IF: list[Path] = []  # folders this run made that an interrupt removes if they are still empty
+_CHILDREN: list[int] = []  # child processes an interrupt is passed on to
+
+
+def scratch_folder(path: str | os.PathLike) -> Path:
+    """Register a folder the run is about to create (a training run's): an interrupt removes
+    it if nothing was saved in it yet."""
+    p = Path(path)
+    _EMPTY_IF.append(p)
+    return p
+
+
+def child(pid: int) -> int:
+    """Register a child process: an interrupt is passed on to it before this process exits."""
+    _CHILDREN.append(pid)
+    return pid
+
+
 def scratch(path: str | os.PathLike) -> Path:
     """Register a temporary file of this run, so that :func:`abort` removes it too."""
     p = Path(path)
@@ -328,6 +346,9 @@ def abort(libc=None) -> list[bytes]:
                 trash.append(Path(os.fsdecode(gone)))
         for t in trash:  # unreachable by the main thread now: removed with the GIL let go
             _remove(t)
+        for d in _EMPTY_IF:
+            with contextlib.suppress(OSError):
+                os.rmdir(d)
         for outs in list(_LIVE):
             outs._release()
         return fences
@@ -366,6 +387,9 @@ def guard_interrupts() -> None:
     def watch() -> None:
         sig = signal.sigwait(sigs)
         code = 130 if sig == signal.SIGINT else 143
+        for pid in _CHILDREN:  # a child (dnastore bench's pipeline) gets the signal too
+            with contextlib.suppress(OSError):
+                os.kill(pid, sig)
         try:
             sys.setswitchinterval(1000.0)  # keep the GIL but where a call lets it go
             fences = abort(libc)

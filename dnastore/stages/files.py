@@ -171,6 +171,12 @@ def folder_payload(folder: Path) -> tuple[bytes, list[list]]:
     return b"".join(parts), table
 
 
+def default_oligos(source: Path) -> Path:
+    """Where oligo-encode writes without -o: SOURCE (less .zarr) + .fasta, beside it."""
+    source = Path(source)
+    return source.with_name(source.name.rstrip("/").removesuffix(".zarr") + ".fasta")
+
+
 def oligo_encode(source: Path, output: Path | None = None, settings: OligoSettings | None = None,
                  force: bool = False, report: Reporter = QUIET) -> dict[str, Any]:
     """A file or a folder tree (precise mode) or a codes Zarr (approximate mode) into OUTPUT
@@ -181,7 +187,7 @@ def oligo_encode(source: Path, output: Path | None = None, settings: OligoSettin
     if not source.exists():
         raise DnastoreError(f"{source}: no such file or folder")
     settings.layout()
-    output = Path(output) if output else source.with_name(source.name.rstrip("/").removesuffix(".zarr") + ".fasta")
+    output = Path(output) if output else default_oligos(source)
     if (source / "zarr.json").is_file():
         from dnastore.dna.approx import codes_payload
         from dnastore.io.artifacts import read_codes

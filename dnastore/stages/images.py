@@ -136,9 +136,13 @@ def train(data: Path, run_dir: Path, *, valid: Path | None = None, test_data: Pa
         raise DnastoreError(f"the config wants {cfg.image_shape} images but {data} holds {tuple(images.shape[1:3])}")
     if output is not None:
         from dnastore.io.atomic import check_writable
-        check_writable(output, force, [data, valid, test_data, config, run_dir / "last.msgpack", run_dir / "best.msgpack"])
+        check_writable(output, force, [data, valid, test_data, config, run_dir, run_dir / "last.msgpack",
+                                       run_dir / "best.msgpack"])
     from dnastore.io.atomic import check_aliases
     check_aliases([run_dir], [data, valid, test_data, config])
+    if not run_dir.exists():
+        from dnastore.io.atomic import scratch_folder
+        scratch_folder(run_dir)  # a Ctrl-C before the first checkpoint leaves no empty run folder
     run_dir.mkdir(parents=True, exist_ok=True)
     output = output or run_dir / "weights.msgpack"  # the run's own export is refreshed on every completion
     last, best = run_dir / "last.msgpack", run_dir / "best.msgpack"
@@ -208,6 +212,13 @@ def train(data: Path, run_dir: Path, *, valid: Path | None = None, test_data: Pa
 
 
 # ----------------------------------------------------------------------------- the VAE's own stages
+def _weights_file(weights) -> Path | None:
+    """A weights argument that names a file (an input no output may overwrite), else None."""
+    if isinstance(weights, (str, Path)) and Path(weights).is_file():
+        return Path(weights)
+    return None
+
+
 def _vae(weights):
     from dnastore.codecs.base import get_codec
     return get_codec("vae", weights=weights)
@@ -226,7 +237,7 @@ def compress(source: Path, output: Path, *, resize: str | None = None, weights=N
     from dnastore.io.zarrio import encode_names
     from dnastore.parallel import Executor
 
-    check_writable(output, force, [source])
+    check_writable(output, force, [source, _weights_file(weights)])
     codec = _vae(weights)
     w = codec.w
     src = ImageSource(source, codec.channels, codec.image_shape, resize)
@@ -234,7 +245,7 @@ def compress(source: Path, output: Path, *, resize: str | None = None, weights=N
     prov = provenance("compress", {"resize": resize, "weights": w.digest}, {"source": source})
     k = w.config.latent
     # one piece of images at a time: read, encode, write its rows of the latents
-    with atomic_outputs(force, [source]) as outs, Executor(scheduler) as executor, \
+    with atomic_outputs(force, [source, _weights_file(weights)]) as outs, Executor(scheduler) as executor, \
             report.bar(src.n, "compressing") as bar:
         gw = latents_writer(outs.path(output), {**weights_attrs(w), "provenance": prov}, PIECE_ROWS)
         gw.create("mu", (src.n, k), np.float32)
@@ -257,7 +268,7 @@ def quantize(latents: Path, output: Path, *, quantizer: str = "vaen", n_bits: in
     from dnastore.io.atomic import atomic_outputs, check_writable
     from dnastore.io.provenance import provenance
 
-    check_writable(output, force, [latents])
+    check_writable(output, force, [latents, _weights_file(weights)])
     from dnastore.codecs.learned import load_model_weights
     w = load_model_weights(weights, "vae", build=False)  # the VAEN statistics: no model needed
     mu, logvar, _, _, attrs = read_latents(latents)
@@ -265,7 +276,7 @@ def quantize(latents: Path, output: Path, *, quantizer: str = "vaen", n_bits: in
     codes, cattrs, side = quantize_latents(mu, logvar, w, quantizer, n_bits, store, packing)
     prov = provenance("quantize", {"quantizer": quantizer, "n_bits": n_bits, "store": store, "packing": packing},
                       {"latents": latents})
-    with atomic_outputs(force, [latents]) as outs:
+    with atomic_outputs(force, [latents, _weights_file(weights)]) as outs:
         write_codes(outs.path(output), codes, {"kind": CODES_KIND, **cattrs, "provenance": prov}, side)
     return {"output": str(output), "images": len(codes), "codes_per_image": codes.shape[1],
             "bits_per_image": codes.shape[1] * n_bits}
@@ -286,7 +297,7 @@ def dequantize(codes: Path, output: Path, *, weights=None, force: bool = False) 
     from dnastore.io.atomic import atomic_outputs, check_writable
     from dnastore.io.provenance import provenance
 
-    check_writable(output, force, [codes])
+    check_writable(output, force, [codes, _weights_file(weights)])
     c = read_codes_artifact(codes)
     if c.attrs.get("codec") != "vae":
         raise DnastoreError(f"{codes} holds {str(c.attrs.get('codec', 'unknown')).upper()} codes, which have no latents to "
@@ -295,7 +306,7 @@ def dequantize(codes: Path, output: Path, *, weights=None, force: bool = False) 
     codec = VAECodec.for_codes(c.attrs, weights, str(codes), build=False)  # the statistics only: no model
     mu, _, er = codec.latents(c)
     prov = provenance("dequantize", {"weights": codec.w.digest}, {"codes": codes})
-    with atomic_outputs(force, [codes]) as outs:
+    with atomic_outputs(force, [codes, _weights_file(weights)]) as outs:
         write_latents(outs.path(output), mu, None, {**weights_attrs(codec.w), "provenance": prov}, erased=er)
     return {"output": str(output), "images": len(mu), "codes_erased": int(er.sum())}
 
@@ -310,7 +321,7 @@ def reconstruct(latents: Path, output: Path, *, originals: Path | None = None, r
     from dnastore.io.atomic import check_writable
     from dnastore.io.provenance import provenance
     from dnastore.parallel import Executor
-    check_writable(output, force, [latents, originals])
+    check_writable(output, force, [latents, originals, _weights_file(weights)])
     codec = _vae(weights)
     mu, _, erased, names, attrs = read_latents(latents)
     check_weights(attrs, codec.w, str(latents))
@@ -319,7 +330,8 @@ def reconstruct(latents: Path, output: Path, *, originals: Path | None = None, r
     prov = provenance("reconstruct", {"weights": codec.w.digest}, {"latents": latents})
     with Executor(scheduler) as executor:
         dec = codec.images(mu, None, executor)
-        return write_recon(output, dec, names, erased, originals, prov, resize, force, report, [latents])
+        return write_recon(output, dec, names, erased, originals, prov, resize, force, report,
+                           [latents, _weights_file(weights)])
 
 
 def write_recon(output: Path, dec, names: list[str] | None, erased, originals: Path | None, prov: dict,
@@ -402,7 +414,8 @@ def encode(source: Path, output: Path, *, codec: str = "vae", codec_settings: di
     settings = settings or OligoSettings()
     settings.layout()
     from dnastore.io.manifest import sidecar_path
-    check_outputs(force, [output, sidecar_path(output)], [source], [output])
+    inputs = (source, _weights_file((codec_settings or {}).get("weights")))
+    check_outputs(force, [output, sidecar_path(output)], inputs, [output])
     c = get_codec(codec, **{k: v for k, v in (codec_settings or {}).items() if v is not None})
     # the images are read a piece at a time; only their codes are kept
     src = ImageSource(source, c.channels, c.image_shape, resize)
@@ -413,7 +426,7 @@ def encode(source: Path, output: Path, *, codec: str = "vae", codec_settings: di
     qparams = {"resize": resize, **c.describe()}
     summary = write_oligos(payload, extra, output, settings,
                            lambda params: provenance("encode", {**qparams, **params}, {"source": source}), force,
-                           report, inputs=(source,))
+                           report, inputs=inputs)
     summary["codec"] = codec
     if src.skipped:
         summary["skipped"] = src.skipped
@@ -443,7 +456,7 @@ def decode(reads: Path, output: Path, *, manifest: Path | None = None, originals
 
     reads = Path(reads)
     from dnastore.io.manifest import sidecar_path
-    inputs = [reads, sidecar_path(reads), manifest, originals]
+    inputs = [reads, sidecar_path(reads), manifest, originals, _weights_file(weights)]
     check_writable(output, force, inputs)
     given, given_path = reads_manifest(reads, manifest)
     codec = None

@@ -110,6 +110,9 @@ def base(tmp_path_factory):
     rng = np.random.default_rng(3)
     (d / "f.bin").write_bytes(rng.integers(0, 256, 600, dtype=np.uint8).tobytes())
     (d / "g.bin").write_bytes(rng.integers(0, 256, 900, dtype=np.uint8).tobytes())
+    shutil.copy(ROOT / "dnastore" / "codecs" / "weights" / "vae-mnist-k16.msgpack", d / "w.msgpack")
+    (d / "plan.json").write_text("{}")
+    (d / "rd").mkdir()
     (d / "img").mkdir()
     for p in sorted((ROOT / "examples" / "images").iterdir())[:3]:
         shutil.copy(p, d / "img" / p.name)
@@ -155,6 +158,10 @@ COMMANDS = {
     "decode": (["decode", "er.fastq", "--originals", "img", "--no-progress"], "-o", ["er.fastq", "er.fastq.json", "img"],
                []),
     "plan": (["plan", "f.bin"], "-o", ["f.bin"], []),
+    "quantize --weights": (["quantize", "lat.zarr", "--weights", "w.msgpack"], "-o", ["lat.zarr", "w.msgpack"], []),
+    "oligo-encode --plan": (["oligo-encode", "f.bin", "--plan", "plan.json"], "-o", ["f.bin", "plan.json"], []),
+    "train": (["train", "data.zarr", "--run-dir", "rd", "--epochs", "1", "--no-progress"], "-o",
+              ["data.zarr", "rd"], []),
 }
 
 
