@@ -1,5 +1,7 @@
 """Helpers shared by the CLI tests."""
 
+import contextlib
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -40,3 +42,21 @@ def recon_images(folder):
     g = zarr.open_group(str(Path(folder) / "images.zarr"), mode="r")
     assert g.attrs["kind"] == "dnastore-reconstruction"
     return np.asarray(g["images"][...])
+
+
+def copy_into(src: Path, dst: Path) -> Path:
+    """Every file and folder of ``src`` copied into ``dst``."""
+    for p in src.iterdir():
+        (shutil.copytree if p.is_dir() else shutil.copy)(p, dst / p.name)
+    return dst
+
+
+@contextlib.contextmanager
+def fresh(tmp_path_factory, base: Path):
+    """A new case folder holding a copy of the base artifacts, removed afterwards (a fuzz run
+    makes thousands)."""
+    d = copy_into(base, tmp_path_factory.mktemp("case"))
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)

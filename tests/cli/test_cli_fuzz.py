@@ -11,7 +11,6 @@ reshaped), and generated option values. The cases are the same on every run unle
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import json
 import os
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from helpers import fresh
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -63,19 +63,6 @@ def invoke(args, where: Path, target: str):
         lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("Warning:")]
         assert len(lines) == 1 and lines[0].startswith("Error:"), f"{args}: {text}"
     return r
-
-
-@contextlib.contextmanager
-def fresh(tmp_path_factory, base: Path):
-    """A new case folder holding a copy of the base artifacts, removed afterwards (a fuzz run
-    makes thousands)."""
-    d = tmp_path_factory.mktemp("case")
-    for p in base.iterdir():
-        (shutil.copytree if p.is_dir() else shutil.copy)(p, d / p.name)
-    try:
-        yield d
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

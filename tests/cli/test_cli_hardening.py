@@ -15,7 +15,6 @@ cases, and counts them into ``DNASTORE_HARDEN_REPORT``.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -29,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from helpers import copy_into, fresh
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -127,17 +127,6 @@ def base(tmp_path_factory):
         r = invoke(s, d)
         assert r.exit_code == 0, (s, r.output)
     return d
-
-
-@contextlib.contextmanager
-def fresh(tmp_path_factory, base: Path):
-    d = tmp_path_factory.mktemp("case")
-    for p in base.iterdir():
-        (shutil.copytree if p.is_dir() else shutil.copy)(p, d / p.name)
-    try:
-        yield d
-    finally:
-        shutil.rmtree(d, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- aliasing outputs
@@ -248,8 +237,7 @@ def test_force_never_replaces_a_folder_dnastore_did_not_write(tmp_path_factory, 
 def test_force_replaces_dnastore_s_own_folders(tmp, base):
     """The positive side: a reconstruction, a Zarr artifact and a restored folder tree of ours
     are replaced by --force."""
-    for p in base.iterdir():
-        (shutil.copytree if p.is_dir() else shutil.copy)(p, tmp / p.name)
+    copy_into(base, tmp)
     for args in (["quantize", "lat.zarr", "-o", "q.zarr"], ["reconstruct", "lat.zarr", "-o", "rec", "--no-progress"],
                  ["oligo-encode", "img", "-o", "tree.fasta"]):
         assert invoke(args, tmp).exit_code == 0
@@ -518,8 +506,7 @@ def test_a_bad_config_field_is_one_line_and_trains_nothing(tmp_path_factory, bas
 
 # ----------------------------------------------------------------------------- the listed instances
 def test_each_instance_the_issue_lists_is_refused_in_one_line(tmp, base):
-    for p in base.iterdir():
-        (shutil.copytree if p.is_dir() else shutil.copy)(p, tmp / p.name)
+    copy_into(base, tmp)
     before = snapshot(tmp)
     for args in (["simulate", "x.fasta", "-o", "q.fastq", "--truth", "q.fastq"],
                  ["simulate", "x.fasta", "-o", "q.fastq", "--truth", "q.fastq.json"],
