@@ -635,6 +635,73 @@ def _column_vote(cores: Cores, cid: np.ndarray, n_voted: int, L: int,
     return drafts
 
 
+POA_READS = 40  # reads a partial-order consensus takes at most (more add time, not accuracy)
+DRAFT_READS = 7  # reads of a cluster's draft for the merge of indel-rich clusters
+
+
+def merge_drafts(drafts: list[str], k: int = 12, max_share: int = 64, max_dist: float = 0.2) -> np.ndarray:
+    """Groups of drafts (consensus cores of clusters) that are one strand: pairs sharing at
+    least two k-mers at about the same place (a k-mer shared by more than ``max_share``
+    drafts, a stretch every strand has, is no evidence) and within an edit distance of
+    ``max_dist`` of their length (edlib) are joined. Returns a group label per draft.
+
+    Indel-rich reads split one strand's reads over several clusters; their drafts are still
+    far closer to each other (a few errors each) than to another strand's (half the bases)."""
+    n = len(drafts)
+    if n < 2:
+        return np.arange(n)
+    rows, keys = [], []
+    for i, t in enumerate(drafts):
+        if len(t) < k:
+            continue
+        codes = encode_bases(t)
+        if (codes > 3).any():
+            continue
+        w = np.lib.stride_tricks.sliding_window_view(codes, k)
+        packed = _pack_kmers(np.ascontiguousarray(w))
+        rows.append(np.full(len(packed), i, dtype=np.int64))
+        keys.append(packed)
+    if not rows:
+        return np.arange(n)
+    r, kk = np.concatenate(rows), np.concatenate(keys)
+    order = np.lexsort((r, kk))
+    r, kk = r[order], kk[order]
+    new = np.empty(len(kk), dtype=bool)
+    new[0] = True
+    np.not_equal(kk[1:], kk[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], len(kk))
+    pair_count: dict[tuple[int, int], int] = {}
+    for a, b in zip(starts, ends):
+        members = np.unique(r[a:b])
+        if len(members) < 2 or len(members) > max_share:
+            continue
+        for x in range(len(members)):
+            for y in range(x + 1, len(members)):
+                key = (int(members[x]), int(members[y]))
+                pair_count[key] = pair_count.get(key, 0) + 1
+    parent = np.arange(n)
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for (x, y), c in sorted(pair_count.items()):
+        if c < 2:
+            continue
+        fx, fy = find(x), find(y)
+        if fx == fy:
+            continue
+        limit = int(max_dist * max(len(drafts[x]), len(drafts[y])))
+        if edlib.align(drafts[x], drafts[y], k=limit)["editDistance"] >= 0:
+            parent[max(fx, fy)] = min(fx, fy)
+    roots = np.array([find(x) for x in range(n)])
+    _, labels = np.unique(roots, return_inverse=True)
+    return labels
+
+
 def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16, min_size: int = 1,
                    thin: int = 3) -> tuple[list[tuple[str, int]], dict]:
     """(consensus strand with primers, cluster size) per cluster, largest first, and stats."""
@@ -646,12 +713,6 @@ def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16
     # indel-rich reads (nanopore): most cores are off the design length
     indel_rich = len(cores.var) > n1
     labels = cluster(cores, k, minimizers=indel_rich)
-    n_clusters = int(labels.max()) + 1 if len(labels) else 0
-    sizes = np.bincount(labels, minlength=n_clusters)
-    stats = {"clusters": n_clusters, "kept": 0, "method": method, "spoa_clusters": 0, "projected_reads": 0,
-             "indel_rich": bool(indel_rich)}
-    order = stable_order(labels)
-    bounds = np.concatenate([[0], np.cumsum(sizes)])
 
     def core_seq(i: int) -> str:
         return decode_bases(cores.mat[i]) if i < n1 else cores.var[i - n1]
@@ -661,15 +722,35 @@ def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16
         return d.p1 + core_seq(i) + d.p2 if i < n1 else cores.varfull[i - n1]
 
     def poa(members: np.ndarray) -> str:
-        """Partial-order consensus of whole reads, trimmed to its core afterwards: trimming
-        every indel-rich read first would shift their ends against each other."""
+        """Partial-order consensus of whole reads (at most ``POA_READS``), trimmed to its core
+        afterwards: trimming every indel-rich read first would shift their ends against each
+        other."""
         if len(members) == 1:
             return core_seq(members[0])
-        cons = _spoa([whole(i) for i in members])
+        cons = _spoa([whole(i) for i in members[:POA_READS]])
         if not d.p1 and not d.p2:
             return cons
         core, was_rev = _locate(cons, d)
         return core if core and not was_rev else cons[len(d.p1):len(cons) - len(d.p2)]
+
+    merged_from = None
+    if indel_rich and len(labels):
+        # one strand's indel-rich reads fall into several clusters: join the clusters whose
+        # drafts (a few reads each) are the same strand, then call each joined cluster once
+        n0 = int(labels.max()) + 1
+        order0 = stable_order(labels)
+        bounds0 = np.concatenate([[0], np.cumsum(np.bincount(labels, minlength=n0))])
+        drafts = [poa(order0[bounds0[c]:bounds0[c + 1]][:DRAFT_READS]) for c in range(n0)]
+        labels = merge_drafts(drafts)[labels]
+        merged_from = n0
+    n_clusters = int(labels.max()) + 1 if len(labels) else 0
+    sizes = np.bincount(labels, minlength=n_clusters)
+    stats = {"clusters": n_clusters, "kept": 0, "method": method, "spoa_clusters": 0, "projected_reads": 0,
+             "indel_rich": bool(indel_rich)}
+    if merged_from is not None:
+        stats["clusters_before_merge"] = merged_from
+    order = stable_order(labels)
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
 
     out: list[tuple[str, int]] = []
     n_exact = np.bincount(labels[:n1], minlength=n_clusters)
@@ -680,7 +761,7 @@ def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16
         # one column vote over all clusters that have design-length reads; with indel-rich reads
         # it needs a majority of them (those may carry an insertion and a deletion), and the
         # other clusters go to partial-order alignment
-        votable = (n_exact > 0) & ((2 * n_exact >= sizes) | (not indel_rich))
+        votable = (n_exact > 0) & (not indel_rich)
         voted = np.flatnonzero(votable & (sizes >= min_size))
         rest = np.flatnonzero(~votable & (sizes >= min_size))
         compact = np.full(n_clusters, -1)
