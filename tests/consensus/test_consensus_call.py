@@ -182,3 +182,45 @@ def test_reads_with_an_indel_in_one_primer_window_are_placed_as_edlib_would(enco
     placed = sorted(decode_bases(r) for r in got.mat)
     assert placed == sorted(cores)
     assert sorted(_locate(r, d)[0] for r in reads) == sorted(cores)
+
+
+def test_merge_drafts_joins_noisy_copies_of_a_strand_and_nothing_else():
+    from dnastore.consensus.call import merge_drafts
+    rng = np.random.default_rng(4)
+    strands = ["".join(rng.choice(list("ACGT"), 110)) for _ in range(30)]
+
+    def noisy(s: str) -> str:
+        out = []
+        for b in s:
+            r = rng.random()
+            if r < 0.015:  # about a draft's errors (a few nanopore reads): 1.5% of each kind
+                continue  # deletion
+            out.append("ACGT"[rng.integers(4)] if r < 0.03 else b)
+            if rng.random() < 0.015:
+                out.append("ACGT"[rng.integers(4)])
+        return "".join(out)
+    drafts, truth = [], []
+    for i, s in enumerate(strands):
+        for _ in range(int(rng.integers(1, 5))):
+            drafts.append(noisy(s))
+            truth.append(i)
+    labels = merge_drafts(drafts)
+    truth = np.array(truth)
+    for g in np.unique(labels):  # no group holds two strands
+        assert len(set(truth[labels == g])) == 1
+    assert len(np.unique(labels)) <= 32  # and (nearly) every strand's copies are one group
+
+
+def test_indel_rich_reads_give_about_one_cluster_per_strand(tmp_path):
+    from dnastore.stages.files import consensus, oligo_encode, simulate
+    (tmp_path / "f.bin").write_bytes(np.random.default_rng(2).integers(0, 256, 3000, dtype=np.uint8).tobytes())
+    oligo_encode(tmp_path / "f.bin", tmp_path / "o.fasta")
+    simulate(tmp_path / "o.fasta", tmp_path / "r.fastq", coverage=20, preset="nanopore", truth=tmp_path / "t.tsv",
+             seed=3)
+    c = consensus(tmp_path / "r.fastq", tmp_path / "c.fasta")
+    pool = (tmp_path / "o.fasta").read_text().splitlines()
+    seq_of = {pool[i][1:]: pool[i + 1] for i in range(0, len(pool), 2)}
+    read = {row.split("\t")[2] for row in (tmp_path / "t.tsv").read_text().splitlines()[1:]}
+    distinct = len({seq_of[n] for n in read})
+    assert c["indel_rich"]
+    assert c["clusters"] <= 1.15 * distinct, (c["clusters"], distinct)  # 3.5-4.5 per strand before the join
