@@ -702,6 +702,38 @@ def merge_drafts(drafts: list[str], k: int = 12, max_share: int = 64, max_dist: 
     return labels
 
 
+def _split_oversized(labels: np.ndarray, core_seq, poa, factor: float = 1.8, max_dist: float = 0.25) -> np.ndarray:
+    """Clusters far larger than the typical one (``factor`` x the median of those with three
+    or more reads) are taken to hold several strands: their reads farther than ``max_dist``
+    of the length from the cluster's consensus leave it, and are grouped among themselves
+    by :func:`merge_drafts` (each read its own draft) into new clusters."""
+    n_c = int(labels.max()) + 1
+    sizes = np.bincount(labels, minlength=n_c)
+    typical = sizes[sizes >= 3]
+    if not len(typical):
+        return labels
+    big = np.flatnonzero(sizes > factor * np.median(typical))
+    if not len(big):
+        return labels
+    order = stable_order(labels)
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    out = labels.copy()
+    leave: list[int] = []
+    for c in big:
+        members = order[bounds[c]:bounds[c + 1]]
+        draft = poa(members)
+        limit = int(max_dist * len(draft))
+        for i in members:
+            if edlib.align(core_seq(i), draft, k=limit)["editDistance"] < 0:
+                leave.append(int(i))
+    if not leave:
+        return labels
+    groups = merge_drafts([core_seq(i) for i in leave])
+    out[np.array(leave)] = n_c + groups
+    _, out = np.unique(out, return_inverse=True)
+    return out
+
+
 def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16, min_size: int = 1,
                    thin: int = 3) -> tuple[list[tuple[str, int]], dict]:
     """(consensus strand with primers, cluster size) per cluster, largest first, and stats."""
@@ -743,6 +775,7 @@ def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16
         drafts = [poa(order0[bounds0[c]:bounds0[c + 1]][:DRAFT_READS]) for c in range(n0)]
         labels = merge_drafts(drafts)[labels]
         merged_from = n0
+        labels = _split_oversized(labels, core_seq, poa)
     n_clusters = int(labels.max()) + 1 if len(labels) else 0
     sizes = np.bincount(labels, minlength=n_clusters)
     stats = {"clusters": n_clusters, "kept": 0, "method": method, "spoa_clusters": 0, "projected_reads": 0,
