@@ -702,6 +702,13 @@ def merge_drafts(drafts: list[str], k: int = 12, max_share: int = 64, max_dist: 
     return labels
 
 
+def _members(labels: np.ndarray, n_clusters: int) -> tuple[np.ndarray, np.ndarray]:
+    """Read indices grouped by cluster, and the bounds of each cluster's run in them:
+    cluster c holds ``order[bounds[c]:bounds[c + 1]]``."""
+    order = stable_order(labels)
+    return order, np.concatenate([[0], np.cumsum(np.bincount(labels, minlength=n_clusters))])
+
+
 def _split_oversized(labels: np.ndarray, core_seq, poa, factor: float = 1.8, max_dist: float = 0.25) -> np.ndarray:
     """Clusters far larger than the typical one (``factor`` x the median of those with three
     or more reads) are taken to hold several strands: their reads farther than ``max_dist``
@@ -715,8 +722,7 @@ def _split_oversized(labels: np.ndarray, core_seq, poa, factor: float = 1.8, max
     big = np.flatnonzero(sizes > factor * np.median(typical))
     if not len(big):
         return labels
-    order = stable_order(labels)
-    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    order, bounds = _members(labels, n_c)
     out = labels.copy()
     leave: list[int] = []
     for c in big:
@@ -770,8 +776,7 @@ def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16
         # one strand's indel-rich reads fall into several clusters: join the clusters whose
         # drafts (a few reads each) are the same strand, then call each joined cluster once
         n0 = int(labels.max()) + 1
-        order0 = stable_order(labels)
-        bounds0 = np.concatenate([[0], np.cumsum(np.bincount(labels, minlength=n0))])
+        order0, bounds0 = _members(labels, n0)
         drafts = [poa(order0[bounds0[c]:bounds0[c + 1]][:DRAFT_READS]) for c in range(n0)]
         labels = merge_drafts(drafts)[labels]
         merged_from = n0
@@ -782,8 +787,7 @@ def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16
              "indel_rich": bool(indel_rich)}
     if merged_from is not None:
         stats["clusters_before_merge"] = merged_from
-    order = stable_order(labels)
-    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    order, bounds = _members(labels, n_clusters)
 
     out: list[tuple[str, int]] = []
     n_exact = np.bincount(labels[:n1], minlength=n_clusters)

@@ -473,7 +473,8 @@ def consensus(reads: Path, output: Path | None = None, *, manifest: Path | None 
     c = got.calls
     return {"output": str(output), "design_from": got.design_from, **got.trim,
             "clusters": c["clusters"], "strands": c["kept"], "spoa_clusters": c["spoa_clusters"],
-            "projected_reads": c["projected_reads"], "indel_rich": c["indel_rich"]}
+            "projected_reads": c["projected_reads"], "indel_rich": c["indel_rich"],
+            **({"clusters_before_join": c["clusters_before_merge"]} if "clusters_before_merge" in c else {})}
 
 
 # ----------------------------------------------------------------------------- oligo-decode
