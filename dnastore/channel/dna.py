@@ -25,11 +25,12 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
 from dnastore import aot
+from dnastore.channel.presets import PRESETS, SYNTHESIS, resolve, table
 from dnastore.errors import DnastoreError
 
 PAD = 4
@@ -39,78 +40,228 @@ _KERNELS = "dnastore.channel.dna_kernels:"
 _DEPENDS = ("dnastore.channel.dna",)
 
 
+# thinning categories of an event (the kernels' order): three sequencing kinds (position
+# profile, per-read factor, homopolymer), then the molecule's: synthesis deletion, insertion,
+# substitution, polymerase substitution, aging substitution
+N_CAT = 8
+HP_MAX = 16        # homopolymer runs longer than this count as this long
+PROFILE_LEN = 512  # per-cycle profile entries (later cycles use the last)
+_TABLES = {"trunc": "trunc", "profile": "profile", "synth_sub_bias": "matrix", "pcr_sub_bias": "matrix",
+           "seq_sub_bias": "matrix", "synth_del_bias": "deletion"}
+
+
 @dataclass(frozen=True)
 class SimParams:
     coverage: float = 10.0
-    # synthesis
+    # synthesis: copy numbers, per-base errors (x (1 + synth_hp (run - 1)) in a homopolymer
+    # run), truncated products (``trunc``: probability of 0, 1, 2.. nt missing, taken from
+    # the start, the end or split at random ``even``-ly)
     copy_dist: str = "lognormal"  # or "negbin"
     bias: float = 0.30
     dropout: float = 0.0
     synth_sub: float = 0.0
+    synth_ins: float = 0.0
     synth_del: float = 0.0
+    synth_hp: float = 0.0
+    synth_sub_bias: Any = "uniform"
+    synth_del_bias: Any = "uniform"
+    trunc: Any = "none"
+    trunc_at: str = "even"
+    # aging: half-lives of decay; breakage per nt weighted by base (A, C, G, T); deamination
+    # substitutions per base per half-life
+    halflives: float = 0.0
+    breakage_bias: Any = (0.3902, 0.0488, 0.4878, 0.0732)
+    deamination: float = 1.64e-4
+    # PCR: cycles, mean efficiency and its per-strand spread (relative sd of 1 + efficiency),
+    # polymerase substitutions per base per cycle; template molecules per strand sampled into
+    # it (0: the whole pool)
+    pcr_cycles: int = 0
+    pcr_eff: float = 0.9
+    pcr_eff_sd: float = 0.0051
+    polymerase: str = "taq"
+    pcr_sub: float = 1.09e-4
+    pcr_sub_bias: Any = "taq"
+    copies: float = 0.0
     # sequencing, per base, at the middle of the read
     sub: float = 0.0
     ins: float = 0.0
     dele: float = 0.0
     slope: float = 0.0  # rate multiplier runs from 1 - slope at the first base to 1 + slope at the last
+    profile: Any = "flat"  # per-cycle multiplier of the sequencing rates
+    seq_sub_bias: Any = "uniform"
+    hp_sub: float = 0.0
+    hp_ins: float = 0.0
+    hp_del: float = 0.0
+    read_sd: float = 0.0  # per-read error factor: lognormal sigma (capped at exp(2 sigma))
     rc_fraction: float = 0.0
 
     def validate(self) -> None:
         if not 0 < self.coverage <= 1e6:  # also refuses NaN and infinity
             raise DnastoreError(f"--coverage must be in (0, 1e6], got {self.coverage}")
-        for name in ("dropout", "synth_sub", "synth_del", "sub", "ins", "dele", "rc_fraction"):
+        for name in ("dropout", "synth_sub", "synth_ins", "synth_del", "sub", "ins", "dele", "rc_fraction",
+                     "deamination", "pcr_sub", "pcr_eff", "pcr_eff_sd"):
             v = getattr(self, name)
             if not 0 <= v <= 1:
-                raise DnastoreError(f"{name.replace('_', '-')} must be a probability in [0, 1], got {v}")
-        if not 0 <= self.slope < 1:
-            raise DnastoreError(f"--slope must be in [0, 1), got {self.slope}")
-        if not 0 <= self.bias <= 10:  # a lognormal sigma of 10 already spans 10^4 in copy number
-            raise DnastoreError(f"--bias must be in [0, 10], got {self.bias}")
+                raise DnastoreError(f"{_flag(name)} must be a probability in [0, 1], got {v}")
+        ranges = {"slope": (0, 1, True), "bias": (0, 10, False), "synth_hp": (0, 10, False), "hp_sub": (0, 10, False),
+                  "hp_ins": (0, 10, False), "hp_del": (0, 10, False), "read_sd": (0, 2, False),
+                  "halflives": (0, 30, False), "copies": (0, 1e9, False)}
+        for name, (lo, hi, open_hi) in ranges.items():
+            v = getattr(self, name)
+            if not (lo <= v < hi if open_hi else lo <= v <= hi):
+                raise DnastoreError(f"{_flag(name)} must be in [{lo:g}, {hi:g}{')' if open_hi else ']'}, got {v}")
+        if isinstance(self.pcr_cycles, bool) or not (isinstance(self.pcr_cycles, int) and 0 <= self.pcr_cycles <= 60):
+            raise DnastoreError(f"--pcr-cycles must be a whole number in [0, 60], got {self.pcr_cycles}")
         if self.copy_dist not in ("lognormal", "negbin"):
             raise DnastoreError(f"--copy-dist must be lognormal or negbin, got {self.copy_dist}")
-        if (1 + self.slope) * (self.sub + self.dele + self.ins) + self.synth_sub + self.synth_del > 1:
+        if self.trunc_at not in ("start", "end", "even"):
+            raise DnastoreError(f"--trunc-at must be start, end or even, got {self.trunc_at}")
+        for name, kind in _TABLES.items():
+            table(kind, getattr(self, name))
+        table("deletion", self.breakage_bias)
+        total = ((1 + self.slope) * (self.sub + self.ins + self.dele) + self.synth_sub + self.synth_ins + self.synth_del
+                 + self.pcr_sub * self.pcr_cycles + self.deamination * self.halflives)
+        if total > 1:  # (where profile, homopolymer and per-read factors push a base past one, it saturates)
             raise DnastoreError("the substitution, insertion and deletion rates add up to more than one per base")
 
 
-# Synthesis profiles (copy-number bias and per-base synthesis errors from dt4dds' Twist and
-# CustomArray settings) and sequencing presets.
-SYNTHESIS = {
-    "twist": dict(bias=0.30, synth_sub=0.0, synth_del=0.00057, dropout=0.0),
-    "customarray": dict(bias=1.30, synth_sub=0.0, synth_del=0.0156, dropout=0.0),
-    "ideal": dict(bias=0.0, synth_sub=0.0, synth_del=0.0, dropout=0.0),
-}
-PRESETS = {
-    # Illumina: 0.1-0.3% substitutions, rising along the read; indels an order rarer
-    "illumina": dict(synthesis="twist", sub=0.002, ins=0.0001, dele=0.0002, slope=0.5, rc_fraction=0.5),
-    # Nanopore: 5-10% errors, many of them indels
-    "nanopore": dict(synthesis="twist", sub=0.03, ins=0.02, dele=0.025, slope=0.0, rc_fraction=0.5),
-    "ideal": dict(synthesis="ideal", sub=0.0, ins=0.0, dele=0.0, slope=0.0, rc_fraction=0.0),
-}
+def _flag(name: str) -> str:
+    return "--" + {"dele": "del"}.get(name, name).replace("_", "-")
 
 
-def preset_params(preset: str, synthesis: str | None = None, **overrides) -> SimParams:
-    if preset not in PRESETS:
-        raise DnastoreError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    p = dict(PRESETS[preset])
-    syn = synthesis or p.pop("synthesis")
-    p.pop("synthesis", None)
-    if syn not in SYNTHESIS:
-        raise DnastoreError(f"unknown synthesis profile {syn!r}; choose one of {', '.join(SYNTHESIS)}")
-    p.update(SYNTHESIS[syn])
-    p.update({k: v for k, v in overrides.items() if v is not None})
-    params = SimParams(**p)
+def _norm4(x) -> np.ndarray:
+    """Four per-base weights rescaled to mean one (a uniform composition keeps the rate)."""
+    x = np.asarray(x, dtype=np.float64)
+    return x / x.mean()
+
+
+class _Model:
+    """The kernels' tables for a run whose strands hold homopolymers of at most ``max_run``."""
+
+    def __init__(self, params: SimParams, max_run: int):
+        p = params
+        mats = [np.array(table("matrix", m), dtype=np.float64)
+                for m in (p.seq_sub_bias, p.synth_sub_bias, p.pcr_sub_bias, "aging")]
+        for m in mats:
+            np.fill_diagonal(m, 0.0)
+        self.rates = np.array([p.dele, p.ins, p.sub, p.synth_del, p.synth_ins, p.synth_sub,
+                               p.pcr_sub * p.pcr_cycles, p.deamination * p.halflives], dtype=np.float64)
+        bm = np.ones((N_CAT, 4))
+        bm[2], bm[5], bm[6], bm[7] = (_norm4(m.sum(1)) if m.sum() > 0 else np.ones(4) for m in mats)
+        bm[3] = _norm4(table("deletion", p.synth_del_bias))
+        r = np.arange(HP_MAX)
+        hp = np.ones((N_CAT, HP_MAX))
+        hp[0], hp[1], hp[2] = 1 + p.hp_del * r, 1 + p.hp_ins * r, 1 + p.hp_sub * r
+        hp[3:6] = 1 + p.synth_hp * r
+        prof = np.asarray(table("profile", p.profile), dtype=np.float64)
+        prof = np.concatenate([prof, np.full(max(0, PROFILE_LEN - len(prof)), prof[-1])])[:PROFILE_LEN]
+        prof = prof / prof[:150].mean()
+        rows = [m / np.maximum(m.sum(1, keepdims=True), 1e-30) for m in mats]
+        self.subt = np.cumsum(np.stack(rows), axis=2).astype(np.float32)
+        self.subt[..., 3] = 1.0
+        self.bm, self.hp, self.prof = bm, hp, prof
+        runs = min(max(1, max_run), HP_MAX)
+        peak = self.rates * bm.max(1) * hp[:, :runs].max(1)
+        self.seq_peak = float(peak[:3].sum() * prof.max() * (1 + p.slope))
+        self.mol_peak = float(peak[3:].sum())
+        self.rcap = math.exp(2 * p.read_sd) if p.read_sd > 0 else 1.0
+        tr = np.asarray(table("trunc", p.trunc), dtype=np.float64)
+        self.trunc_cdf = np.cumsum(tr / tr.sum()).astype(np.float32)
+        self.trunc_cdf[-1] = 1.0
+        self.trunc_mode = np.int32({"start": 0, "end": 1, "even": 2}[p.trunc_at])
+        # breakage truncates reads only where no PCR follows (a broken molecule loses a primer
+        # site and is not amplified: there it lowers the strand's copy number instead)
+        self.cut = cut_rates(p) if p.halflives > 0 and p.pcr_cycles == 0 else np.zeros(4)
+        self.window = bool(len(tr) > 1 and tr[1:].sum() > 0)
+        self.breaks = bool(self.cut.any())
+
+    def bound(self) -> float:
+        """The most any base of any read can err (the thinning bound)."""
+        return self.mol_peak + self.rcap * self.seq_peak
+
+    def quality_columns(self, lout: int, L: int, slope: float) -> np.ndarray:
+        """The sequencing error rate per output column (before the read's factor), for Phred."""
+        o = np.arange(lout)
+        frac = np.minimum(o / max(L - 1, 1), 1.0)
+        return (self.rates[:3].sum() * self.prof[np.minimum(o, PROFILE_LEN - 1)]
+                * (1 + slope * (2 * frac - 1))).astype(np.float32)
+
+
+def cut_rates(p: SimParams) -> np.ndarray:
+    """Breaks per nt at A, C, G, T: 1 - 2^(-halflives / 150) on average, the rate that leaves
+    2^-halflives of 150-nt molecules whole (dt4dds' reference length), weighted by base
+    (depurination at G and A)."""
+    mean = 1.0 - 2.0 ** (-p.halflives / 150.0)
+    return np.minimum(mean * _norm4(table("deletion", p.breakage_bias)), 1.0)
+
+
+def homopolymer_runs(strands: np.ndarray, lens: np.ndarray) -> np.ndarray:
+    """Each strand's longest homopolymer run."""
+    n, L = strands.shape
+    if L == 0:
+        return np.zeros(n, dtype=np.int64)
+    same = strands[:, 1:] == strands[:, :-1]
+    best = np.ones(n, dtype=np.int64)
+    cur = np.ones(n, dtype=np.int64)
+    for j in range(1, L):
+        cur = np.where(same[:, j - 1] & (j < lens), cur + 1, 1)
+        best = np.maximum(best, cur)
+    return best
+
+
+def preset_params(preset: str = "illumina", synthesis: str | None = None, polymerase: str | None = None,
+                  file: dict[str, Any] | None = None, **overrides) -> SimParams:
+    """The run's parameters: a preset, its synthesis profile and polymerase, a preset file's
+    values (:func:`dnastore.channel.presets.load_preset_file`), then ``overrides``."""
+    p = resolve(preset, synthesis, polymerase, file, overrides)
+    p = {k: (tuple(tuple(r) if isinstance(r, list) else r for r in v) if isinstance(v, list) else v)
+         for k, v in p.items()}
+    if isinstance(p.get("pcr_cycles"), float) and float(p["pcr_cycles"]).is_integer():
+        p["pcr_cycles"] = int(p["pcr_cycles"])
+    try:
+        params = SimParams(**p)
+    except TypeError as e:
+        raise DnastoreError(f"bad simulator setting: {e}") from None
     params.validate()
     return params
 
 
-def copy_numbers(rng: np.random.Generator, n: int, params: SimParams) -> np.ndarray:
-    """Relative copy number of each designed strand after synthesis (0 where it dropped out)."""
-    if params.copy_dist == "negbin":
-        shape = 1.0 / max(params.bias, 1e-3) ** 2
+__all__ = ["PRESETS", "SYNTHESIS", "SimParams", "preset_params", "simulate_reads"]
+
+
+def copy_numbers(rng: np.random.Generator, n: int, params: SimParams, strands: np.ndarray | None = None) -> np.ndarray:
+    """Relative copy number of each designed strand in the pool that is sequenced (0 where it
+    dropped out): synthesis (lognormal or gamma spread, dropout), then aging (where PCR
+    follows, only unbroken molecules amplify, so a strand keeps its unbroken fraction), then
+    an optional sample of ``copies`` template molecules per strand (Poisson), then PCR (each
+    strand its own efficiency; binomial cycles on sampled molecules)."""
+    p = params
+    if p.copy_dist == "negbin":
+        shape = 1.0 / max(p.bias, 1e-3) ** 2
         w = rng.gamma(shape, 1.0 / shape, n)
     else:
-        w = np.exp(params.bias * rng.standard_normal(n))
-    w[rng.random(n) < params.dropout] = 0.0
+        w = np.exp(p.bias * rng.standard_normal(n))
+    w[rng.random(n) < p.dropout] = 0.0
+    synthesized = max(float(w.mean()), 1e-300)
+    if p.halflives > 0 and p.pcr_cycles > 0 and strands is not None:
+        cut = cut_rates(p)
+        counts = np.stack([(strands == b).sum(axis=1) for b in range(4)], axis=1)
+        w = w * np.exp(counts @ np.log1p(-np.minimum(cut, 1 - 1e-12)))
+    if p.copies > 0:
+        w = rng.poisson(p.copies * w / synthesized).astype(np.float64)
+    if p.pcr_cycles > 0:
+        eff = np.clip((1.0 + p.pcr_eff) * (1.0 + p.pcr_eff_sd * rng.standard_normal(n)) - 1.0, 0.0, 1.0)
+        if p.copies > 0:
+            c = w.astype(np.int64)
+            for _ in range(p.pcr_cycles):
+                if c.max(initial=0) >= 1 << 40:  # far past the noisy first cycles: the mean is exact enough
+                    w = c * (1.0 + eff) ** (p.pcr_cycles - _)
+                    break
+                c = c + rng.binomial(c, eff)
+            else:
+                w = c.astype(np.float64)
+        else:
+            w = w * (1.0 + eff) ** p.pcr_cycles
     return w
 
 
@@ -190,22 +341,25 @@ def _batch_rows(n_reads: int, batch: int) -> int:
 
 
 def _launch(strands: np.ndarray, lens: np.ndarray, params: SimParams, seed: int, lout: int, k_max: int,
-            batch: int, start: int, idx: np.ndarray):
+            batch: int, start: int, idx: np.ndarray, max_run: int = 1):
     """Dispatch the kernels on reads ``start``.. from strands ``idx`` (they return at once;
     the results are waited for when read)."""
+    m = _Model(params, max_run)
     pad_idx = np.zeros(batch, dtype=idx.dtype)
     pad_idx[:len(idx)] = idx
     f32 = np.float32
-    seed32, first, lens_b = np.uint32(seed & 0xFFFFFFFF), np.int32(start), lens[pad_idx]
-    events = aot.kernel(_KERNELS + "events_kernel", "sim-events", {"k_max": k_max}, _DEPENDS)
-    build = aot.kernel(_KERNELS + "build_kernel", "sim-build", {"lout": lout}, _DEPENDS)
-    rc, opos, step, code, new_len, counts = events(
-        seed32, lens_b, f32(params.sub), f32(params.ins), f32(params.dele), f32(params.synth_sub),
-        f32(params.synth_del), f32(params.slope), f32(params.rc_fraction), first)
-    rec, = build(seed32, strands[pad_idx], lens_b, rc, opos, step, code, new_len,
-                 f32(params.sub + params.ins + params.dele), f32(params.synth_sub + params.synth_del),
-                 f32(params.slope), first)
-    return rec, new_len, rc, counts
+    seed32, first, lens_b, src = np.uint32(seed & 0xFFFFFFFF), np.int32(start), lens[pad_idx], strands[pad_idx]
+    events = aot.kernel(_KERNELS + "events_kernel", "sim-events",
+                        {"k_max": k_max, "window": m.window, "breaks": m.breaks}, _DEPENDS)
+    window = m.window or m.breaks
+    build = aot.kernel(_KERNELS + "build_kernel", "sim-build", {"lout": lout, "window": window}, _DEPENDS)
+    rc, opos, step, code, new_len, counts, rmult, win = events(
+        seed32, src, lens_b, m.rates.astype(f32), m.bm.astype(f32), m.hp.astype(f32), m.prof.astype(f32), m.subt,
+        m.trunc_cdf, m.trunc_mode, m.cut.astype(f32), f32(m.seq_peak), f32(m.mol_peak), f32(params.read_sd),
+        f32(m.rcap), f32(params.slope), f32(params.rc_fraction), first)
+    rec, n = build(seed32, src, lens_b, rc, opos, step, code, new_len, rmult, win,
+                   m.quality_columns(lout, strands.shape[1], params.slope), f32(m.rates[3:].sum()), first)
+    return rec, n, rc, counts
 
 
 def _batch(idx: np.ndarray, pending) -> ReadBatch:
@@ -217,15 +371,15 @@ def _batch(idx: np.ndarray, pending) -> ReadBatch:
 
 
 def reads_batch(strands: np.ndarray, lens: np.ndarray, params: SimParams, seed: int, lout: int, k_max: int,
-                batch: int, start: int, idx: np.ndarray) -> ReadBatch:
+                batch: int, max_run: int, start: int, idx: np.ndarray) -> ReadBatch:
     """Reads ``start``.. from source strands ``idx``, all in numpy: a piece of work any
     scheduler can run. The same arguments give the same bytes as :func:`simulate_reads`."""
-    return _batch(idx, _launch(strands, lens, params, seed, lout, k_max, batch, start, idx))
+    return _batch(idx, _launch(strands, lens, params, seed, lout, k_max, batch, start, idx, max_run))
 
 
 def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, seed: int,
                    batch: int = 32768, executor=None) -> tuple[int, np.ndarray, Iterator[ReadBatch]]:
-    """Simulate synthesis and sequencing of padded strands.
+    """Simulate synthesis, aging, PCR and sequencing of padded strands.
 
     Returns (number of reads, copy-number weights, iterator over read batches). With an
     ``executor`` (:class:`dnastore.parallel.Executor`) the batches are computed by its
@@ -238,20 +392,24 @@ def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, see
     if n_reads >= 10 ** NAME_DIGITS:
         raise DnastoreError(f"{n_reads:,} reads is more than one run can name (read names have {NAME_DIGITS} digits); "
                             "lower --coverage or simulate the oligos in parts")
+    strands = np.ascontiguousarray(strands, dtype=np.uint8)
+    lens = np.asarray(lens, dtype=np.int32)
     # the pool (O(strands) work) from a numpy generator on the same seed; the per-base noise
     # (O(reads x length)) in the JAX kernel below
     rng = np.random.default_rng([seed, 0x5EED])
-    weights = copy_numbers(rng, n, params)
+    weights = copy_numbers(rng, n, params, strands)
     if not weights.sum() > 0:
-        raise DnastoreError("every strand dropped out: lower --dropout")
+        raise DnastoreError("every strand dropped out (or no molecule survived aging and sampling): "
+                            "lower --dropout or --halflives, or raise --copies")
     cdf = np.cumsum(weights)
     src_idx = np.minimum(np.searchsorted(cdf, rng.random(n_reads) * cdf[-1], side="right"), n - 1)
     L = strands.shape[1]
-    lout = L + max(8, int(np.ceil(L * (params.ins * 6 + 0.02))))
-    k_max = max_events(L, min(0.999, (params.sub + params.ins + params.dele) * (1 + params.slope)
-                              + params.synth_sub + params.synth_del))
-    strands = np.ascontiguousarray(strands, dtype=np.uint8)
-    lens = np.asarray(lens, dtype=np.int32)
+    max_run = int(homopolymer_runs(strands, lens).max(initial=1))
+    model = _Model(params, max_run)
+    ins_peak = float((model.rates[[1, 4]] * model.hp[[1, 4], :min(max_run, HP_MAX)].max(1)).sum()
+                     * model.prof.max() * model.rcap)
+    lout = L + max(8, int(np.ceil(L * (ins_peak * 6 + 0.02))))
+    k_max = max_events(L, min(0.999, model.bound()))
     batch = _batch_rows(n_reads, batch)
     starts = list(range(0, n_reads, batch))
 
@@ -259,13 +417,14 @@ def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, see
         wave = max(2, 2 * executor.workers)  # bounded: at most a wave of batches in memory
         for w0 in range(0, len(starts), wave):
             pieces = [(s, src_idx[s:s + batch]) for s in starts[w0:w0 + wave]]
-            yield from executor.map(reads_batch, pieces, shared=(strands, lens, params, seed, lout, k_max, batch))
+            yield from executor.map(reads_batch, pieces,
+                                    shared=(strands, lens, params, seed, lout, k_max, batch, max_run))
 
     def batches() -> Iterator[ReadBatch]:
         # JAX dispatches asynchronously: the next batch computes while the caller writes this one
         def launch(start: int):
             idx = src_idx[start:start + batch]
-            return idx, _launch(strands, lens, params, seed, lout, k_max, batch, start, idx)
+            return idx, _launch(strands, lens, params, seed, lout, k_max, batch, start, idx, max_run)
         pending = launch(0)
         for i in range(len(starts)):
             idx, out = pending

@@ -10,7 +10,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
-from dnastore.channel.dna import NAME_DIGITS
+from dnastore.channel.dna import HP_MAX, N_CAT, NAME_DIGITS
 
 _U24 = 1.0 / (1 << 24)
 
@@ -55,38 +55,67 @@ def _uniform(w):
     return (w >> 8).astype(jnp.float32) * _U24
 
 
-@partial(jax.jit, static_argnames=("k_max",))
-def events_kernel(seed, lens, p_sub, p_ins, p_del, s_sub, s_del, slope, rc_fraction, first, k_max):
-    """The sequencing events of reads ``first``.. (one per entry of lens, the source strand
-    lengths): per read its orientation and up to ``k_max`` events, each with its output
-    column ``opos``, its length change ``step`` (+1 insertion, -1 deletion) and its ``code``
-    (1 + r: substitution of the base b by b + 1 + r mod 4; 5 + b: inserted base b).
+# thinning categories of an event: three sequencing kinds (position profile, per-read factor,
+# homopolymer), then the molecule's: synthesis deletion, insertion, substitution, polymerase
+# substitution, aging substitution
+SEQ_DEL, SEQ_INS, SEQ_SUB, SYN_DEL, SYN_INS, SYN_SUB, PCR_SUB, AGE_SUB = range(8)
+
+
+def _runs(src, lens):
+    """Homopolymer run length at each base of each strand (B, L)."""
+    B, L = src.shape
+    j = jnp.arange(L, dtype=jnp.int32)[None, :]
+    new = jnp.concatenate([jnp.ones((B, 1), bool), src[:, 1:] != src[:, :-1]], axis=1)
+    start = jax.lax.cummax(jnp.where(new, j, 0), axis=1)
+    last = jnp.concatenate([src[:, 1:] != src[:, :-1], jnp.ones((B, 1), bool)], axis=1) | (j + 1 >= lens[:, None])
+    end = jax.lax.cummin(jnp.where(last, j, L), axis=1, reverse=True)
+    return jnp.minimum(end - start + 1, HP_MAX)
+
+
+@partial(jax.jit, static_argnames=("k_max", "window", "breaks"), keep_unused=True)
+def events_kernel(seed, src, lens, rates, bm, hp, prof, subt, trunc_cdf, trunc_mode, cut, seq_bound, mol_bound,
+                  read_sd, rcap, slope, rc_fraction, first, k_max, window, breaks):
+    """The events of reads ``first``.. from their source strands ``src`` ((B, L) base codes,
+    4 beyond ``lens``): per read its orientation, a per-read error factor, the window of the
+    molecule that survives (truncated synthesis, breakage) and up to ``k_max`` events, each
+    with its output column ``opos``, its length change ``step`` (+1 insertion, -1 deletion)
+    and its ``code`` (1..3: substitution of the base b by b + code mod 4; 5 + b: inserted
+    base b).
 
     Randomness is counter-based: every draw is a hash of (seed, read number, slot), so a read
     is the same whatever batch it is computed in. Events are sparse, so they are drawn as
     events rather than per base: each read gets a Poisson number (at most ``k_max``) of
-    candidate positions at rate -ln(1 - p_max) per base, drawn already sorted (exponential
-    spacings), so that after merging repeats a base holds a candidate with probability p_max;
-    a candidate at column j becomes a deletion, insertion or substitution with probabilities
-    p_del(j), p_ins(j), p_sub(j) over p_max (thinning), else nothing. Sequencing rates rise
-    along the read (``slope``); the synthesis rates ``s_sub``, ``s_del`` do not."""
-    B, = lens.shape
+    candidate positions at rate -ln(1 - p_max) per base, where p_max bounds the read's total
+    error rate at any base (``mol_bound`` + read factor x ``seq_bound``), drawn already sorted
+    (exponential spacings); a candidate at column j then becomes an event of category c with
+    probability rate_c(j) / p_max (thinning), else nothing. rate_c(j) is the category's rate
+    (``rates``) times its factor for the base there (``bm``) and for the homopolymer it sits
+    in (``hp``), and for sequencing kinds the cycle's profile (``prof``), the linear ``slope``
+    and the read's factor. A substitution's new base follows the category's spectrum
+    (``subt``: cumulative rows per from-base; synthesis, PCR and aging act on the molecule, so
+    a reverse read sees them complemented)."""
+    B, L = src.shape
     K = k_max
     smix = _seed_mix(seed)
     stream = _hash32(_hash32((first + jnp.arange(B)).astype(jnp.uint32) ^ smix) + jnp.uint32(0x27D4EB2F))
-    slots = _hash32(jnp.arange(3 + 3 * K, dtype=jnp.uint32) * jnp.uint32(0x9E3779B9) + smix)
-    w = _hash32(stream[:, None] ^ slots[None, :])            # (B, 3 + 3K) words
+    slots = _hash32(jnp.arange(8 + 3 * K, dtype=jnp.uint32) * jnp.uint32(0x9E3779B9) + smix)
+    w = _hash32(stream[:, None] ^ slots[None, :])            # (B, 8 + 3K) words
     rc = _uniform(w[:, 0]) < rc_fraction
+    lens_f = lens.astype(jnp.float32)
+    # the read's error factor: lognormal, mean one before the cap
+    u1, u2 = jnp.maximum(_uniform(w[:, 3]), 1e-7), _uniform(w[:, 4])
+    z = jnp.sqrt(-2.0 * jnp.log(u1)) * jnp.cos(6.2831855 * u2)
+    rmult = jnp.minimum(jnp.exp(read_sd * z - 0.5 * read_sd * read_sd), rcap)
     # the number of candidate events
-    p_max = jnp.minimum((p_sub + p_ins + p_del) * (1.0 + slope) + s_sub + s_del, 0.999)
-    lam = lens.astype(jnp.float32) * -jnp.log1p(-p_max)
+    p_max = jnp.minimum(mol_bound + rmult * seq_bound, 0.999)
+    lam = lens_f * -jnp.log1p(-p_max)
     ks = jnp.arange(K + 1, dtype=jnp.float32)
     log_pmf = ks[None, :] * jnp.log(jnp.maximum(lam, 1e-30))[:, None] - lam[:, None] - jax.lax.lgamma(ks + 1.0)[None, :]
     cdf = jnp.cumsum(jnp.exp(log_pmf), axis=1)
     n_ev = jnp.minimum((_uniform(w[:, 1])[:, None] > cdf).sum(axis=1), K)
     # their positions as sorted uniforms without a sort: with exponentials E_1..E_{n+1}, the
     # j-th smallest of n uniforms is (E_1 + .. + E_j) / (E_1 + .. + E_{n+1})
-    ev = w[:, 3:].reshape(B, K, 3)
+    ev = w[:, 8:].reshape(B, K, 3)
     slot = jnp.arange(K)[None, :]
     active = slot < n_ev[:, None]
     csum = jnp.cumsum(-jnp.log1p(-_uniform(ev[..., 0])), axis=1)
@@ -96,21 +125,74 @@ def events_kernel(seed, lens, p_sub, p_ins, p_del, s_sub, s_del, slope, rc_fract
     at = jnp.where(active, at, lens[:, None])                 # inactive slots last
     first_here = jnp.concatenate([jnp.ones((B, 1), bool), at[:, 1:] != at[:, :-1]], axis=1)
     live = active & first_here                                # one candidate per base
+    # the molecule's base and homopolymer at each candidate (read columns run backwards on
+    # the molecule for a reverse read)
+    mcol = jnp.clip(jnp.where(rc[:, None], lens[:, None] - 1 - at, at), 0, L - 1)
+    mb = jnp.minimum(jnp.take_along_axis(src, mcol, axis=1).astype(jnp.int32), 3)
+    run = jnp.take_along_axis(_runs(src, lens), mcol, axis=1) - 1
+    rb = jnp.where(rc[:, None], 3 - mb, mb)                   # the base as the read shows it
     frac = at / jnp.maximum(lens[:, None] - 1, 1)
-    mult = 1.0 + slope * (2.0 * frac - 1.0)
-    u = _uniform(ev[..., 1]) * p_max
-    t_del = p_del * mult + s_del
-    t_ins = t_del + p_ins * mult
-    dele = live & (u < t_del)
-    ins = live & ~dele & (u < t_ins)
-    sub = live & ~dele & ~ins & (u < t_ins + p_sub * mult + s_sub)
+    seq_mult = (1.0 + slope * (2.0 * frac - 1.0)) * prof[jnp.minimum(at, prof.shape[0] - 1)] * rmult[:, None]
+    cat = jnp.arange(N_CAT)
+    is_seq = cat < 3
+    base = jnp.where(is_seq[None, None, :], rb[..., None], mb[..., None])          # (B, K, 8)
+    c3 = cat[None, None, :]
+    r = rates[None, None, :] * bm[c3, base] * hp[c3, run[..., None]] * jnp.where(is_seq[None, None, :], seq_mult[..., None], 1.0)
+    cum = jnp.cumsum(r, axis=2)
+    u = _uniform(ev[..., 1]) * p_max[:, None]
+    kind = jnp.where(live, (u[..., None] >= cum).sum(axis=2), N_CAT)                # N_CAT: nothing
+    dele = (kind == SEQ_DEL) | (kind == SYN_DEL)
+    ins = (kind == SEQ_INS) | (kind == SYN_INS)
+    sub = (kind == SEQ_SUB) | (kind == SYN_SUB) | (kind == PCR_SUB) | (kind == AGE_SUB)
+    # the new base of a substitution from its category's spectrum, seen in read orientation
+    stage = jnp.where(kind == SEQ_SUB, 0, jnp.where(kind == SYN_SUB, 1, jnp.where(kind == PCR_SUB, 2, 3)))
+    from_b = jnp.where(stage == 0, rb, mb)
+    row = subt[stage, from_b]                                                        # (B, K, 4)
+    to_b = jnp.minimum((_uniform(_hash32(ev[..., 2]))[..., None] >= row).sum(axis=2), 3)
+    to_read = jnp.where((stage > 0) & rc[:, None], 3 - to_b, to_b)
+    sub_code = jnp.where(to_read == rb, 1 + (ev[..., 1] & 0xFF) % 3, (to_read - rb) % 4)
     # output column of each event: its source column plus the insertions minus deletions before it
     step = ins.astype(jnp.int32) - dele.astype(jnp.int32)
     opos = at + jnp.cumsum(step, axis=1) - step
-    code = jnp.where(sub, 1 + (ev[..., 1] & 0xFF) % 3, jnp.where(ins, 5 + (ev[..., 2] & 3), 0)).astype(jnp.int32)
+    code = jnp.where(sub, sub_code, jnp.where(ins, 5 + (ev[..., 2] & 3), 0)).astype(jnp.int32)
+    # the surviving window of the molecule [m0, m1): truncated synthesis, then a fragment of
+    # a broken one
+    m0, m1 = jnp.zeros_like(lens), lens
+    if window:
+        miss = (_uniform(w[:, 5])[:, None] >= trunc_cdf[None, :]).sum(axis=1)
+        miss = jnp.minimum(miss, jnp.maximum(lens - 1, 0)).astype(jnp.int32)
+        lead = jnp.where(trunc_mode == 0, miss, jnp.where(trunc_mode == 1, 0,
+                         jnp.minimum((_uniform(w[:, 6]) * (miss + 1).astype(jnp.float32)).astype(jnp.int32), miss)))
+        m0, m1 = lead, lens - (miss - lead)
+    if breaks:
+        j = jnp.arange(L, dtype=jnp.uint32)[None, :]
+        hb = _hash32((stream[:, None] + jnp.uint32(0x632BE5AB)) ^ (j * jnp.uint32(0x85EBCA77)))
+        sb = jnp.minimum(src.astype(jnp.int32), 3)
+        br = (_uniform(hb) < cut[sb]) & (j.astype(jnp.int32) < lens[:, None])
+        cb = jnp.cumsum(br.astype(jnp.int32), axis=1)
+        # the read comes from the fragment that holds a random base of the molecule (a longer
+        # fragment is likelier to be sequenced; an empty one never is)
+        pos = jnp.minimum((_uniform(w[:, 7]) * lens_f).astype(jnp.int32), jnp.maximum(lens - 1, 0))
+        at_pos = jnp.take_along_axis(cb, pos[:, None], axis=1)[:, 0]
+        on_break = jnp.take_along_axis(br, pos[:, None], axis=1)[:, 0]
+        valid = j.astype(jnp.int32) < lens[:, None]
+
+        def span(f):
+            lo = jnp.where(f > 0, ((cb < f[:, None]) & valid).sum(axis=1) + 1, 0)
+            return lo, ((cb < (f + 1)[:, None]) & valid).sum(axis=1)
+        a0, a1 = span(at_pos - on_break.astype(jnp.int32))   # the fragment that holds pos (or ends at it)
+        b0, b1 = span(at_pos)                                # the one after a broken pos
+        after = on_break & (b1 - b0 > a1 - a0)
+        f0, f1 = jnp.where(after, b0, a0), jnp.where(after, b1, a1)
+        m0, m1 = jnp.maximum(m0, f0), jnp.minimum(m1, f1)
+    m1 = jnp.maximum(m1, m0)
+    # in read orientation
+    w0 = jnp.where(rc, lens - m1, m0)
+    w1 = jnp.where(rc, lens - m0, m1)
+    inw = (at >= w0[:, None]) & (at < w1[:, None])
     n_ins, n_del = ins.sum(1), dele.sum(1)
-    counts = jnp.stack([sub.sum(1), n_ins, n_del], axis=1)
-    return rc, opos, step, code, lens + n_ins - n_del, counts
+    counts = jnp.stack([(sub & inw).sum(1), (ins & inw).sum(1), (dele & inw).sum(1)], axis=1)
+    return rc, opos, step, code, lens + n_ins - n_del, counts, rmult, jnp.stack([w0, w1], axis=1)
 
 
 def _shift_and_mark(opos, step, code, lout: int, group: int = 8):
@@ -134,15 +216,16 @@ def _shift_and_mark(opos, step, code, lout: int, group: int = 8):
     return shift, (packed - shift) // M
 
 
-@partial(jax.jit, static_argnames=("lout",))
-def build_kernel(seed, src, lens, rc, opos, step, code, new_len, p_tot, s_err, slope, first, lout):
+@partial(jax.jit, static_argnames=("lout", "window"), keep_unused=True)
+def build_kernel(seed, src, lens, rc, opos, step, code, new_len, rmult, win, qcol, q_mol, first, lout, window):
     """FASTQ records of reads ``first``.. from their source strands src: (B, L) base codes
     padded with 4, and the events of :func:`events_kernel` (a separate executable, so that
     XLA cannot fuse the per-event work into the per-column sums below and redo it per column).
     Output column o copies source column o - C(o), where C counts the insertions minus
     deletions placed at or before o (a sum over the few events, not a scan over the columns),
     in reverse-complement order for a reverse read; then the events' own columns are written
-    (no two kept events share an output column)."""
+    (no two kept events share an output column). With a ``window`` only the columns from the
+    surviving part of the molecule are kept. Returns the records and the reads' lengths."""
     B, L = src.shape
     rows = jnp.arange(B)[:, None]
     ocol = jnp.arange(lout)[None, :]
@@ -152,15 +235,24 @@ def build_kernel(seed, src, lens, rc, opos, step, code, new_len, p_tot, s_err, s
     b = jnp.take_along_axis(src, scol, axis=1).astype(jnp.int32)
     b = jnp.where(rc[:, None], 3 - b, b)
     out = jnp.where(mark >= 5, mark - 5, jnp.where(mark >= 1, (b + mark) % 4, b))
-    inside = ocol < jnp.minimum(new_len, lout)[:, None]
-    # Phred: the local error rate per column, with noise (two hashed bytes: triangular, unit
-    # variance), and low where an error sits
-    ofrac = jnp.arange(lout) / max(L - 1, 1)
-    p_loc = p_tot * (1.0 + slope * (2.0 * jnp.minimum(ofrac, 1.0) - 1.0)) + s_err
+    full = jnp.minimum(new_len, lout)
+    # Phred: the local error rate per column (the cycle's sequencing rate times the read's
+    # factor, plus the molecule's), with noise (two hashed bytes: triangular, unit variance),
+    # and low where an error sits
+    p_loc = rmult[:, None] * qcol[None, :] + q_mol
     h = _hash32((first + rows).astype(jnp.uint32) * jnp.uint32(0x9E3779B1) + ocol.astype(jnp.uint32)
                 + _seed_mix(seed))
     z = ((h & 0xFF) + ((h >> 8) & 0xFF)).astype(jnp.float32) * (1.0 / 104.5) - (255.0 / 104.5)
-    q = (-10.0 * jnp.log10(jnp.maximum(p_loc, 1e-4)))[None, :] + jnp.where((p_loc > 0)[None, :], 2.0 * z, 0.0)
+    q = -10.0 * jnp.log10(jnp.maximum(p_loc, 1e-4)) + jnp.where(p_loc > 0, 2.0 * z, 0.0)
     q = jnp.where(mark > 0, q - 15.0 + z, q)
-    q = jnp.clip(jnp.round(q), 2, 40).astype(jnp.uint8)
-    return _records(out, inside, q, first)
+    q = jnp.clip(jnp.round(q), 2, 40).astype(jnp.int32)
+    n = full
+    if window:
+        inside_full = ocol < full[:, None]
+        before = ((col < win[:, :1]) & inside_full).sum(axis=1)
+        n = ((col >= win[:, :1]) & (col < win[:, 1:]) & inside_full).sum(axis=1)
+        take = jnp.minimum(ocol + before[:, None], lout - 1)
+        out = jnp.take_along_axis(out, take, axis=1)
+        q = jnp.take_along_axis(q, take, axis=1)
+    inside = ocol < n[:, None]
+    return _records(out, inside, q.astype(jnp.uint8), first), n

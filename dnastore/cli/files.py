@@ -60,25 +60,48 @@ def oligo_encode(run: Run, source: Path, output: Path | None, plan_path: Path | 
 @click.argument("oligos", required=False, type=SEQ_INPUT)
 @click.option("-o", "--output", type=PATH, help="Reads FASTQ to write [OLIGOS stem + .fastq].")
 @click.option("--coverage", type=number(0, 1e6, lo_open=True), default=10.0, show_default=True, help="Mean reads per designed strand.")
-@click.option("--preset", type=click.Choice(["illumina", "nanopore", "ideal"]), default="illumina", show_default=True,
-              help="Sequencing error profile (sets the rates below unless given).")
-@click.option("--synthesis", type=click.Choice(["twist", "customarray", "ideal"]),
-              help="Synthesis profile: copy-number bias and synthesis errors [preset's].")
+@click.option("--preset", type=click.Choice(["illumina", "iseq100", "nanopore", "ideal"]), default="illumina",
+              show_default=True, help="Sequencing error profile (sets the rates below unless given).")
+@click.option("--synthesis", type=click.Choice(["twist", "customarray", "photolithographic", "ideal"]),
+              help="Synthesis profile: copy-number bias, synthesis errors, truncated products [preset's].")
+@click.option("--preset-file", type=PATH, help="TOML file of settings (any option below by its name with _, tables "
+              "as lists); the command line's options win. See `dnastore presets`.")
 @click.option("--sub", type=PROBABILITY, help="Sequencing substitution rate per base.")
 @click.option("--ins", type=PROBABILITY, help="Sequencing insertion rate per base.")
 @click.option("--del", "dele", type=PROBABILITY, help="Sequencing deletion rate per base.")
 @click.option("--slope", type=number(0, 1, hi_open=True), help="Error rate rises from (1-slope)x to (1+slope)x along the read.")
+@click.option("--profile", type=click.Choice(["flat", "iseq100", "nanopore"]),
+              help="Per-cycle profile of the sequencing error rate (iseq100: dt4dds's measured one).")
+@click.option("--hp-sub", type=number(0, 10), help="Sequencing substitutions x (1 + this x (run - 1)) in a homopolymer run.")
+@click.option("--hp-ins", type=number(0, 10), help="Sequencing insertions x (1 + this x (run - 1)) in a homopolymer run.")
+@click.option("--hp-del", type=number(0, 10), help="Sequencing deletions x (1 + this x (run - 1)) in a homopolymer run.")
+@click.option("--read-sd", type=number(0, 2), help="Spread of the reads' own error rates (lognormal sigma).")
 @click.option("--rc-fraction", type=PROBABILITY, help="Fraction of reads that are reverse complements.")
 @click.option("--bias", type=number(0, 10), help="Copy-number spread (sigma of the lognormal; 0.30 Twist, 1.30 CustomArray).")
 @click.option("--copy-dist", type=click.Choice(["lognormal", "negbin"]), help="Copy-number distribution.")
 @click.option("--dropout", type=PROBABILITY, help="Probability that a strand is lost in synthesis.")
 @click.option("--synth-sub", type=PROBABILITY, help="Synthesis substitution rate per base.")
+@click.option("--synth-ins", type=PROBABILITY, help="Synthesis insertion rate per base.")
 @click.option("--synth-del", type=PROBABILITY, help="Synthesis deletion rate per base.")
+@click.option("--synth-hp", type=number(0, 10), help="Synthesis errors x (1 + this x (run - 1)) in a homopolymer run.")
+@click.option("--trunc", type=click.Choice(["none", "photolithographic"]),
+              help="Truncated synthesis products: a length table (lists go in --preset-file).")
+@click.option("--trunc-at", type=click.Choice(["start", "end", "even"]), help="Which end truncated products miss.")
+@click.option("--halflives", type=number(0, 30), help="Aging: half-lives of decay (breakage biased to G and A, "
+              "deamination); 0 = none.")
+@click.option("--deamination", type=PROBABILITY, help="Aging substitutions per base per half-life.")
+@click.option("--pcr-cycles", type=number(0, 60, integer=True), help="PCR cycles before sequencing (0 = none).")
+@click.option("--pcr-eff", type=PROBABILITY, help="Mean PCR efficiency per cycle.")
+@click.option("--pcr-eff-sd", type=PROBABILITY, help="Per-strand spread of PCR efficiency (relative sd of 1 + efficiency).")
+@click.option("--polymerase", type=click.Choice(["taq", "hifi", "q5"]), help="PCR polymerase: its substitution rate and spectrum.")
+@click.option("--pcr-sub", type=PROBABILITY, help="Polymerase substitutions per base per cycle [polymerase's].")
+@click.option("--copies", type=number(0, 1e9), help="Template molecules per strand taken into PCR/sequencing "
+              "(Poisson sampling; 0 = the whole pool).")
 @click.option("--truth", type=PATH, help="Also write a TSV mapping each read to its source strand (for evaluation only).")
 @scheduler_option
 @common_options
 def simulate(run: Run, oligos: Path | None, output: Path | None, coverage: float, preset: str, synthesis: str | None,
-             truth: Path | None, scheduler: str | None, **rates) -> None:
+             preset_file: Path | None, truth: Path | None, scheduler: str | None, **rates) -> None:
     """Simulate synthesis and sequencing of an oligo FASTA; write reads as FASTQ.
 
     With no OLIGOS, the newest `oligo-encode`/`encode` output in the current folder is used.
@@ -89,13 +112,41 @@ def simulate(run: Run, oligos: Path | None, output: Path | None, coverage: float
     Example:
       dnastore simulate photo.fasta --coverage 10 -o reads.fastq
       dnastore simulate --coverage 3 --preset nanopore --seed 7
+      dnastore simulate o.fasta --synthesis photolithographic --pcr-cycles 20 --halflives 1
+      dnastore simulate o.fasta --preset-file my-lab.toml --coverage 30
     """
     from dnastore.stages.files import simulate as stage
     if oligos is not None:
         streamed_input(oligos, output)
     kernel_cache()
-    run.report(stage(oligos, output, coverage=coverage, preset=preset, synthesis=synthesis, rates=rates, truth=truth,
+    run.report(stage(oligos, output, coverage=coverage, preset=preset, synthesis=synthesis, rates=rates,
+                     preset_file=preset_file, truth=truth,
                      seed=run.seed, scheduler=scheduler, force=run.force, report=run))
+
+
+@cli.command("presets")
+@click.argument("preset", required=False, type=click.Choice(["illumina", "iseq100", "nanopore", "ideal"]))
+@click.option("--synthesis", type=click.Choice(["twist", "customarray", "photolithographic", "ideal"]))
+@click.option("--polymerase", type=click.Choice(["taq", "hifi", "q5"]))
+def presets(preset: str | None, synthesis: str | None, polymerase: str | None) -> None:
+    """List the simulator's presets, or one preset's every setting with its published source.
+
+    \b
+    Example:
+      dnastore presets
+      dnastore presets nanopore
+      dnastore presets illumina --synthesis photolithographic
+    """
+    from dnastore.channel.presets import POLYMERASES, PRESETS, SYNTHESIS, describe
+    if preset is None:
+        click.echo("sequencing presets: " + ", ".join(PRESETS))
+        click.echo("synthesis profiles: " + ", ".join(SYNTHESIS))
+        click.echo("polymerases: " + ", ".join(POLYMERASES))
+        click.echo("`dnastore presets NAME` lists every setting with its source; a --preset-file (TOML) overrides them.")
+        return
+    for k, v, src in describe(preset, synthesis, polymerase):
+        shown = v if not isinstance(v, tuple) else f"[{len(v)} values]"
+        click.echo(f"{k:15s} {str(shown):20s} {src}")
 
 
 @cli.command("consensus")

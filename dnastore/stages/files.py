@@ -241,7 +241,7 @@ def last_encoding(folder: Path) -> Path:
 
 def simulate(oligos: Path | None = None, output: Path | None = None, *, coverage: float = 10.0,
              preset: str = "illumina", synthesis: str | None = None, rates: dict[str, Any] | None = None,
-             truth: Path | None = None, seed: int = 0, scheduler: str | None = None, force: bool = False,
+             preset_file: Path | None = None, truth: Path | None = None, seed: int = 0, scheduler: str | None = None, force: bool = False,
              report: Reporter = QUIET) -> dict[str, Any]:
     """Synthesis and sequencing of an oligo FASTA: reads as FASTQ with a sidecar (provenance
     and the oligos' manifest); ``truth`` also writes read -> source strand as TSV."""
@@ -267,10 +267,14 @@ def simulate(oligos: Path | None = None, output: Path | None = None, *, coverage
         oligos = last_encoding(Path.cwd())
         report.log(f"using {oligos.name}, the newest encoding here")
     oligos = Path(oligos)
-    params = preset_params(preset, synthesis, coverage=coverage, **(rates or {}))
+    from dnastore.channel.presets import load_preset_file
+    rates = dict(rates or {})
+    polymerase = rates.pop("polymerase", None)
+    params = preset_params(preset, synthesis, polymerase, load_preset_file(preset_file) if preset_file else None,
+                           coverage=coverage, **rates)
     side = sidecar_path(oligos)
     output = Path(output) if output else oligos.with_name(oligos.name.split(".")[0] + ".fastq")
-    inputs = (oligos, side)
+    inputs = (oligos, side) + ((Path(preset_file),) if preset_file else ())
     check_outputs(force, [output, sidecar_path(output), truth], inputs, [output])
     names, mat, lens = read_fasta_matrix(oligos)
     if len(lens) and int(lens.max()) > MAX_SIM_LENGTH:
