@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install -q -c constraints.txt
 
-.PHONY: help install test demo peers test-peers bench-sim bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench-rate bench-rate-quick bench-bsc bench-bsc-quick train-bsc train-latents bench-necst bench-necst-quick bench-necst-speed bench-necst-ideal bench-necst-downstream bench-necst-latent train-necst bench-bandwidth bench-bandwidth-quick bench bench-quick fuzz bench-scale bench-defaults bench-header bench-first-hour plan-mnist examples clean
+.PHONY: help install test demo peers test-peers bench-sim validate-sim bench-noisy bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench-rate bench-rate-quick bench-bsc bench-bsc-quick train-bsc train-latents bench-necst bench-necst-quick bench-necst-speed bench-necst-ideal bench-necst-downstream bench-necst-latent train-necst bench-bandwidth bench-bandwidth-quick bench bench-quick fuzz bench-scale bench-defaults bench-header bench-first-hour plan-mnist examples clean
 
 help:
 	@echo "make install     virtual environment in .venv with the pinned stack (constraints.txt)"
@@ -13,6 +13,8 @@ help:
 	@echo "make peers       install the peer tools: BBMap (apt) and dt4dds (pip)"
 	@echo "make test-peers  interop tests against BBMap randomreads and dt4dds"
 	@echo "make bench-sim   simulator and consensus benchmark against the peers -> results/bench_sim.json"
+	@echo "make validate-sim  simulate against dt4dds on the same oligos, four workflows, with tolerances -> results/validate_sim.json"
+	@echo "make bench-noisy   consensus on nanopore and MinION-like reads, coverage 10-100, three seeds -> results/noisy_consensus.json"
 	@echo "make bench-codec the shipped VAE and its quantizers on MNIST test -> results/bench_codec.json"
 	@echo "make bench-table3        paper Table III: BSC p=0.05 on the stored bits, VAE vs PNG/JPEG/WebP (-quick: 1k images)"
 	@echo "make bench-coverage      paper Fig. 2d: quality against 1/coverage through the DNA channel (-quick: subset)"
@@ -66,6 +68,12 @@ test-peers: peers
 
 bench-sim: peers
 	$(BIN)/python pipelines/bench_sim.py --out results/bench_sim.json
+
+validate-sim: peers
+	$(BIN)/python pipelines/validate_sim.py --out results/validate_sim.json
+
+bench-noisy: install
+	$(BIN)/python pipelines/noisy_consensus.py --out results/noisy_consensus.json
 
 bench-codec: install
 	$(BIN)/python pipelines/bench_codec.py --out results/bench_codec.json

@@ -121,8 +121,12 @@ class SimParams:
         table("deletion", self.breakage_bias)
         total = ((1 + self.slope) * (self.sub + self.ins + self.dele) + self.synth_sub + self.synth_ins + self.synth_del
                  + self.pcr_sub * self.pcr_cycles + self.deamination * self.halflives)
-        if total > 1:  # (where profile, homopolymer and per-read factors push a base past one, it saturates)
+        if total > 1:
             raise DnastoreError("the substitution, insertion and deletion rates add up to more than one per base")
+        peak = _Model(self, 1).bound()
+        if peak > 1:  # (a homopolymer's factor may still push a base past one: there the rates saturate)
+            raise DnastoreError(f"the error rates reach {peak:.2f} per base where the per-cycle profile, the slope "
+                                "and the per-read factor peak; lower them (at most 1)")
 
 
 def _flag(name: str) -> str:

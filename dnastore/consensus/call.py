@@ -742,56 +742,60 @@ def _split_oversized(labels: np.ndarray, core_seq, poa, factor: float = 1.8, max
     return out
 
 
-MIXED_MIN = 3        # reads far from a cluster's consensus that make it a suspect of holding two strands
-MIXED_FAR = 0.25     # far: an edit distance above this share of the length
-MIXED_LINK = 0.3     # reads of one strand are within this share of each other (nanopore: about 0.15-0.25)
+MIXED_MIN = 3        # reads of a second strand needed to call a cluster mixed
+MIXED_FAR = 0.25     # a read this far (share of the length) from its consensus is suspect
+MIXED_APART = 0.15   # two strands' consensus sequences are at least this far apart
 
 
-def _split_mixed(members: np.ndarray, cons: str, core_seq) -> list[np.ndarray] | None:
-    """The reads of a cluster that holds more than one strand, grouped by strand; None when
-    the cluster looks like one strand. A suspect has at least ``MIXED_MIN`` reads (and a fifth
-    of them) farther than ``MIXED_FAR`` of the length from its consensus. Its reads (at most
-    60: their pairwise distances, edlib, banded) are then linked when within ``MIXED_LINK``
-    of each other, and the linked groups are the strands; a group of fewer than ``MIXED_MIN``
-    reads stays with the largest (a few bad reads of one strand are no second strand)."""
-    limit = int(MIXED_FAR * len(cons))
+def _distances(seqs: list[str], ref: str, cap: float = 0.45) -> np.ndarray:
+    """Edit distance of each sequence to ``ref`` as a share of its length (banded: at most
+    ``cap``)."""
+    k = int(cap * len(ref))
+    out = np.empty(len(seqs))
+    for j, t in enumerate(seqs):
+        d = edlib.align(t, ref, k=k)["editDistance"]
+        out[j] = (d if d >= 0 else k + 1) / max(len(ref), 1)
+    return out
+
+
+def _two_strands(members: np.ndarray, seqs: list[str], poa, rounds: int = 3) -> list[np.ndarray] | None:
+    """The reads of a cluster as two strands, or None when it looks like one: two seeds (the
+    first read, and the read farthest from it), then ``rounds`` of (each read to the nearer
+    consensus, each group's consensus again). The split stands when each group has at least
+    ``MIXED_MIN`` reads and their consensus sequences are ``MIXED_APART`` apart."""
+    da = _distances(seqs, seqs[0])
+    far = int(da.argmax())
+    side = _distances(seqs, seqs[far]) < da
+    cons = None
+    for _ in range(rounds):
+        if side.sum() < MIXED_MIN or (~side).sum() < MIXED_MIN:
+            return None
+        cons = (poa(members[~side]), poa(members[side]))
+        new = _distances(seqs, cons[1]) < _distances(seqs, cons[0])
+        if (new == side).all():
+            break
+        side = new
+    if cons is None or side.sum() < MIXED_MIN or (~side).sum() < MIXED_MIN:
+        return None
+    if _distances([cons[0]], cons[1])[0] < MIXED_APART:
+        return None
+    return [members[~side], members[side]]
+
+
+def _split_mixed(members: np.ndarray, cons: str, core_seq, poa, typical: float | None) -> list[np.ndarray] | None:
+    """The reads of a cluster that holds two strands, grouped by strand (:func:`_two_strands`);
+    None when it looks like one. A cluster is a suspect when at least ``MIXED_MIN`` of its
+    reads (and a fifth of them) are farther than ``MIXED_FAR`` from its consensus (the
+    consensus follows one strand, the other's reads are far from it), or when its reads'
+    median distance to the consensus exceeds the typical cluster's by half plus 0.02 (the
+    consensus is a blend, nearly as far from both)."""
     seqs = [core_seq(i) for i in members]
-    far = sum(edlib.align(t, cons, k=limit)["editDistance"] < 0 for t in seqs)
-    if far < MIXED_MIN or far * 5 < len(members):
+    d = _distances(seqs, cons)
+    far = int((d > MIXED_FAR).sum())
+    blend = typical is not None and float(np.median(d)) > 1.5 * typical + 0.02
+    if not blend and (far < MIXED_MIN or far * 5 < len(members)):
         return None
-    m = min(len(members), 60)
-    parent = list(range(m))
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-    for a in range(m):
-        for b in range(a + 1, m):
-            if find(a) == find(b):
-                continue
-            lim = int(MIXED_LINK * max(len(seqs[a]), len(seqs[b])))
-            if edlib.align(seqs[a], seqs[b], k=lim)["editDistance"] >= 0:
-                parent[find(b)] = find(a)
-    roots = np.array([find(x) for x in range(m)])
-    ids, counts = np.unique(roots, return_counts=True)
-    big = ids[counts >= MIXED_MIN]
-    if len(big) < 2:
-        return None
-    main = ids[counts.argmax()]
-    # reads past the first 60 and those of small groups go with the nearest big group's first read
-    groups = {int(r): [members[x] for x in range(m) if roots[x] == r] for r in big}
-    for x in range(len(members)):
-        if x < m and int(roots[x]) in groups:
-            continue
-        best, best_d = int(main), None
-        for r, g in groups.items():
-            dd = edlib.align(seqs[x], core_seq(g[0]))["editDistance"]
-            if best_d is None or dd < best_d:
-                best, best_d = r, dd
-        groups[best].append(members[x])
-    return [np.array(g) for g in groups.values()]
+    return _two_strands(members, seqs, poa)
 
 
 def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16, min_size: int = 1,
@@ -887,17 +891,28 @@ def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16
                                     np.broadcast_to(encode_bases(d.p2), (len(voted), len(d.p2)))], axis=1)
         text = decode_bases(whole_mat.reshape(-1)) if len(voted) else ""
         out.extend(zip([text[i:i + width] for i in range(0, len(voted) * width, width)], sizes[voted].tolist()))
+    called = {}
     for c in rest:
         members = order[bounds[c]:bounds[c + 1]]
-        cons = poa(members)
-        parts = _split_mixed(members, cons, core_seq) if indel_rich and len(members) >= 2 * MIXED_MIN else None
+        called[c] = poa(members)
+        stats["spoa_clusters"] += len(members) > 1
+    typical = None
+    if indel_rich:
+        # the typical read-to-consensus distance, over a sample of the clusters of six or more
+        sample = [c for c in rest if sizes[c] >= 2 * MIXED_MIN][:200]
+        if sample:
+            typical = float(np.median([np.median(_distances([core_seq(i) for i in order[bounds[c]:bounds[c + 1]][:20]],
+                                                            called[c])) for c in sample]))
+    for c in rest:
+        members = order[bounds[c]:bounds[c + 1]]
+        parts = (_split_mixed(members, called[c], core_seq, poa, typical)
+                 if indel_rich and len(members) >= 2 * MIXED_MIN else None)
         if parts is None:
-            out.append((d.p1 + cons + d.p2, int(sizes[c])))
+            out.append((d.p1 + called[c] + d.p2, int(sizes[c])))
         else:
             stats["mixed_split"] = stats.get("mixed_split", 0) + 1
             for part in parts:
                 out.append((d.p1 + poa(part) + d.p2, len(part)))
-        stats["spoa_clusters"] += len(members) > 1
     out.sort(key=lambda t: -t[1])
     stats["kept"] = len(out)
     return out, stats

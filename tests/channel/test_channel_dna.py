@@ -129,7 +129,8 @@ def test_reads_do_not_depend_on_the_batch_size(rng):
     assert _fastq(s, l, p, 9, batch=256) == _fastq(s, l, p, 9, batch=4096)
 
 
-@pytest.mark.parametrize("rates", [{}, {"sub": 0.2, "ins": 0.2, "dele": 0.2, "slope": 0.0}])
+@pytest.mark.parametrize("rates", [{}, {"sub": 0.2, "ins": 0.2, "dele": 0.2, "slope": 0.0, "profile": "flat",
+                                       "read_sd": 0.0, "hp_del": 0.0, "hp_ins": 0.0}])
 def test_each_read_is_its_source_edited_by_its_recorded_events(rng, rates):
     import edlib
     s, l = _strands(rng, 200, 120)

@@ -224,3 +224,26 @@ def test_indel_rich_reads_give_about_one_cluster_per_strand(tmp_path):
     distinct = len({seq_of[n] for n in read})
     assert c["indel_rich"]
     assert c["clusters"] <= 1.15 * distinct, (c["clusters"], distinct)  # 3.5-4.5 per strand before the join
+
+
+def test_a_cluster_of_two_strands_is_split_into_them(encoded):
+    """Two strands' nanopore reads thrown into one cluster come apart, each group one
+    strand's reads; one strand's reads stay together."""
+    from dnastore.consensus.call import _split_mixed, _spoa
+    _, enc = encoded
+    a, b = enc.strands[3], enc.strands[40]
+    seqs, _, src = _reads([a, b], preset_params("nanopore", coverage=30, rc_fraction=0.0), seed=2)
+    members = np.arange(len(seqs))
+
+    def core_seq(i):
+        return seqs[i]
+
+    def poa(m):
+        return _spoa([seqs[i] for i in m])
+    mixed = poa(members)
+    parts = _split_mixed(members, mixed, core_seq, poa, typical=0.1)
+    assert parts is not None and len(parts) == 2
+    for part in parts:
+        assert len(set(src[part].tolist())) == 1 and len(part) >= 20
+    one = members[src == 0]
+    assert _split_mixed(one, poa(one), core_seq, poa, typical=0.1) is None
