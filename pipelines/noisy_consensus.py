@@ -75,6 +75,7 @@ def main() -> None:
     ap.add_argument("--channels", default="nanopore,minion")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "noisy_consensus.json")
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    ap.add_argument("--replot", type=Path, help="Render the table and plot from this results JSON, running nothing.")
     args = ap.parse_args()
 
     from common import machine, save_figure, update_readme, write_results
@@ -82,22 +83,27 @@ def main() -> None:
     from dnastore import __version__
     from dnastore.stages.roundtrip import encode
 
-    payload = np.random.default_rng(20).integers(0, 256, args.size).astype(np.uint8).tobytes()
-    enc = encode(payload, {})
-    n_data = enc.manifest["n_data_strands"]
-    data_set = set(enc.strands[:n_data])
     covs = [float(c) for c in args.coverages.split(",")]
     seeds = [int(s) for s in args.seeds.split(",")]
-    rows = []
-    for ch in args.channels.split(","):
-        for seed in seeds:
-            for c in covs:
-                r = run_one(enc, data_set, ch, c, seed)
-                rows.append(r)
-                print(f"{ch:9s} seed {seed} coverage {c:5g}: {r['recovered']:5d}/{r['data_strands']} recovered "
-                      f"({100 * r['recovered_share']:.2f}%), {r['clusters_per_strand']:.3f} clusters/strand, "
-                      f"{r['consensus_s']:.1f} s", flush=True)
-    res = {"size": args.size, "data_strands": n_data, "coverages": covs, "seeds": seeds, "rows": rows,
+    if args.replot:
+        old = json.loads(args.replot.read_text())
+        rows, n_data, covs, seeds, args.size = old["rows"], old["data_strands"], old["coverages"], old["seeds"], old["size"]
+        args.channels = ",".join(dict.fromkeys(r["channel"] for r in rows))
+    else:
+        payload = np.random.default_rng(20).integers(0, 256, args.size).astype(np.uint8).tobytes()
+        enc = encode(payload, {})
+        n_data = enc.manifest["n_data_strands"]
+        data_set = set(enc.strands[:n_data])
+        rows = []
+        for ch in args.channels.split(","):
+            for seed in seeds:
+                for c in covs:
+                    r = run_one(enc, data_set, ch, c, seed)
+                    rows.append(r)
+                    print(f"{ch:9s} seed {seed} coverage {c:5g}: {r['recovered']:5d}/{r['data_strands']} recovered "
+                          f"({100 * r['recovered_share']:.2f}%), {r['clusters_per_strand']:.3f} clusters/strand, "
+                          f"{r['consensus_s']:.1f} s", flush=True)
+    res = old if args.replot else {"size": args.size, "data_strands": n_data, "coverages": covs, "seeds": seeds, "rows": rows,
            "machine": machine(), "version": __version__,
            "targets": {"recovered_share_at_20": 0.99, "non_decreasing_10_to_100": True,
                        "clusters_per_strand_at_20_nanopore": 1.1}}

@@ -742,6 +742,7 @@ def _split_oversized(labels: np.ndarray, core_seq, poa, factor: float = 1.8, max
     return out
 
 
+DEEP_TYPICAL = 20    # indel-rich clusters this large typically: those of one or two reads are strays
 MIXED_MIN = 3        # reads of a second strand needed to call a cluster mixed
 MIXED_FAR = 0.25     # a read this far (share of the length) from its consensus is suspect
 MIXED_APART = 0.15   # two strands' consensus sequences are at least this far apart
@@ -856,6 +857,12 @@ def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16
 
     out: list[tuple[str, int]] = []
     n_exact = np.bincount(labels[:n1], minlength=n_clusters)
+    if indel_rich and (sizes >= 3).any() and np.median(sizes[sizes >= 3]) >= DEEP_TYPICAL:
+        # deep indel-rich reads: a cluster of one or two reads is a stray (a read too poor to
+        # join its strand's cluster), and its call cannot be exact; a real strand at this
+        # depth has tens of reads
+        stats["strays_dropped"] = int(((sizes > 0) & (sizes < 3)).sum())
+        min_size = max(min_size, 3)
     if method == "spoa":
         rest = np.flatnonzero(sizes >= min_size)
         voted = np.zeros(0, dtype=np.int64)
