@@ -1,17 +1,28 @@
-"""DNA synthesis and sequencing simulator, as jit-compiled JAX kernels over padded batches
-of strands (no Python loop over bases).
+"""DNA synthesis, aging, PCR and sequencing simulator, as jit-compiled JAX kernels over
+padded batches of strands (no Python loop over bases). Presets and the measured tables, each
+with its published source, are in :mod:`dnastore.channel.presets`.
 
 Synthesis
     every designed strand gets a copy number from a lognormal (sigma = the bias; dt4dds
-    measured 0.30 for Twist and 1.30 for CustomArray, Gimpel et al. 2023) or a gamma
-    (negative-binomial reads) distribution; a strand drops out with probability ``dropout``.
-    Each molecule carries its own synthesis substitutions and deletions.
+    measured 0.30 for Twist, 1.30 for CustomArray, 0.44 for photolithographic arrays;
+    Gimpel et al. 2023) or a gamma (negative-binomial reads) distribution; a strand drops out
+    with probability ``dropout``. Each molecule carries its own synthesis substitutions
+    (with a base spectrum), insertions and deletions (with a base bias), all raised in
+    homopolymer runs, and may be a truncated product (a table of missing lengths).
+Aging
+    breakage weighted by base (depurination) and deamination substitutions, by half-lives.
+    Where PCR follows, broken molecules are not amplified (the strand keeps its unbroken
+    share); otherwise a read comes from one fragment.
+PCR
+    optional sampling of template molecules, then cycles with a per-strand efficiency (so
+    the coverage spread grows with the cycles) and polymerase substitutions.
 Sequencing
     reads are drawn from the pool in proportion to copy number until the mean coverage per
     designed strand is reached; each read is the molecule or, with probability
-    ``rc_fraction``, its reverse complement, with per-base substitutions, insertions and
-    deletions whose rates rise linearly along the read (``slope``), and Phred qualities that
-    follow the local error rate and drop at the errors themselves.
+    ``rc_fraction``, its reverse complement, with per-base substitutions (with a spectrum),
+    insertions and deletions whose rates follow a per-cycle profile (and a linear
+    ``slope``), homopolymer runs and the read's own accuracy factor, and Phred qualities that
+    follow the read's expected error at each cycle and drop at the errors themselves.
 
 Copy numbers and the source strand of each read come from a numpy generator seeded with the
 seed; the per-base noise is counter-based inside the compiled kernel (a hash of the seed, the
