@@ -71,9 +71,11 @@ bench-sim: peers
 
 validate-sim: peers
 	$(BIN)/python pipelines/validate_sim.py --out results/validate_sim.json
+	cp results/validate_sim.png examples/figures/validate_sim.png
 
 bench-noisy: install
 	$(BIN)/python pipelines/noisy_consensus.py --out results/noisy_consensus.json
+	cp results/noisy_consensus.png examples/figures/noisy_consensus.png
 
 bench-codec: install
 	$(BIN)/python pipelines/bench_codec.py --out results/bench_codec.json

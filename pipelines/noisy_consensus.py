@@ -143,7 +143,7 @@ def main() -> None:
 
     lines = [f"`make bench-noisy`: a {args.size // 1000} kB random file ({n_data:,} data strands, no outer code), "
              f"seeds {', '.join(map(str, seeds))}; recovered = a consensus equals the strand exactly. "
-             f"Plot: `results/{args.out.with_suffix('.png').name}`.", "",
+             f"Plot: `examples/figures/{args.out.with_suffix('.png').name}`.", "",
              "| channel | coverage | recovered (min-max over seeds) | clusters per strand (max) | consensus time |",
              "| --- | --- | --- | --- | --- |"]
     for ch in args.channels.split(","):

@@ -301,7 +301,7 @@ def main() -> None:
     save_figure(fig, args.out.with_suffix(".png"))
 
     lines = [f"`make validate-sim`: {args.strands:,} strands of 150 nt at coverage {args.coverage:g}, seed {args.seed}; "
-             f"plot `results/{args.out.with_suffix('.png').name}`. Tolerances: rates 20% + 2e-4, profile tenths "
+             f"plot `examples/figures/{args.out.with_suffix('.png').name}`. Tolerances: rates 20% + 2e-4, profile tenths "
              "25% + 5e-4, coverage CV and the shares under 0.5x and over 1.5x the mean 15% + 0.02, dropout 1 point, length mean 1.5 nt, "
              "sd 25% + 0.5.", "",
              "| workflow | sub / ins / del per base, ours | dt4dds | coverage CV ours / dt4dds | dropout ours / dt4dds "

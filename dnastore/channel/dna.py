@@ -164,10 +164,10 @@ class _Model:
         bm = np.ones((N_CAT, 4))
         bm[2], bm[5], bm[6], bm[7] = (_norm4(m.sum(1)) if m.sum() > 0 else np.ones(4) for m in mats)
         bm[3] = _norm4(table("deletion", p.synth_del_bias))
+        # homopolymer factor of each category: 1 + hps[c] x (run - 1)
+        self.hps = np.array([p.hp_del, p.hp_ins, p.hp_sub, p.synth_hp, p.synth_hp, p.synth_hp, 0.0, 0.0])
         r = np.arange(HP_MAX)
-        hp = np.ones((N_CAT, HP_MAX))
-        hp[0], hp[1], hp[2] = 1 + p.hp_del * r, 1 + p.hp_ins * r, 1 + p.hp_sub * r
-        hp[3:6] = 1 + p.synth_hp * r
+        hp = 1 + self.hps[:, None] * r[None, :]
         prof = np.asarray(table("profile", p.profile), dtype=np.float64)
         prof = np.concatenate([prof, np.full(max(0, PROFILE_LEN - len(prof)), prof[-1])])[:PROFILE_LEN]
         prof = prof / prof[:150].mean()
@@ -189,6 +189,37 @@ class _Model:
         self.cut = cut_rates(p) if p.halflives > 0 and p.pcr_cycles == 0 else np.zeros(4)
         self.window = bool(len(tr) > 1 and tr[1:].sum() > 0)
         self.breaks = bool(self.cut.any())
+        self.homopolymer = bool(self.hps.any()) and max_run > 1
+        # the categories with a rate: (category, rate depends on the base, on the run)
+        self.cats = tuple((c, bool(np.ptp(bm[c]) > 0), bool(self.homopolymer and self.hps[c] > 0))
+                          for c in range(N_CAT) if self.rates[c] > 0)
+
+    def event_slots(self, length: int, tail: float = 1e-7) -> int:
+        """Event slots per read: a read's candidate count exceeds it with probability below
+        ``tail``, over the spread of the reads' own factors (a lognormal with sigma
+        ``read_sd``, capped; a read past the slots keeps its first ones). Without a spread,
+        the plain Poisson bound of :func:`max_events` at a tail of 1e-9."""
+        if self.rcap == 1.0:
+            return max_events(length, min(0.999, self.bound()))
+        from statistics import NormalDist
+        z = np.array([NormalDist().inv_cdf((i + 0.5) / 256) for i in range(256)])
+        sd = math.log(self.rcap) / 2
+        r = np.minimum(np.exp(sd * z - 0.5 * sd * sd), self.rcap)
+        lam = length * -np.log1p(-np.minimum(0.999, self.mol_peak + r * self.seq_peak))
+        k = max(4, int(lam.max() * 0.5))
+        while True:
+            # P(Poisson(lam) > k), averaged over the reads' factors
+            from math import lgamma
+            terms = np.exp(k * np.log(lam) - lam - lgamma(k + 1))
+            tail_k, pmf = terms.copy(), terms.copy()
+            for j in range(k + 1, k + 200):
+                pmf = pmf * lam / j
+                tail_k += pmf
+                if pmf.max() < 1e-16:
+                    break
+            if tail_k.mean() < tail:
+                return k
+            k += 1
 
     def bound(self) -> float:
         """The most any base of any read can err (the thinning bound)."""
@@ -211,17 +242,21 @@ def cut_rates(p: SimParams) -> np.ndarray:
 
 
 def homopolymer_runs(strands: np.ndarray, lens: np.ndarray) -> np.ndarray:
-    """Each strand's longest homopolymer run."""
+    """The length of the homopolymer run each base sits in, capped at HP_MAX (n, L) uint8."""
     n, L = strands.shape
+    out = np.ones((n, L), dtype=np.uint8)
     if L == 0:
-        return np.zeros(n, dtype=np.int64)
-    same = strands[:, 1:] == strands[:, :-1]
-    best = np.ones(n, dtype=np.int64)
-    cur = np.ones(n, dtype=np.int64)
+        return out
+    inside = np.arange(L)[None, :] < np.asarray(lens)[:, None]
+    same = (strands[:, 1:] == strands[:, :-1]) & inside[:, 1:]
+    left = np.ones((n, L), dtype=np.int32)    # bases of the run up to here
     for j in range(1, L):
-        cur = np.where(same[:, j - 1] & (j < lens), cur + 1, 1)
-        best = np.maximum(best, cur)
-    return best
+        left[:, j] = np.where(same[:, j - 1], left[:, j - 1] + 1, 1)
+    right = np.ones((n, L), dtype=np.int32)   # bases of the run from here on
+    for j in range(L - 2, -1, -1):
+        right[:, j] = np.where(same[:, j], right[:, j + 1] + 1, 1)
+    np.minimum(left + right - 1, HP_MAX, out=out, casting="unsafe")
+    return out
 
 
 def preset_params(preset: str = "illumina", synthesis: str | None = None, polymerase: str | None = None,
@@ -356,20 +391,25 @@ def _batch_rows(n_reads: int, batch: int) -> int:
 
 
 def _launch(strands: np.ndarray, lens: np.ndarray, params: SimParams, seed: int, lout: int, k_max: int,
-            batch: int, start: int, idx: np.ndarray, max_run: int = 1):
+            batch: int, start: int, idx: np.ndarray, runs: np.ndarray | None = None):
     """Dispatch the kernels on reads ``start``.. from strands ``idx`` (they return at once;
-    the results are waited for when read)."""
+    the results are waited for when read). ``runs``: :func:`homopolymer_runs` of the strands
+    (None: no run longer than one)."""
+    max_run = int(runs.max(initial=1)) if runs is not None else 1
     m = _Model(params, max_run)
     pad_idx = np.zeros(batch, dtype=idx.dtype)
     pad_idx[:len(idx)] = idx
     f32 = np.float32
     seed32, first, lens_b, src = np.uint32(seed & 0xFFFFFFFF), np.int32(start), lens[pad_idx], strands[pad_idx]
     events = aot.kernel(_KERNELS + "events_kernel", "sim-events",
-                        {"k_max": k_max, "window": m.window, "breaks": m.breaks}, _DEPENDS)
+                        {"k_max": k_max, "window": m.window, "breaks": m.breaks, "cats": m.cats,
+                         "per_read": params.read_sd > 0}, _DEPENDS)
+    runs_b = runs[pad_idx] if m.homopolymer else np.ones((1, 1), dtype=np.uint8)
     window = m.window or m.breaks
-    build = aot.kernel(_KERNELS + "build_kernel", "sim-build", {"lout": lout, "window": window}, _DEPENDS)
+    build = aot.kernel(_KERNELS + "build_kernel", "sim-build",
+                       {"lout": lout, "window": window, "per_read": params.read_sd > 0}, _DEPENDS)
     rc, opos, step, code, new_len, counts, rmult, win = events(
-        seed32, src, lens_b, m.rates.astype(f32), m.bm.astype(f32), m.hp.astype(f32), m.prof.astype(f32), m.subt,
+        seed32, src, runs_b, lens_b, m.rates.astype(f32), m.bm.astype(f32), m.hps.astype(f32), m.prof.astype(f32), m.subt,
         m.trunc_cdf, m.trunc_mode, m.cut.astype(f32), f32(m.seq_peak), f32(m.mol_peak), f32(params.read_sd),
         f32(m.rcap), f32(params.slope), f32(params.rc_fraction), first)
     rec, n = build(seed32, src, lens_b, rc, opos, step, code, new_len, rmult, win,
@@ -386,10 +426,10 @@ def _batch(idx: np.ndarray, pending) -> ReadBatch:
 
 
 def reads_batch(strands: np.ndarray, lens: np.ndarray, params: SimParams, seed: int, lout: int, k_max: int,
-                batch: int, max_run: int, start: int, idx: np.ndarray) -> ReadBatch:
+                batch: int, runs: np.ndarray | None, start: int, idx: np.ndarray) -> ReadBatch:
     """Reads ``start``.. from source strands ``idx``, all in numpy: a piece of work any
     scheduler can run. The same arguments give the same bytes as :func:`simulate_reads`."""
-    return _batch(idx, _launch(strands, lens, params, seed, lout, k_max, batch, start, idx, max_run))
+    return _batch(idx, _launch(strands, lens, params, seed, lout, k_max, batch, start, idx, runs))
 
 
 def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, seed: int,
@@ -419,12 +459,16 @@ def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, see
     cdf = np.cumsum(weights)
     src_idx = np.minimum(np.searchsorted(cdf, rng.random(n_reads) * cdf[-1], side="right"), n - 1)
     L = strands.shape[1]
-    max_run = int(homopolymer_runs(strands, lens).max(initial=1))
+    # homopolymer runs only where some rate depends on them
+    hp_used = any(getattr(params, f) > 0 for f in ("hp_sub", "hp_ins", "hp_del", "synth_hp"))
+    runs = homopolymer_runs(strands, lens) if hp_used else None
+    max_run = int(runs.max(initial=1)) if runs is not None else 1
+    runs = runs if max_run > 1 else None
     model = _Model(params, max_run)
     ins_peak = float((model.rates[[1, 4]] * model.hp[[1, 4], :min(max_run, HP_MAX)].max(1)).sum()
                      * model.prof.max() * model.rcap)
     lout = L + max(8, int(np.ceil(L * (ins_peak * 6 + 0.02))))
-    k_max = max_events(L, min(0.999, model.bound()))
+    k_max = model.event_slots(L)
     batch = _batch_rows(n_reads, batch)
     starts = list(range(0, n_reads, batch))
 
@@ -433,13 +477,13 @@ def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, see
         for w0 in range(0, len(starts), wave):
             pieces = [(s, src_idx[s:s + batch]) for s in starts[w0:w0 + wave]]
             yield from executor.map(reads_batch, pieces,
-                                    shared=(strands, lens, params, seed, lout, k_max, batch, max_run))
+                                    shared=(strands, lens, params, seed, lout, k_max, batch, runs))
 
     def batches() -> Iterator[ReadBatch]:
         # JAX dispatches asynchronously: the next batch computes while the caller writes this one
         def launch(start: int):
             idx = src_idx[start:start + batch]
-            return idx, _launch(strands, lens, params, seed, lout, k_max, batch, start, idx, max_run)
+            return idx, _launch(strands, lens, params, seed, lout, k_max, batch, start, idx, runs)
         pending = launch(0)
         for i in range(len(starts)):
             idx, out = pending

@@ -10,7 +10,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
-from dnastore.channel.dna import HP_MAX, N_CAT, NAME_DIGITS
+from dnastore.channel.dna import N_CAT, NAME_DIGITS
 
 _U24 = 1.0 / (1 << 24)
 
@@ -61,20 +61,9 @@ def _uniform(w):
 SEQ_DEL, SEQ_INS, SEQ_SUB, SYN_DEL, SYN_INS, SYN_SUB, PCR_SUB, AGE_SUB = range(8)
 
 
-def _runs(src, lens):
-    """Homopolymer run length at each base of each strand (B, L)."""
-    B, L = src.shape
-    j = jnp.arange(L, dtype=jnp.int32)[None, :]
-    new = jnp.concatenate([jnp.ones((B, 1), bool), src[:, 1:] != src[:, :-1]], axis=1)
-    start = jax.lax.cummax(jnp.where(new, j, 0), axis=1)
-    last = jnp.concatenate([src[:, 1:] != src[:, :-1], jnp.ones((B, 1), bool)], axis=1) | (j + 1 >= lens[:, None])
-    end = jax.lax.cummin(jnp.where(last, j, L), axis=1, reverse=True)
-    return jnp.minimum(end - start + 1, HP_MAX)
-
-
-@partial(jax.jit, static_argnames=("k_max", "window", "breaks"), keep_unused=True)
-def events_kernel(seed, src, lens, rates, bm, hp, prof, subt, trunc_cdf, trunc_mode, cut, seq_bound, mol_bound,
-                  read_sd, rcap, slope, rc_fraction, first, k_max, window, breaks):
+@partial(jax.jit, static_argnames=("k_max", "window", "breaks", "cats", "per_read"), keep_unused=True)
+def events_kernel(seed, src, runs, lens, rates, bm, hps, prof, subt, trunc_cdf, trunc_mode, cut, seq_bound, mol_bound,
+                  read_sd, rcap, slope, rc_fraction, first, k_max, window, breaks, cats, per_read):
     """The events of reads ``first``.. from their source strands ``src`` ((B, L) base codes,
     4 beyond ``lens``): per read its orientation, a per-read error factor, the window of the
     molecule that survives (truncated synthesis, breakage) and up to ``k_max`` events, each
@@ -103,9 +92,12 @@ def events_kernel(seed, src, lens, rates, bm, hp, prof, subt, trunc_cdf, trunc_m
     rc = _uniform(w[:, 0]) < rc_fraction
     lens_f = lens.astype(jnp.float32)
     # the read's error factor: lognormal, mean one before the cap
-    u1, u2 = jnp.maximum(_uniform(w[:, 3]), 1e-7), _uniform(w[:, 4])
-    z = jnp.sqrt(-2.0 * jnp.log(u1)) * jnp.cos(6.2831855 * u2)
-    rmult = jnp.minimum(jnp.exp(read_sd * z - 0.5 * read_sd * read_sd), rcap)
+    if per_read:
+        u1, u2 = jnp.maximum(_uniform(w[:, 3]), 1e-7), _uniform(w[:, 4])
+        z = jnp.sqrt(-2.0 * jnp.log(u1)) * jnp.cos(6.2831855 * u2)
+        rmult = jnp.minimum(jnp.exp(read_sd * z - 0.5 * read_sd * read_sd), rcap)
+    else:
+        rmult = jnp.ones((B,), jnp.float32)
     # the number of candidate events
     p_max = jnp.minimum(mol_bound + rmult * seq_bound, 0.999)
     lam = lens_f * -jnp.log1p(-p_max)
@@ -129,27 +121,48 @@ def events_kernel(seed, src, lens, rates, bm, hp, prof, subt, trunc_cdf, trunc_m
     # the molecule for a reverse read)
     mcol = jnp.clip(jnp.where(rc[:, None], lens[:, None] - 1 - at, at), 0, L - 1)
     mb = jnp.minimum(jnp.take_along_axis(src, mcol, axis=1).astype(jnp.int32), 3)
-    run = jnp.take_along_axis(_runs(src, lens), mcol, axis=1) - 1
     rb = jnp.where(rc[:, None], 3 - mb, mb)                   # the base as the read shows it
     frac = at / jnp.maximum(lens[:, None] - 1, 1)
     seq_mult = (1.0 + slope * (2.0 * frac - 1.0)) * prof[jnp.minimum(at, prof.shape[0] - 1)] * rmult[:, None]
-    cat = jnp.arange(N_CAT)
-    is_seq = cat < 3
-    base = jnp.where(is_seq[None, None, :], rb[..., None], mb[..., None])          # (B, K, 8)
-    c3 = cat[None, None, :]
-    r = rates[None, None, :] * bm[c3, base] * hp[c3, run[..., None]] * jnp.where(is_seq[None, None, :], seq_mult[..., None], 1.0)
-    cum = jnp.cumsum(r, axis=2)
+    # each category's rate at each candidate, as element-wise selects (gathers from small
+    # tables are slow on XLA's CPU backend). ``cats``: the categories with a rate, each with
+    # whether its rate depends on the base and on the homopolymer run (static: a preset
+    # compiles only the work it uses)
+    if any(h for _, _, h in cats):
+        run = (jnp.take_along_axis(runs, mcol, axis=1).astype(jnp.float32) - 1.0)
+
+    def by_base(row, b):
+        return jnp.where(b == 0, row[0], jnp.where(b == 1, row[1], jnp.where(b == 2, row[2], row[3])))
     u = _uniform(ev[..., 1]) * p_max[:, None]
-    kind = jnp.where(live, (u[..., None] >= cum).sum(axis=2), N_CAT)                # N_CAT: nothing
+    kind = jnp.zeros(u.shape, jnp.int32)
+    acc = 0.0
+    for c, on_base, on_run in cats:
+        rate = rates[c] * seq_mult if c < 3 else rates[c]
+        if on_base:
+            rate = rate * by_base(bm[c], rb if c < 3 else mb)
+        if on_run:
+            rate = rate * (1.0 + hps[c] * run)
+        acc = acc + rate
+        kind = kind + (u >= acc).astype(jnp.int32)    # the position in cats of u's category
+    out = jnp.full(kind.shape, N_CAT, jnp.int32)
+    for pos in range(len(cats) - 1, -1, -1):
+        out = jnp.where(kind == pos, cats[pos][0], out)
+    kind = out
+    kind = jnp.where(live, kind, N_CAT)                                              # N_CAT: nothing
     dele = (kind == SEQ_DEL) | (kind == SYN_DEL)
     ins = (kind == SEQ_INS) | (kind == SYN_INS)
     sub = (kind == SEQ_SUB) | (kind == SYN_SUB) | (kind == PCR_SUB) | (kind == AGE_SUB)
     # the new base of a substitution from its category's spectrum, seen in read orientation
-    stage = jnp.where(kind == SEQ_SUB, 0, jnp.where(kind == SYN_SUB, 1, jnp.where(kind == PCR_SUB, 2, 3)))
-    from_b = jnp.where(stage == 0, rb, mb)
-    row = subt[stage, from_b]                                                        # (B, K, 4)
-    to_b = jnp.minimum((_uniform(_hash32(ev[..., 2]))[..., None] >= row).sum(axis=2), 3)
-    to_read = jnp.where((stage > 0) & rc[:, None], 3 - to_b, to_b)
+    # (each active substitution category's cumulative row for the base, by selects)
+    v = _uniform(_hash32(ev[..., 2]))
+    to_b = jnp.zeros(v.shape, jnp.int32)
+    for t in range(3):
+        thr = 0.0
+        for c, st in ((SEQ_SUB, 0), (SYN_SUB, 1), (PCR_SUB, 2), (AGE_SUB, 3)):
+            if any(c == a for a, _, _ in cats):
+                thr = jnp.where(kind == c, by_base(subt[st, :, t], rb if st == 0 else mb), thr)
+        to_b = to_b + (v >= thr).astype(jnp.int32)
+    to_read = jnp.where((kind != SEQ_SUB) & rc[:, None], 3 - to_b, to_b)
     sub_code = jnp.where(to_read == rb, 1 + (ev[..., 1] & 0xFF) % 3, (to_read - rb) % 4)
     # output column of each event: its source column plus the insertions minus deletions before it
     step = ins.astype(jnp.int32) - dele.astype(jnp.int32)
@@ -216,8 +229,9 @@ def _shift_and_mark(opos, step, code, lout: int, group: int = 8):
     return shift, (packed - shift) // M
 
 
-@partial(jax.jit, static_argnames=("lout", "window"), keep_unused=True)
-def build_kernel(seed, src, lens, rc, opos, step, code, new_len, rmult, win, qcol, q_mol, first, lout, window):
+@partial(jax.jit, static_argnames=("lout", "window", "per_read"), keep_unused=True)
+def build_kernel(seed, src, lens, rc, opos, step, code, new_len, rmult, win, qcol, q_mol, first, lout, window,
+                 per_read):
     """FASTQ records of reads ``first``.. from their source strands src: (B, L) base codes
     padded with 4, and the events of :func:`events_kernel` (a separate executable, so that
     XLA cannot fuse the per-event work into the per-column sums below and redo it per column).
@@ -239,7 +253,8 @@ def build_kernel(seed, src, lens, rc, opos, step, code, new_len, rmult, win, qco
     # Phred: the local error rate per column (the cycle's sequencing rate times the read's
     # factor, plus the molecule's), with noise (two hashed bytes: triangular, unit variance),
     # and low where an error sits
-    p_loc = rmult[:, None] * qcol[None, :] + q_mol
+    # (one row for all reads unless the reads have their own factors)
+    p_loc = rmult[:, None] * qcol[None, :] + q_mol if per_read else (qcol + q_mol)[None, :]
     h = _hash32((first + rows).astype(jnp.uint32) * jnp.uint32(0x9E3779B1) + ocol.astype(jnp.uint32)
                 + _seed_mix(seed))
     z = ((h & 0xFF) + ((h >> 8) & 0xFF)).astype(jnp.float32) * (1.0 / 104.5) - (255.0 / 104.5)
