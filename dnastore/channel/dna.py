@@ -58,7 +58,7 @@ N_CAT = 8
 HP_MAX = 16        # homopolymer runs longer than this count as this long
 PROFILE_LEN = 512  # per-cycle profile entries (later cycles use the last)
 _TABLES = {"trunc": "trunc", "profile": "profile", "synth_sub_bias": "matrix", "pcr_sub_bias": "matrix",
-           "seq_sub_bias": "matrix", "synth_del_bias": "deletion"}
+           "seq_sub_bias": "matrix", "synth_del_bias": "deletion", "synth_del_burst": "burst"}
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,7 @@ class SimParams:
     synth_hp: float = 0.0
     synth_sub_bias: Any = "uniform"
     synth_del_bias: Any = "uniform"
+    synth_del_burst: Any = "none"  # bases each synthesis deletion removes: chance of 1, 2, 3, ..
     trunc: Any = "none"
     trunc_at: str = "even"
     # aging: half-lives of decay; breakage per nt weighted by base (A, C, G, T); deamination
@@ -188,6 +189,10 @@ class _Model:
         # site and is not amplified: there it lowers the strand's copy number instead)
         self.cut = cut_rates(p) if p.halflives > 0 and p.pcr_cycles == 0 else np.zeros(4)
         self.window = bool(len(tr) > 1 and tr[1:].sum() > 0)
+        bt = np.asarray(table("burst", p.synth_del_burst), dtype=np.float64)
+        self.burst_cdf = np.cumsum(bt / bt.sum()).astype(np.float32)
+        self.burst_cdf[-1] = 1.0
+        self.bursts = bool(len(bt) > 1 and bt[1:].sum() > 0 and self.rates[3] > 0)
         self.breaks = bool(self.cut.any())
         self.homopolymer = bool(self.hps.any()) and max_run > 1
         # the categories with a rate: (category, rate depends on the base, on the run)
@@ -403,15 +408,16 @@ def _launch(strands: np.ndarray, lens: np.ndarray, params: SimParams, seed: int,
     seed32, first, lens_b, src = np.uint32(seed & 0xFFFFFFFF), np.int32(start), lens[pad_idx], strands[pad_idx]
     events = aot.kernel(_KERNELS + "events_kernel", "sim-events",
                         {"k_max": k_max, "window": m.window, "breaks": m.breaks, "cats": m.cats,
-                         "per_read": params.read_sd > 0}, _DEPENDS)
+                         "per_read": params.read_sd > 0, "bursts": m.bursts}, _DEPENDS)
     runs_b = runs[pad_idx] if m.homopolymer else np.ones((1, 1), dtype=np.uint8)
     window = m.window or m.breaks
     build = aot.kernel(_KERNELS + "build_kernel", "sim-build",
-                       {"lout": lout, "window": window, "per_read": params.read_sd > 0}, _DEPENDS)
+                       {"lout": lout, "window": window, "per_read": params.read_sd > 0,
+                        "max_shift": k_max * len(m.burst_cdf) if m.bursts else 0}, _DEPENDS)
     rc, opos, step, code, new_len, counts, rmult, win = events(
         seed32, src, runs_b, lens_b, m.rates.astype(f32), m.bm.astype(f32), m.hps.astype(f32), m.prof.astype(f32), m.subt,
         m.trunc_cdf, m.trunc_mode, m.cut.astype(f32), f32(m.seq_peak), f32(m.mol_peak), f32(params.read_sd),
-        f32(m.rcap), f32(params.slope), f32(params.rc_fraction), first)
+        f32(m.rcap), f32(params.slope), f32(params.rc_fraction), m.burst_cdf, first)
     rec, n = build(seed32, src, lens_b, rc, opos, step, code, new_len, rmult, win,
                    m.quality_columns(lout, strands.shape[1], params.slope), f32(m.rates[3:].sum()), first)
     return rec, n, rc, counts

@@ -61,9 +61,9 @@ def _uniform(w):
 SEQ_DEL, SEQ_INS, SEQ_SUB, SYN_DEL, SYN_INS, SYN_SUB, PCR_SUB, AGE_SUB = range(8)
 
 
-@partial(jax.jit, static_argnames=("k_max", "window", "breaks", "cats", "per_read"), keep_unused=True)
+@partial(jax.jit, static_argnames=("k_max", "window", "breaks", "cats", "per_read", "bursts"), keep_unused=True)
 def events_kernel(seed, src, runs, lens, rates, bm, hps, prof, subt, trunc_cdf, trunc_mode, cut, seq_bound, mol_bound,
-                  read_sd, rcap, slope, rc_fraction, first, k_max, window, breaks, cats, per_read):
+                  read_sd, rcap, slope, rc_fraction, burst_cdf, first, k_max, window, breaks, cats, per_read, bursts):
     """The events of reads ``first``.. from their source strands ``src`` ((B, L) base codes,
     4 beyond ``lens``): per read its orientation, a per-read error factor, the window of the
     molecule that survives (truncated synthesis, breakage) and up to ``k_max`` events, each
@@ -164,8 +164,24 @@ def events_kernel(seed, src, runs, lens, rates, bm, hps, prof, subt, trunc_cdf, 
         to_b = to_b + (v >= thr).astype(jnp.int32)
     to_read = jnp.where((kind != SEQ_SUB) & rc[:, None], 3 - to_b, to_b)
     sub_code = jnp.where(to_read == rb, 1 + (ev[..., 1] & 0xFF) % 3, (to_read - rb) % 4)
+    # synthesis deletions come in bursts of consecutive bases (``burst_cdf``: cumulative
+    # chance of 1, 2, .. bases); an event inside an earlier burst's span is dropped
+    width = dele.astype(jnp.int32)
+    if bursts:
+        ub = _uniform(_hash32(ev[..., 1] ^ jnp.uint32(0x5BD1E995)))
+        k = 1 + (ub[..., None] >= burst_cdf[None, None, :-1]).sum(axis=2).astype(jnp.int32)
+        k = jnp.maximum(jnp.minimum(k, lens[:, None] - at), 1)
+        width = jnp.where(kind == SYN_DEL, k, width)
+        reach = jnp.where(kind < N_CAT, at + jnp.maximum(width, 1) - 1, -1)
+        # (against the two events before: a third inside one burst's span is past one in 10^9)
+        pad = jnp.full((B, 2), -1, reach.dtype)
+        shifted = jnp.concatenate([pad, reach], axis=1)
+        prev = jnp.maximum(shifted[:, 1:-1], shifted[:, :-2])
+        keep = at > prev
+        dele, ins, sub = dele & keep, ins & keep, sub & keep
+        width = jnp.where(dele, width, 0)
     # output column of each event: its source column plus the insertions minus deletions before it
-    step = ins.astype(jnp.int32) - dele.astype(jnp.int32)
+    step = ins.astype(jnp.int32) - width
     opos = at + jnp.cumsum(step, axis=1) - step
     code = jnp.where(sub, sub_code, jnp.where(ins, 5 + (ev[..., 2] & 3), 0)).astype(jnp.int32)
     # the surviving window of the molecule [m0, m1): truncated synthesis, then a fragment of
@@ -203,19 +219,19 @@ def events_kernel(seed, src, runs, lens, rates, bm, hps, prof, subt, trunc_cdf, 
     w0 = jnp.where(rc, lens - m1, m0)
     w1 = jnp.where(rc, lens - m0, m1)
     inw = (at >= w0[:, None]) & (at < w1[:, None])
-    n_ins, n_del = ins.sum(1), dele.sum(1)
-    counts = jnp.stack([(sub & inw).sum(1), (ins & inw).sum(1), (dele & inw).sum(1)], axis=1)
+    n_ins, n_del = ins.sum(1), width.sum(1)
+    counts = jnp.stack([(sub & inw).sum(1), (ins & inw).sum(1), jnp.where(inw, width, 0).sum(1)], axis=1)
     return rc, opos, step, code, lens + n_ins - n_del, counts, rmult, jnp.stack([w0, w1], axis=1)
 
 
-def _shift_and_mark(opos, step, code, lout: int, group: int = 8):
+def _shift_and_mark(opos, step, code, lout: int, group: int = 8, max_shift: int = 0):
     """Per output column o: C(o) = sum of step over events at or before o, and the code of the
     event at o (0 if none), as one pass over (event, column) pairs with the two packed into one
     small integer, C + M * code. The events go in groups of eight: XLA's CPU backend
     vectorises a short reduction well and a long one (nanopore's 38 slots) some ten times
     slower per term."""
     K = opos.shape[1]
-    M = 1 << (2 * K + 2).bit_length()                 # |C| <= K < M / 2
+    M = 1 << (2 * max(K, max_shift) + 2).bit_length()  # |C| <= max(K, max_shift) < M / 2
     dt = jnp.int16 if 9 * M < 2 ** 15 else jnp.int32
     ocol = jnp.arange(lout, dtype=dt)[None, None, :]
     opos, step, code = opos.astype(dt), step.astype(dt), (code * M).astype(dt)
@@ -229,9 +245,9 @@ def _shift_and_mark(opos, step, code, lout: int, group: int = 8):
     return shift, (packed - shift) // M
 
 
-@partial(jax.jit, static_argnames=("lout", "window", "per_read"), keep_unused=True)
+@partial(jax.jit, static_argnames=("lout", "window", "per_read", "max_shift"), keep_unused=True)
 def build_kernel(seed, src, lens, rc, opos, step, code, new_len, rmult, win, qcol, q_mol, first, lout, window,
-                 per_read):
+                 per_read, max_shift=0):
     """FASTQ records of reads ``first``.. from their source strands src: (B, L) base codes
     padded with 4, and the events of :func:`events_kernel` (a separate executable, so that
     XLA cannot fuse the per-event work into the per-column sums below and redo it per column).
@@ -243,7 +259,7 @@ def build_kernel(seed, src, lens, rc, opos, step, code, new_len, rmult, win, qco
     B, L = src.shape
     rows = jnp.arange(B)[:, None]
     ocol = jnp.arange(lout)[None, :]
-    shift, mark = _shift_and_mark(opos, step, code, lout)
+    shift, mark = _shift_and_mark(opos, step, code, lout, max_shift=max_shift)
     col = ocol - shift
     scol = jnp.clip(jnp.where(rc[:, None], lens[:, None] - 1 - col, col), 0, L - 1)
     b = jnp.take_along_axis(src, scol, axis=1).astype(jnp.int32)

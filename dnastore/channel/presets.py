@@ -106,6 +106,17 @@ PROFILES: dict[str, tuple[float, ...]] = {
     "nanopore": tuple([1.6, 1.45, 1.3, 1.2, 1.1] + [0.97] * 140 + [1.1, 1.2, 1.3, 1.45, 1.6]),
 }
 
+# Synthesis deletions in bursts: probability that a deletion event removes 1, 2, 3, .. consecutive
+# bases (dt4dds' deletion repeat bias, fitted per synthesis provider) [dt4dds]
+BURSTS = {
+    "none": (1.0,),
+    "twist": (0.8602, 0.0612, 0.0178, 0.0111, 0.0083, 0.0072, 0.0062, 0.0054, 0.0048, 0.0041, 0.0037, 0.0030,
+              0.0023, 0.0020, 0.0016, 0.0010),
+    "customarray": (0.9048, 0.0737, 0.0117, 0.0035, 0.0017, 0.0011, 0.0009, 0.0007, 0.0005, 0.0004, 0.0003, 0.0003,
+                    0.0002, 0.0001, 0.0001),
+    "photolithographic": (0.8556, 0.1026, 0.0227, 0.0191),
+}
+
 # Truncated synthesis products: probability that a molecule misses 0, 1, 2, .. nt
 TRUNCATION = {
     "none": (1.0,),
@@ -115,14 +126,16 @@ TRUNCATION = {
 
 SYNTHESIS: dict[str, dict[str, Any]] = {
     "twist": dict(bias=0.30, synth_sub=0.0, synth_ins=0.0, synth_del=0.0005695, synth_del_bias="twist",
-                  synth_sub_bias="uniform", trunc="none", trunc_at="even", dropout=0.0),
+                  synth_del_burst="twist", synth_sub_bias="uniform", trunc="none", trunc_at="even", dropout=0.0),
     "customarray": dict(bias=1.30, synth_sub=0.0, synth_ins=0.0, synth_del=0.0156, synth_del_bias="customarray",
-                        synth_sub_bias="uniform", trunc="none", trunc_at="even", dropout=0.0),
+                        synth_del_burst="customarray", synth_sub_bias="uniform", trunc="none", trunc_at="even",
+                        dropout=0.0),
     "photolithographic": dict(bias=0.44, synth_sub=0.0212, synth_ins=0.0136, synth_del=0.0683,
-                              synth_del_bias="uniform", synth_sub_bias="photolithographic",
-                              trunc="photolithographic", trunc_at="even", dropout=0.0),
+                              synth_del_bias="uniform", synth_del_burst="photolithographic",
+                              synth_sub_bias="photolithographic", trunc="photolithographic", trunc_at="even",
+                              dropout=0.0),
     "ideal": dict(bias=0.0, synth_sub=0.0, synth_ins=0.0, synth_del=0.0, synth_del_bias="uniform",
-                  synth_sub_bias="uniform", trunc="none", trunc_at="even", dropout=0.0),
+                  synth_del_burst="none", synth_sub_bias="uniform", trunc="none", trunc_at="even", dropout=0.0),
 }
 
 # Polymerase substitutions per base per PCR cycle: Taq's 1.09e-4 over the fidelity relative to
@@ -159,7 +172,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 # The source of each field's preset value, for `dnastore presets`
 FIELD_SOURCES = {
     "bias": "dt4dds", "synth_sub": "dt4dds", "synth_ins": "dt4dds", "synth_del": "dt4dds",
-    "synth_del_bias": "dt4dds", "synth_sub_bias": "dt4dds", "trunc": "dt4dds", "trunc_at": "dt4dds",
+    "synth_del_bias": "dt4dds", "synth_sub_bias": "dt4dds", "synth_del_burst": "dt4dds", "trunc": "dt4dds", "trunc_at": "dt4dds",
     "dropout": "ours", "copy_dist": "dt4dds",
     "pcr_cycles": "ours", "pcr_eff": "dt4dds", "pcr_eff_sd": "dt4dds", "polymerase": "potapov",
     "pcr_sub": "potapov", "pcr_sub_bias": "potapov", "copies": "ours",
@@ -174,7 +187,8 @@ NANOPORE_SOURCES = {"sub": "delahaye", "ins": "delahaye", "dele": "delahaye", "p
 def table(kind: str, value: Any) -> tuple:
     """A named table (or a list given in a preset file) as a tuple, refused in one line if
     unknown or malformed."""
-    book = {"profile": PROFILES, "trunc": TRUNCATION, "matrix": MATRICES, "deletion": DELETION_BIAS}[kind]
+    book = {"profile": PROFILES, "trunc": TRUNCATION, "matrix": MATRICES, "deletion": DELETION_BIAS,
+            "burst": BURSTS}[kind]
     if isinstance(value, str):
         if value not in book:
             raise DnastoreError(f"unknown {kind} table {value!r}; choose one of {', '.join(book)} or give a list")
@@ -186,12 +200,13 @@ def table(kind: str, value: Any) -> tuple:
             flat = [x for r in t for x in r]
         else:
             t = tuple(float(x) for x in value)
-            ok = len(t) == 4 if kind == "deletion" else 1 <= len(t) <= 512
+            ok = len(t) == 4 if kind == "deletion" else 1 <= len(t) <= (16 if kind == "burst" else 512)
             flat = list(t)
     except (TypeError, ValueError):
         raise DnastoreError(f"a {kind} table must be a name or a list of numbers, got {value!r}") from None
     if not ok or not all(math.isfinite(x) and x >= 0 for x in flat) or not sum(flat) > 0:
-        shape = {"matrix": "4 rows of 4", "deletion": "4", "profile": "1 to 512", "trunc": "1 to 512"}[kind]
+        shape = {"matrix": "4 rows of 4", "deletion": "4", "profile": "1 to 512", "trunc": "1 to 512",
+                 "burst": "1 to 16"}[kind]
         raise DnastoreError(f"a {kind} table takes {shape} non-negative numbers, not all zero; got {value!r}")
     return t
 
@@ -211,7 +226,8 @@ def load_preset_file(path: str | Path) -> dict[str, Any]:
     bad = sorted(set(data) - fields)
     if bad:
         raise DnastoreError(f"{path}: unknown setting(s) {', '.join(bad)}; see `dnastore presets`")
-    tables = {"trunc", "profile", "synth_sub_bias", "pcr_sub_bias", "seq_sub_bias", "synth_del_bias", "breakage_bias"}
+    tables = {"trunc", "profile", "synth_sub_bias", "pcr_sub_bias", "seq_sub_bias", "synth_del_bias", "breakage_bias",
+              "synth_del_burst"}
     for k, v in data.items():
         default = SimParams.__dataclass_fields__[k].default if k in SimParams.__dataclass_fields__ else ""
         if k in tables:

@@ -147,3 +147,17 @@ def test_every_preset_value_names_its_source():
         for field, value, source in rows:
             if isinstance(value, (int, float)) and value != 0 and field not in ("copies",):
                 assert source != "-", field
+
+
+def test_synthesis_deletions_come_in_bursts(rng):
+    from dnastore.channel.presets import BURSTS
+    s = _no_runs(rng, 400, 120)
+    table = np.array(BURSTS["twist"])
+    mean_len = (np.arange(1, len(table) + 1) * table).sum() / table.sum()
+    p = preset_params("ideal", coverage=20, synth_del=0.01, synth_del_burst="twist")
+    b = _reads(s, p)[1]
+    deleted = _cat(b, "errors")[:, 2].sum() / len(_cat(b, "lens"))
+    assert abs(deleted / (0.01 * 120) - mean_len) < 0.12 * mean_len
+    lens = _cat(b, "lens")
+    assert (lens == 120 - _cat(b, "errors")[:, 2]).all()
+    assert (lens <= 120 - 8).any()           # some bursts are long
