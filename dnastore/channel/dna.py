@@ -264,7 +264,7 @@ def homopolymer_runs(strands: np.ndarray, lens: np.ndarray) -> np.ndarray:
     return out
 
 
-def preset_params(preset: str = "illumina", synthesis: str | None = None, polymerase: str | None = None,
+def preset_params(preset: str | None = "illumina", synthesis: str | None = None, polymerase: str | None = None,
                   file: dict[str, Any] | None = None, **overrides) -> SimParams:
     """The run's parameters: a preset, its synthesis profile and polymerase, a preset file's
     values (:func:`dnastore.channel.presets.load_preset_file`), then ``overrides``."""

@@ -245,12 +245,15 @@ def load_preset_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def resolve(preset: str = "illumina", synthesis: str | None = None, polymerase: str | None = None,
+def resolve(preset: str | None = None, synthesis: str | None = None, polymerase: str | None = None,
             file: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """The fields of a run: the base, the preset, its synthesis profile and polymerase, then a
-    preset file's values, then the command line's (each later one wins)."""
+    preset file's values, then the command line's (each later one wins; a preset, synthesis
+    or polymerase named by the caller wins over the file's, and ``illumina`` is the preset
+    when neither names one)."""
     file = dict(file or {})
-    preset = file.pop("preset", None) or preset
+    preset = preset or file.pop("preset", None) or "illumina"
+    file.pop("preset", None)
     if preset not in PRESETS:
         raise DnastoreError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     p: dict[str, Any] = dict(BASE)

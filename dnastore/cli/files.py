@@ -60,8 +60,8 @@ def oligo_encode(run: Run, source: Path, output: Path | None, plan_path: Path | 
 @click.argument("oligos", required=False, type=SEQ_INPUT)
 @click.option("-o", "--output", type=PATH, help="Reads FASTQ to write [OLIGOS stem + .fastq].")
 @click.option("--coverage", type=number(0, 1e6, lo_open=True), default=10.0, show_default=True, help="Mean reads per designed strand.")
-@click.option("--preset", type=click.Choice(["illumina", "iseq100", "nanopore", "ideal"]), default="illumina",
-              show_default=True, help="Sequencing error profile (sets the rates below unless given).")
+@click.option("--preset", type=click.Choice(["illumina", "iseq100", "nanopore", "ideal"]),
+              help="Sequencing error profile (sets the rates below unless given) [the preset file's, else illumina].")
 @click.option("--synthesis", type=click.Choice(["twist", "customarray", "photolithographic", "ideal"]),
               help="Synthesis profile: copy-number bias, synthesis errors, truncated products [preset's].")
 @click.option("--preset-file", type=PATH, help="TOML file of settings (any option below by its name with _, tables "
@@ -100,8 +100,8 @@ def oligo_encode(run: Run, source: Path, output: Path | None, plan_path: Path | 
 @click.option("--truth", type=PATH, help="Also write a TSV mapping each read to its source strand (for evaluation only).")
 @scheduler_option
 @common_options
-def simulate(run: Run, oligos: Path | None, output: Path | None, coverage: float, preset: str, synthesis: str | None,
-             preset_file: Path | None, truth: Path | None, scheduler: str | None, **rates) -> None:
+def simulate(run: Run, oligos: Path | None, output: Path | None, coverage: float, preset: str | None,
+             synthesis: str | None, preset_file: Path | None, truth: Path | None, scheduler: str | None, **rates) -> None:
     """Simulate synthesis and sequencing of an oligo FASTA; write reads as FASTQ.
 
     With no OLIGOS, the newest `oligo-encode`/`encode` output in the current folder is used.

@@ -240,7 +240,7 @@ def last_encoding(folder: Path) -> Path:
 
 
 def simulate(oligos: Path | None = None, output: Path | None = None, *, coverage: float = 10.0,
-             preset: str = "illumina", synthesis: str | None = None, rates: dict[str, Any] | None = None,
+             preset: str | None = None, synthesis: str | None = None, rates: dict[str, Any] | None = None,
              preset_file: Path | None = None, truth: Path | None = None, seed: int = 0, scheduler: str | None = None, force: bool = False,
              report: Reporter = QUIET) -> dict[str, Any]:
     """Synthesis and sequencing of an oligo FASTA: reads as FASTQ with a sidecar (provenance
@@ -270,8 +270,9 @@ def simulate(oligos: Path | None = None, output: Path | None = None, *, coverage
     from dnastore.channel.presets import load_preset_file
     rates = dict(rates or {})
     polymerase = rates.pop("polymerase", None)
-    params = preset_params(preset, synthesis, polymerase, load_preset_file(preset_file) if preset_file else None,
-                           coverage=coverage, **rates)
+    file = load_preset_file(preset_file) if preset_file else None
+    params = preset_params(preset, synthesis, polymerase, file, coverage=coverage, **rates)
+    preset = preset or (file or {}).get("preset") or "illumina"
     side = sidecar_path(oligos)
     output = Path(output) if output else oligos.with_name(oligos.name.split(".")[0] + ".fastq")
     inputs = (oligos, side) + ((Path(preset_file),) if preset_file else ())

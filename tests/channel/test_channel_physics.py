@@ -130,7 +130,7 @@ def test_photolithographic_synthesis_matches_its_table():
 def test_preset_file_overrides_and_command_line_wins(tmp_path):
     f = tmp_path / "lab.toml"
     f.write_text('preset = "nanopore"\nsynthesis = "customarray"\npcr_cycles = 12\nprofile = [1.0, 2.0]\nsub = 0.04\n')
-    p = preset_params("illumina", file=load_preset_file(f), sub=0.01)
+    p = preset_params(None, file=load_preset_file(f), sub=0.01)
     assert p.bias == 1.30 and p.pcr_cycles == 12 and p.profile == (1.0, 2.0) and p.hp_del == 0.5
     assert p.sub == 0.01
     for text, msg in [("bogus = 1\n", "unknown setting"), ("sub = 'x'\n", "must be a number"),
@@ -161,3 +161,11 @@ def test_synthesis_deletions_come_in_bursts(rng):
     lens = _cat(b, "lens")
     assert (lens == 120 - _cat(b, "errors")[:, 2]).all()
     assert (lens <= 120 - 8).any()           # some bursts are long
+
+
+def test_a_named_preset_wins_over_the_files(tmp_path):
+    f = tmp_path / "lab.toml"
+    f.write_text('preset = "nanopore"\n')
+    assert preset_params(None, file=load_preset_file(f)).hp_del == 0.5       # the file's preset
+    assert preset_params("illumina", file=load_preset_file(f)).hp_del == 0.0  # the caller's wins
+    assert preset_params(None).profile == "iseq100"                          # neither: illumina
