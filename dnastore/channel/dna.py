@@ -308,9 +308,9 @@ def copy_numbers(rng: np.random.Generator, n: int, params: SimParams, strands: n
         eff = np.clip((1.0 + p.pcr_eff) * (1.0 + p.pcr_eff_sd * rng.standard_normal(n)) - 1.0, 0.0, 1.0)
         if p.copies > 0:
             c = w.astype(np.int64)
-            for _ in range(p.pcr_cycles):
+            for cycle in range(p.pcr_cycles):
                 if c.max(initial=0) >= 1 << 40:  # far past the noisy first cycles: the mean is exact enough
-                    w = c * (1.0 + eff) ** (p.pcr_cycles - _)
+                    w = c * (1.0 + eff) ** (p.pcr_cycles - cycle)
                     break
                 c = c + rng.binomial(c, eff)
             else:

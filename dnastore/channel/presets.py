@@ -211,13 +211,20 @@ def table(kind: str, value: Any) -> tuple:
     return t
 
 
+MAX_PRESET_BYTES = 1 << 20
+
+
 def load_preset_file(path: str | Path) -> dict[str, Any]:
     """A TOML preset file: any SimParams field, plus ``preset``, ``synthesis`` and
     ``polymerase`` to start from. Unknown keys are refused (a typo must not pass silently)."""
     from dnastore.channel.dna import SimParams
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as f:
+            raw = f.read(MAX_PRESET_BYTES + 1)
+        if len(raw) > MAX_PRESET_BYTES:
+            raise DnastoreError(f"{path}: a preset file of more than {MAX_PRESET_BYTES // 1024} KiB; is it the right file?")
+        data = tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise DnastoreError(f"{path}: no such preset file") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:

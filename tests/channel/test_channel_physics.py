@@ -169,3 +169,11 @@ def test_a_named_preset_wins_over_the_files(tmp_path):
     assert preset_params(None, file=load_preset_file(f)).hp_del == 0.5       # the file's preset
     assert preset_params("illumina", file=load_preset_file(f)).hp_del == 0.0  # the caller's wins
     assert preset_params(None).profile == "iseq100"                          # neither: illumina
+
+
+def test_a_preset_file_that_is_not_one_is_refused_in_one_line(tmp_path):
+    big = tmp_path / "big.toml"
+    big.write_bytes(b"# " + b"x" * (2 << 20))
+    for path, msg in [(big, "more than"), (tmp_path, "not a TOML"), (tmp_path / "none.toml", "no such")]:
+        with pytest.raises(DnastoreError, match=msg):
+            load_preset_file(path)
