@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install -q -c constraints.txt
 
-.PHONY: help install test demo peers test-peers bench-sim validate-sim bench-noisy bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench-rate bench-rate-quick bench-bsc bench-bsc-quick train-bsc train-latents bench-necst bench-necst-quick bench-necst-speed bench-necst-ideal bench-necst-downstream bench-necst-latent train-necst bench-bandwidth bench-bandwidth-quick bench bench-quick fuzz bench-scale bench-defaults bench-header bench-first-hour plan-mnist examples clean
+.PHONY: help install test demo peers test-peers bench-sim validate-sim bench-noisy bench-codes bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench-rate bench-rate-quick bench-bsc bench-bsc-quick train-bsc train-latents bench-necst bench-necst-quick bench-necst-speed bench-necst-ideal bench-necst-downstream bench-necst-latent train-necst bench-bandwidth bench-bandwidth-quick bench bench-quick fuzz bench-scale bench-defaults bench-header bench-first-hour plan-mnist examples clean
 
 help:
 	@echo "make install     virtual environment in .venv with the pinned stack (constraints.txt)"
@@ -14,6 +14,7 @@ help:
 	@echo "make test-peers  interop tests against BBMap randomreads and dt4dds"
 	@echo "make bench-sim   simulator and consensus benchmark against the peers -> results/bench_sim.json"
 	@echo "make validate-sim  simulate against dt4dds on the same oligos, four workflows, with tolerances -> results/validate_sim.json"
+	@echo "make bench-codes   the oligo code vs Chamaeleo's Goldman and DNA Fountain: density, speed, lowest coverage -> results/bench_codes.json"
 	@echo "make bench-noisy   consensus on nanopore and MinION-like reads, coverage 10-100, three seeds -> results/noisy_consensus.json"
 	@echo "make bench-codec the shipped VAE and its quantizers on MNIST test -> results/bench_codec.json"
 	@echo "make bench-table3        paper Table III: BSC p=0.05 on the stored bits, VAE vs PNG/JPEG/WebP (-quick: 1k images)"
@@ -72,6 +73,9 @@ bench-sim: peers
 validate-sim: peers
 	$(BIN)/python pipelines/validate_sim.py --out results/validate_sim.json
 	cp results/validate_sim.png examples/figures/validate_sim.png
+
+bench-codes: peers
+	$(BIN)/python pipelines/bench_codes.py --out results/bench_codes.json
 
 bench-noisy: install
 	$(BIN)/python pipelines/noisy_consensus.py --out results/noisy_consensus.json
