@@ -36,7 +36,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def ours(data: bytes) -> dict:
-    from dnastore.dna.codec import Layout, assemble_payload, decode_strands, encode_payload
+    from dnastore.dna.codec import (
+        Layout,
+        assemble_payload,
+        decode_strands,
+        encode_payload,
+    )
     from dnastore.dna.outer import FILE_REDUNDANCY
     t = time.perf_counter()
     enc = encode_payload(data, Layout(), redundancy=FILE_REDUNDANCY)

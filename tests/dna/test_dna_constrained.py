@@ -4,7 +4,14 @@ frames come back, and the mapping carries more than 1.9 raw bits per base."""
 import numpy as np
 import pytest
 
-from dnastore.dna.constrained import SEED_NT, Constraints, decode, encode, raw_density, satisfied
+from dnastore.dna.constrained import (
+    SEED_NT,
+    Constraints,
+    decode,
+    encode,
+    raw_density,
+    satisfied,
+)
 from dnastore.errors import DnastoreError
 from dnastore.io.seqio import encode_bases
 
