@@ -64,7 +64,7 @@ def chamaeleo(data: bytes, method: str, segment_bits: int = 120, index_bits: int
     and 30% until it decodes, and the redundancy used is reported."""
     if method != "fountain":
         return _chamaeleo(data, method, segment_bits, index_bits)
-    for red in (0.07, 0.10, 0.15, 0.20, 0.30):
+    for red in (0.07, 0.10, 0.15, 0.20, 0.30, 0.50):
         try:
             r = _chamaeleo(data, method, segment_bits, index_bits, red)
         except ValueError:
@@ -72,7 +72,7 @@ def chamaeleo(data: bytes, method: str, segment_bits: int = 120, index_bits: int
         r["redundancy"] = red
         r["name"] += f" ({100 * red:.0f}% droplets over)"
         return r
-    raise SystemExit("Chamaeleo's DNA Fountain did not decode even at 30% redundancy")
+    return None
 
 
 def _chamaeleo(data: bytes, method: str, segment_bits: int, index_bits: int, redundancy: float = 0.07) -> dict:
@@ -130,14 +130,19 @@ def main() -> None:
 
     from dnastore import __version__
     data = np.random.default_rng(19).integers(0, 256, args.size).astype(np.uint8).tobytes()
-    warm = data[:2000]   # imports and first calls, untimed, for every code alike
+    warm = data[:20000]   # imports and first calls, untimed, for every code alike
     ours(warm)
     rows = [ours(data)]
     try:
         import Chamaeleo  # noqa: F401
         chamaeleo(warm, "goldman")
         chamaeleo(warm, "fountain")
-        rows += [chamaeleo(data, "goldman"), chamaeleo(data, "fountain")]
+        for method in ("goldman", "fountain"):
+            r = chamaeleo(data, method)
+            if r is None:
+                print(f"Chamaeleo's {method} did not decode the file (DNA Fountain up to 50% redundancy)")
+            else:
+                rows.append(r)
     except ImportError:
         print("Chamaeleo is not installed: its rows are skipped (make peers)")
     for r in rows:
