@@ -36,6 +36,8 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from math import lgamma
+from statistics import NormalDist
 from typing import Any, Iterator
 
 import numpy as np
@@ -206,7 +208,6 @@ class _Model:
         the plain Poisson bound of :func:`max_events` at a tail of 1e-9."""
         if self.rcap == 1.0:
             return max_events(length, min(0.999, self.bound()))
-        from statistics import NormalDist
         z = np.array([NormalDist().inv_cdf((i + 0.5) / 256) for i in range(256)])
         sd = math.log(self.rcap) / 2
         r = np.minimum(np.exp(sd * z - 0.5 * sd * sd), self.rcap)
@@ -214,7 +215,6 @@ class _Model:
         k = max(4, int(lam.max() * 0.5))
         while True:
             # P(Poisson(lam) > k), averaged over the reads' factors
-            from math import lgamma
             terms = np.exp(k * np.log(lam) - lam - lgamma(k + 1))
             tail_k, pmf = terms.copy(), terms.copy()
             for j in range(k + 1, k + 200):
@@ -396,12 +396,12 @@ def _batch_rows(n_reads: int, batch: int) -> int:
 
 
 def _launch(strands: np.ndarray, lens: np.ndarray, params: SimParams, seed: int, lout: int, k_max: int,
-            batch: int, start: int, idx: np.ndarray, runs: np.ndarray | None = None):
+            batch: int, start: int, idx: np.ndarray, runs: np.ndarray | None = None, m: _Model | None = None):
     """Dispatch the kernels on reads ``start``.. from strands ``idx`` (they return at once;
     the results are waited for when read). ``runs``: :func:`homopolymer_runs` of the strands
-    (None: no run longer than one)."""
-    max_run = int(runs.max(initial=1)) if runs is not None else 1
-    m = _Model(params, max_run)
+    (None: no run longer than one); ``m``: the run's tables (made here when not given)."""
+    if m is None:
+        m = _Model(params, int(runs.max(initial=1)) if runs is not None else 1)
     pad_idx = np.zeros(batch, dtype=idx.dtype)
     pad_idx[:len(idx)] = idx
     f32 = np.float32
@@ -432,10 +432,10 @@ def _batch(idx: np.ndarray, pending) -> ReadBatch:
 
 
 def reads_batch(strands: np.ndarray, lens: np.ndarray, params: SimParams, seed: int, lout: int, k_max: int,
-                batch: int, runs: np.ndarray | None, start: int, idx: np.ndarray) -> ReadBatch:
+                batch: int, runs: np.ndarray | None, model: _Model | None, start: int, idx: np.ndarray) -> ReadBatch:
     """Reads ``start``.. from source strands ``idx``, all in numpy: a piece of work any
     scheduler can run. The same arguments give the same bytes as :func:`simulate_reads`."""
-    return _batch(idx, _launch(strands, lens, params, seed, lout, k_max, batch, start, idx, runs))
+    return _batch(idx, _launch(strands, lens, params, seed, lout, k_max, batch, start, idx, runs, model))
 
 
 def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, seed: int,
@@ -483,13 +483,13 @@ def simulate_reads(strands: np.ndarray, lens: np.ndarray, params: SimParams, see
         for w0 in range(0, len(starts), wave):
             pieces = [(s, src_idx[s:s + batch]) for s in starts[w0:w0 + wave]]
             yield from executor.map(reads_batch, pieces,
-                                    shared=(strands, lens, params, seed, lout, k_max, batch, runs))
+                                    shared=(strands, lens, params, seed, lout, k_max, batch, runs, model))
 
     def batches() -> Iterator[ReadBatch]:
         # JAX dispatches asynchronously: the next batch computes while the caller writes this one
         def launch(start: int):
             idx = src_idx[start:start + batch]
-            return idx, _launch(strands, lens, params, seed, lout, k_max, batch, start, idx, runs)
+            return idx, _launch(strands, lens, params, seed, lout, k_max, batch, start, idx, runs, model)
         pending = launch(0)
         for i in range(len(starts)):
             idx, out = pending
