@@ -79,10 +79,11 @@ def events_kernel(seed, src, runs, lens, rates, bm, hps, prof, subt, trunc_cdf, 
     (exponential spacings); a candidate at column j then becomes an event of category c with
     probability rate_c(j) / p_max (thinning), else nothing. rate_c(j) is the category's rate
     (``rates``) times its factor for the base there (``bm``) and for the homopolymer it sits
-    in (``hp``), and for sequencing kinds the cycle's profile (``prof``), the linear ``slope``
-    and the read's factor. A substitution's new base follows the category's spectrum
-    (``subt``: cumulative rows per from-base; synthesis, PCR and aging act on the molecule, so
-    a reverse read sees them complemented)."""
+    in (1 + ``hps`` x (run - 1), the run from the strands' ``runs``), and for sequencing kinds
+    the cycle's profile (``prof``), the linear ``slope`` and the read's factor. A
+    substitution's new base follows the category's spectrum (``subt``: cumulative rows per
+    from-base; synthesis, PCR and aging act on the molecule, so a reverse read sees them
+    complemented). Synthesis deletions remove bursts of bases (``burst_cdf``)."""
     B, L = src.shape
     K = k_max
     smix = _seed_mix(seed)
