@@ -289,7 +289,7 @@ def simulate(oligos: Path | None = None, output: Path | None = None, *, coverage
     executor = Executor(scheduler)
     n_reads, weights, batches = simulate_reads(mat, lens, params, seed, executor=executor)
     errs = np.zeros(3, dtype=np.int64)
-    n_rc = 0
+    n_rc = read_bases = 0
     with atomic_outputs(force, inputs) as outs:
         tmp = outs.path(output)
         tf = open(outs.path(truth), "w") if truth else None
@@ -306,6 +306,7 @@ def simulate(oligos: Path | None = None, output: Path | None = None, *, coverage
                                          for j in range(len(b.lens))))
                     errs += b.errors.sum(axis=0)
                     n_rc += int(b.rc.sum())
+                    read_bases += int(b.lens.sum()) + int(b.errors[:, 2].sum()) - int(b.errors[:, 1].sum())
                     done += len(b.lens)
                     bar.update(len(b.lens))
         finally:
@@ -315,7 +316,8 @@ def simulate(oligos: Path | None = None, output: Path | None = None, *, coverage
         prov = provenance("simulate", {"preset": preset, "synthesis": synthesis, "seed": seed,
                                        **params_dict(params)}, {"oligos": oligos})
         write_json(outs.path(sidecar_path(output), output), {"kind": READS_KIND, "provenance": prov, "manifest": manifest})
-    total_bases = float(lens.mean()) * n_reads
+    # per base of the molecules read (a truncated or broken molecule has fewer)
+    total_bases = max(read_bases, 1)
     return {"output": str(output), "oligos": str(oligos), "reads": n_reads, "strands": len(names),
             "coverage": coverage, "preset": preset, "strands_dropped": int((weights == 0).sum()),
             "strands_unsampled_expected": float(np.exp(-coverage * weights / max(weights.mean(), 1e-12)).sum()),

@@ -177,3 +177,16 @@ def test_a_preset_file_that_is_not_one_is_refused_in_one_line(tmp_path):
     for path, msg in [(big, "more than"), (tmp_path, "not a TOML"), (tmp_path / "none.toml", "no such")]:
         with pytest.raises(DnastoreError, match=msg):
             load_preset_file(path)
+
+
+def test_simulate_reports_error_rates_per_base_of_the_molecules_read(tmp_path):
+    """Broken molecules are short: the summary's rates are per base actually read, so aging's
+    deamination shows at its rate rather than diluted by the bases that were never there."""
+    from dnastore.stages.files import oligo_encode, simulate
+    src = tmp_path / "f.bin"
+    src.write_bytes(np.random.default_rng(3).integers(0, 256, 4000).astype(np.uint8).tobytes())
+    oligo_encode(src, tmp_path / "f.fasta")
+    out = simulate(tmp_path / "f.fasta", tmp_path / "r.fastq", coverage=5, preset="ideal",
+                   rates={"halflives": 20.0, "deamination": 0.002})
+    # 20 half-lives x 0.002 = 0.04 substitutions per base read (per designed base: ten times fewer)
+    assert 0.02 < out["error_rates"]["sub"] < 0.05
