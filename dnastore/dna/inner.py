@@ -1,0 +1,106 @@
+"""The inner code of the denser oligo code (issue 19, second piece): a Reed-Solomon code over
+GF(2^8) along each strand, decoded for all strands in one batch, with erasures where the
+consensus is unsure (the soft part) and repair of a single insertion or deletion.
+
+- **Encode**: ``parity = P @ data`` for every strand at once, with the outer code's parity
+  matrix (:mod:`dnastore.dna.outer`); here the code runs along a strand, not across strands.
+  It is reedsolo's code, so reedsolo decodes it.
+- **Decode**: the syndromes ``H @ c`` of every strand in one matrix product; a zero syndrome
+  is a valid strand as read. The rest go to reedsolo's errors-and-erasures decoder, whose
+  answer counts only within a margin: 2 x errors + erasures <= nsym - ``margin``, so that a
+  parity symbol is left to tell a miscorrection (a garbage word) from a repair.
+- **Indels**: a consensus one base short of the design is tried with each of the four bases
+  inserted at each position, one base long with each base deleted, every candidate in one
+  batch; the repair stands when exactly one candidate's codeword checks.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import reedsolo
+
+from dnastore.dna.outer import _parity_check, _parity_matrix, gf_matmul
+
+
+def encode(data: np.ndarray, nsym: int) -> np.ndarray:
+    """(N, k) bytes -> (N, k + nsym) codewords, data first."""
+    data = np.asarray(data, dtype=np.uint8)
+    n, k = data.shape
+    if k + nsym > 255:
+        raise ValueError(f"a codeword of {k + nsym} bytes is longer than GF(2^8) allows (255)")
+    parity = gf_matmul(_parity_matrix(k, nsym), data.T.astype(np.int64)).T
+    return np.concatenate([data, parity.astype(np.uint8)], axis=1)
+
+
+def syndromes(code: np.ndarray, nsym: int) -> np.ndarray:
+    """(N, nsym) syndromes; all zero for a codeword."""
+    code = np.asarray(code, dtype=np.int64)
+    return gf_matmul(_parity_check(code.shape[1], nsym), code.T).T
+
+
+def decode(code: np.ndarray, nsym: int, erasures: np.ndarray | None = None,
+           margin: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(data (N, k), ok (N,), repaired symbols (N,)) from (N, n) received words; ``erasures``
+    (N, n) marks symbols known to be unsure."""
+    code = np.asarray(code, dtype=np.uint8)
+    n_words, n = code.shape
+    k = n - nsym
+    out = code[:, :k].copy()
+    ok = ~syndromes(code, nsym).any(axis=1)
+    fixed = np.zeros(n_words, dtype=np.int64)
+    rs = reedsolo.RSCodec(nsym, nsize=n)
+    for i in np.flatnonzero(~ok):
+        erase = [] if erasures is None else np.flatnonzero(erasures[i]).tolist()
+        if len(erase) > nsym - margin:
+            continue
+        try:
+            msg, _, errata = rs.decode(bytearray(code[i].tobytes()), erase_pos=erase or None)
+        except reedsolo.ReedSolomonError:
+            continue
+        n_err = len(set(errata) - set(erase))
+        if 2 * n_err + len(erase) > nsym - margin:
+            continue
+        out[i] = np.frombuffer(bytes(msg), dtype=np.uint8)
+        ok[i] = True
+        fixed[i] = len(errata)
+    return out, ok, fixed
+
+
+def repair_indel(symbols: np.ndarray, length: int, to_code: Callable[[np.ndarray], np.ndarray],
+                 nsym: int) -> np.ndarray | None:
+    """The design-length symbol row for a row one symbol short or long, or None: every single
+    insertion (4 symbols x each place) or deletion (each place) is tried at once, and the fix
+    stands when exactly one candidate's codeword (``to_code``: (M, length) symbols -> (M, n)
+    bytes) has zero syndromes. Repairs that give the same row count once."""
+    symbols = np.asarray(symbols, dtype=np.uint8)
+    m = len(symbols)
+    if m == length - 1:
+        pos = np.repeat(np.arange(length), 4)
+        base = np.tile(np.arange(4, dtype=np.uint8), length)
+        cand = np.empty((len(pos), length), dtype=np.uint8)
+        cols = np.arange(length)[None, :]
+        src = cols - (cols > pos[:, None])
+        cand[:] = symbols[np.clip(src, 0, m - 1)]
+        cand[np.arange(len(pos)), pos] = base
+    elif m == length + 1:
+        keep = ~np.eye(m, dtype=bool)
+        cand = np.broadcast_to(symbols, (m, m))[keep].reshape(m, length)
+    else:
+        return None
+    good = ~syndromes(to_code(cand), nsym).any(axis=1)
+    rows = np.unique(cand[good], axis=0)
+    return rows[0] if len(rows) == 1 else None
+
+
+def to_bytes(symbols: np.ndarray) -> np.ndarray:
+    """(M, 4B) base symbols (two bits each, the first the high bits) -> (M, B) bytes."""
+    s = np.asarray(symbols, dtype=np.uint8).reshape(len(symbols), -1, 4)
+    return (s[..., 0] << 6) | (s[..., 1] << 4) | (s[..., 2] << 2) | s[..., 3]
+
+
+def to_symbols(data: np.ndarray) -> np.ndarray:
+    """(M, B) bytes -> (M, 4B) base symbols."""
+    d = np.asarray(data, dtype=np.uint8)
+    return np.stack([(d >> 6) & 3, (d >> 4) & 3, (d >> 2) & 3, d & 3], axis=2).reshape(len(d), -1)
