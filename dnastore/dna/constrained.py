@@ -99,12 +99,17 @@ def satisfied(strands: np.ndarray, c: Constraints, left: np.ndarray | None = Non
 
 
 def encode(frames: np.ndarray, salts: np.ndarray, c: Constraints = Constraints(), left: np.ndarray | None = None,
-           right: np.ndarray | None = None) -> np.ndarray:
+           right: np.ndarray | None = None, keys=None) -> np.ndarray:
     """(N, SEED_NT + M) strands (base symbols) for (N, M) frames of base symbols: the seed's
-    bases, then the frame plus the seed's keystream, each strand meeting the constraints."""
+    bases, then the frame plus the seed's keystream, each strand meeting the constraints.
+    ``keys(seeds, rows)``, if given, makes the (len(rows), M) keystreams of those strands
+    (the default: :func:`keystream` of the seed and the strand's salt)."""
     frames = np.asarray(frames, dtype=np.uint8)
     n, m = frames.shape
     salts = np.asarray(salts, dtype=np.uint64)
+    if keys is None:
+        def keys(seeds, rows):
+            return keystream(seeds, salts[rows], m)
     start = (_mix(salts + np.uint64(0x5851F42D4C957F2D)) % np.uint64(N_SEEDS)).astype(np.int64)
     out = np.zeros((n, SEED_NT + m), dtype=np.uint8)
     todo = np.arange(n)
@@ -112,7 +117,7 @@ def encode(frames: np.ndarray, salts: np.ndarray, c: Constraints = Constraints()
         if not len(todo):
             break
         seeds = (start[todo] + j) % N_SEEDS
-        cand = np.concatenate([_seed_bases(seeds), (frames[todo] + keystream(seeds, salts[todo], m)) % 4], axis=1)
+        cand = np.concatenate([_seed_bases(seeds), (frames[todo] + keys(seeds, todo)) % 4], axis=1)
         ok = satisfied(cand, c, left, right)
         out[todo[ok]] = cand[ok]
         todo = todo[~ok]
@@ -122,13 +127,19 @@ def encode(frames: np.ndarray, salts: np.ndarray, c: Constraints = Constraints()
     return out
 
 
+def seeds_of(strands: np.ndarray) -> np.ndarray:
+    """The seed each strand's first SEED_NT bases write."""
+    digits = np.asarray(strands, dtype=np.int64)[:, :SEED_NT]
+    seeds = np.zeros(len(digits), dtype=np.int64)
+    for k in range(SEED_NT):
+        seeds = seeds * 4 + digits[:, k]
+    return seeds
+
+
 def decode(strands: np.ndarray, salts: np.ndarray) -> np.ndarray:
     """The frames back from (N, SEED_NT + M) strands (base symbols)."""
     strands = np.asarray(strands, dtype=np.uint8)
-    digits = strands[:, :SEED_NT].astype(np.int64)
-    seeds = np.zeros(len(strands), dtype=np.int64)
-    for k in range(SEED_NT):
-        seeds = seeds * 4 + digits[:, k]
+    seeds = seeds_of(strands)
     body = strands[:, SEED_NT:]
     return ((body.astype(np.int16) - keystream(seeds, salts, body.shape[1])) % 4).astype(np.uint8)
 
