@@ -96,9 +96,26 @@ def _index_value(b: np.ndarray) -> np.ndarray:
     return v
 
 
-def encode(payload: bytes, lay: DenseLayout = DenseLayout(), redundancy: float = 0.05,
+def fit_index(n_bytes: int, lay: DenseLayout, redundancy: float) -> DenseLayout:
+    """The layout with the fewest index bytes (1 to 4) that number every strand of a payload
+    of ``n_bytes`` (each byte saved is a byte of payload in every strand)."""
+    from dataclasses import replace
+    for width in range(1, 5):
+        cand = replace(lay, index_bytes=width)
+        if cand.payload_bytes < 1:
+            break
+        n_data = max(1, math.ceil(n_bytes / cand.payload_bytes))
+        n = n_data + (RSPlan.make(n_data, redundancy).n_parity if redundancy else 0)
+        if n < 256 ** width:
+            return cand
+    raise DnastoreError(f"a payload of {n_bytes:,} bytes needs more strands than 4 index bytes can number")
+
+
+def encode(payload: bytes, lay: DenseLayout | None = None, redundancy: float = 0.05,
            encoding_id: str | None = None) -> tuple[list[str], dict[str, Any]]:
-    """The strands (primers included) and the manifest for a payload."""
+    """The strands (primers included) and the manifest for a payload; without a layout, the
+    default one with the fewest index bytes the payload needs."""
+    lay = lay or fit_index(len(payload), DenseLayout(), redundancy)
     lay.check()
     data = np.frombuffer(bytes(payload), dtype=np.uint8)
     P = lay.payload_bytes
