@@ -72,13 +72,18 @@ def _salt0(encoding_id: str) -> np.uint64:
     return np.uint64(int(hashlib.sha256(encoding_id.encode()).hexdigest()[:16], 16))
 
 
-def _keystreams(seeds: np.ndarray, index: np.ndarray, salt0: np.uint64, lay: DenseLayout) -> np.ndarray:
-    """(N, body) keystream symbols: the index bytes' from (seed, salt0), the rest's from
-    (seed, salt0 mixed with the index)."""
+def _head_keystream(seeds: np.ndarray, salt0: np.uint64, lay: DenseLayout) -> np.ndarray:
+    """The index bytes' keystream symbols, from (seed, salt0) alone."""
+    return constrained.keystream(seeds, np.full(len(seeds), salt0, dtype=np.uint64), 4 * lay.index_bytes)
+
+
+def _keystreams(seeds: np.ndarray, index: np.ndarray, salt0: np.uint64, lay: DenseLayout,
+                k1: np.ndarray | None = None) -> np.ndarray:
+    """(N, body) keystream symbols: the index bytes' from (seed, salt0) (``k1`` when already
+    made), the rest's from (seed, salt0 mixed with the index)."""
     head = 4 * lay.index_bytes
     body = 4 * lay.frame_bytes + lay.pad_nt
-    n = len(seeds)
-    k1 = constrained.keystream(seeds, np.full(n, salt0, dtype=np.uint64), head)
+    k1 = _head_keystream(seeds, salt0, lay) if k1 is None else k1
     salts = constrained._mix(np.asarray(index, dtype=np.uint64) + np.uint64(1)) ^ salt0
     k2 = constrained.keystream(seeds, salts, body - head)
     return np.concatenate([k1, k2], axis=1)
@@ -153,10 +158,10 @@ def _codewords(sym: np.ndarray, lay: DenseLayout, salt0: np.uint64) -> tuple[np.
     seeds = constrained.seeds_of(sym)
     body = sym[:, SEED_NT:]
     head = 4 * lay.index_bytes
-    k1 = constrained.keystream(seeds, np.full(len(sym), salt0, dtype=np.uint64), head)
+    k1 = _head_keystream(seeds, salt0, lay)
     idx_sym = (body[:, :head].astype(np.int16) - k1) % 4
     index = _index_value(inner.to_bytes(idx_sym.astype(np.uint8)))
-    frame = (body.astype(np.int16) - _keystreams(seeds, index, salt0, lay)) % 4
+    frame = (body.astype(np.int16) - _keystreams(seeds, index, salt0, lay, k1)) % 4
     return inner.to_bytes(frame[:, :4 * lay.frame_bytes].astype(np.uint8)), index
 
 
@@ -172,7 +177,7 @@ def decode(strands: list[tuple[str, int]], man: dict[str, Any], *, partial: bool
     weight = np.zeros(n_total, dtype=np.int64)
     stats = {"strands_in": len(strands), "valid": 0, "inner_repaired": 0, "indel_repaired": 0, "index_repaired": 0,
              "failed": 0}
-    cores, sizes, off = [], [], []
+    cores, off = [], []
     for seq, size in strands:
         core = seq[len(p1):len(seq) - len(p2)] if seq.startswith(p1) and seq.endswith(p2) else seq
         (cores if len(core) == lay.core_nt else off).append((core, size))
@@ -188,20 +193,27 @@ def decode(strands: list[tuple[str, int]], man: dict[str, Any], *, partial: bool
         stats["inner_repaired"] += int((fixed[ok] > 0).sum())
         for i in np.flatnonzero(ok):
             valid_rows.append((data[i], int(sizes[i])))
-        # an error among the index bases garbles the rest: try each single change of them
+        stats["failed"] += int((~ok_sym).sum())
+        # an error among the seed and index bases garbles the rest: every single change of
+        # them, for every failed strand, in one batch; a strand is repaired when exactly one
+        # of its candidates checks
         head = SEED_NT + 4 * I
-        for i in np.flatnonzero(~ok & ok_sym):
-            cand = np.repeat(sym[i][None, :], 3 * head, axis=0)
-            pos = np.repeat(np.arange(head), 3)
-            cand[np.arange(3 * head), pos] = (cand[np.arange(3 * head), pos] + np.tile([1, 2, 3], head)) % 4
+        failed = np.flatnonzero(~ok & ok_sym)
+        if len(failed):
+            per = 3 * head
+            cand = np.repeat(sym[failed], per, axis=0)
+            rows_c = np.arange(len(cand))
+            pos = np.tile(np.repeat(np.arange(head), 3), len(failed))
+            cand[rows_c, pos] = (cand[rows_c, pos] + np.tile([1, 2, 3], head * len(failed))) % 4
             cw, _ = _codewords(cand, lay, salt0)
             good = ~inner.syndromes(cw, lay.inner_parity).any(axis=1)
-            uniq = np.unique(cw[good], axis=0)
-            if len(uniq) == 1:
-                valid_rows.append((uniq[0][:I + P], int(sizes[i])))
-                stats["index_repaired"] += 1
-            else:
-                stats["failed"] += 1
+            for j, i in enumerate(failed):
+                uniq = np.unique(cw[j * per:(j + 1) * per][good[j * per:(j + 1) * per]], axis=0)
+                if len(uniq) == 1:
+                    valid_rows.append((uniq[0][:I + P], int(sizes[i])))
+                    stats["index_repaired"] += 1
+                else:
+                    stats["failed"] += 1
     for core, size in off:
         s = encode_bases(core)
         if (s > 3).any() or abs(len(s) - lay.core_nt) != 1:
