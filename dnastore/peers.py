@@ -50,9 +50,8 @@ def dt4dds_reads(oligos: list[str], out_dir: str | os.PathLike, coverage: float,
     random.seed(seed)
     np.random.seed(seed)
 
-    def rc(s: str) -> str:
-        return s.translate(str.maketrans("ACGT", "TGCA"))[::-1]
-    seqs = [dt4dds.datastructures.Seq(ADAPTER_5 + o + rc(ADAPTER_3)) for o in oligos]
+    from dnastore.io.seqio import revcomp
+    seqs = [dt4dds.datastructures.Seq(ADAPTER_5 + o + revcomp(ADAPTER_3)) for o in oligos]
     syn = dt4dds.processes.ArraySynthesis(dt4dds.settings.defaults.ArraySynthesis_Twist())
     syn.process(seqs)
     pool = syn.sample_by_counts(len(oligos) * 200)

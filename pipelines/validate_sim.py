@@ -45,9 +45,13 @@ from pathlib import Path
 
 import numpy as np
 
+from dnastore.io.seqio import revcomp as rc
+from dnastore.peers import (  # the Illumina adapters the peers run with
+    ADAPTER_3,
+    ADAPTER_5,
+)
+
 ROOT = Path(__file__).resolve().parent.parent
-ADAPTER_5 = "ACACTCTTTCCCTACACGACGCTCTTCCGATCT"
-ADAPTER_3 = "GTGACTGGAGTTCAGACGTGTGCTCTTCCGATCT"
 TAIL = 8  # bases a read runs on into the 3' adapter (dt4dds' iSeq100 profile ends at cycle 158)
 
 CASES = {
@@ -68,10 +72,6 @@ TOLERANCE = {
     "length_mean": (0.0, 1.5),
     "length_sd": (0.25, 0.5),
 }
-
-
-def rc(s: str) -> str:
-    return s.translate(str.maketrans("ACGT", "TGCA"))[::-1]
 
 
 def dt4dds_reads(oligos: list[str], work: Path, n_reads: int, seed: int, synthesis: str, copies: float = 200,
