@@ -58,7 +58,7 @@ def run_one(enc, data_set: set[str], channel: str, coverage: float, seed: int) -
     src = np.concatenate(read_src)
     distinct_read = len({enc.strands[i] for i in np.unique(src)})
     data_read = len({enc.strands[i] for i in np.unique(src)} & data_set)
-    got = {s for s, _ in called.strands}
+    got = {r[0] for r in called.strands}
     rec = len(got & data_set)
     return {"channel": channel, "coverage": coverage, "seed": seed, "reads": int(n_reads),
             "clusters": len(called.strands), "distinct_strands_read": distinct_read,

@@ -151,7 +151,8 @@ def presets(preset: str | None, synthesis: str | None, polymerase: str | None) -
 
 @cli.command("consensus")
 @click.argument("reads", type=SEQ_INPUT)
-@click.option("-o", "--output", type=PATH, help="Consensus FASTA [READS stem + .consensus.fasta].")
+@click.option("-o", "--output", type=PATH, help="Consensus strands: FASTQ, whose qualities are each base's confidence (the decoder "
+              "uses them), or FASTA (the calls alone), by the name's suffix [READS stem + .consensus.fastq].")
 @click.option("--manifest", type=PATH,
               help="Manifest of the oligos (default: the one carried in READS.json, else inferred from the reads).")
 @click.option("--primers", help="Primers FWD,REV, for reads with no manifest.")
@@ -170,7 +171,7 @@ def consensus(run: Run, reads: Path, output: Path | None, manifest: Path | None,
 
     \b
     Example:
-      dnastore consensus reads.fastq -o consensus.fasta
+      dnastore consensus reads.fastq -o consensus.fastq
       dnastore consensus peer_reads.fq.gz --manifest photo.fasta.json
     """
     from dnastore.stages.files import consensus as stage
@@ -192,11 +193,12 @@ def oligo_decode(run: Run, strands: Path, output: Path | None, manifest: Path | 
                  scheduler: str | None) -> None:
     """Decode consensus strands (or any FASTA of oligos) back into the file, the folder tree
     or the codes. The manifest comes from the pool's header strands; a sidecar or --manifest,
-    where given, is checked against them.
+    where given, is checked against them. From a FASTQ, the qualities are each base's
+    confidence: the dense code's inner decoder erases its least sure bytes.
 
     \b
     Example:
-      dnastore oligo-decode consensus.fasta -o photo.jpg
+      dnastore oligo-decode consensus.fastq -o photo.jpg
       dnastore oligo-decode consensus.fasta --manifest codes.fasta.json -o codes_out.zarr
     """
     from dnastore.stages.files import oligo_decode as stage

@@ -594,12 +594,25 @@ def _project_votes(counts: np.ndarray, draft: str, read: str, q: np.ndarray) -> 
         elif op == "I":
             i += num
         else:
+            # a base of the draft this read lacks: a vote for the gap, at the read's mean score
+            counts[j:j + num, 4] += float(q.mean()) if len(q) else 1.0
             j += num
 
 
+MAX_CONF = 93  # the highest confidence written (FASTQ's highest quality character, '~')
+
+
+def _confidence(sorted_votes: np.ndarray) -> np.ndarray:
+    """Per call, the Phred-weighted votes for the winner less those for the runner-up, capped
+    at :data:`MAX_CONF`: with independent reads, a log-likelihood ratio in Phred units."""
+    return np.clip(sorted_votes[:, -1] - sorted_votes[:, -2], 0, MAX_CONF).astype(np.uint8)
+
+
 def _column_vote(cores: Cores, cid: np.ndarray, n_voted: int, L: int,
-                 order: np.ndarray | None = None) -> np.ndarray:
-    """Phred-weighted majority per cluster and column over the design-length reads.
+                 order: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Phred-weighted majority per cluster and column over the design-length reads, and each
+    call's confidence (:func:`_confidence`; a unanimous column's is the sum of its reads'
+    Phred scores).
 
     ``cid``: compact cluster of each matrix row (-1: not voted); ``order``, if given, lists
     the rows already sorted by ``cid``. Most columns are unanimous: each read is compared with
@@ -611,16 +624,23 @@ def _column_vote(cores: Cores, cid: np.ndarray, n_voted: int, L: int,
     else:
         rows = order[cid[order] >= 0]
     if not len(rows):
-        return np.zeros((n_voted, L), dtype=np.uint8)
+        return np.zeros((n_voted, L), dtype=np.uint8), np.zeros((n_voted, L), dtype=np.uint8)
     c_sorted = cid[rows]
     starts = np.flatnonzero(np.r_[True, c_sorted[1:] != c_sorted[:-1]])
     sizes = np.diff(np.r_[starts, len(rows)])
     ms = cores.mat[rows]
     drafts = ms[starts].copy()                                   # (n_voted, L): first read of each cluster
+    # unanimous columns: the sum of the reads' scores, a few thousand rows at a time
+    conf = np.zeros((len(starts), L), dtype=np.uint8)
+    step = 4096
+    for lo in range(0, len(starts), step):
+        a, b = starts[lo], (starts[lo + step] if lo + step < len(starts) else len(rows))
+        q = np.maximum(cores.qmat[rows[a:b]], 1).astype(np.int32)
+        conf[lo:lo + step] = np.minimum(np.add.reduceat(q, starts[lo:lo + step] - a, axis=0), MAX_CONF)
     # flatnonzero then divmod: numpy's 2-D nonzero is some six times slower
     r, col = np.divmod(np.flatnonzero(ms != np.repeat(drafts, sizes, axis=0)), L)
     if not len(r):
-        return drafts
+        return drafts, conf
     pairs = _unique(c_sorted[r] * L + col)                       # (cluster, column) pairs to vote on
     pc, pcol = pairs // L, pairs % L
     # every read of the pair's cluster, at the pair's column
@@ -634,10 +654,12 @@ def _column_vote(cores: Cores, cid: np.ndarray, n_voted: int, L: int,
     w[base > 3] = 0
     votes = np.bincount(pair_of * 4 + np.minimum(base, 3), weights=w, minlength=len(pairs) * 4).reshape(-1, 4)
     drafts[pc, pcol] = votes.argmax(axis=1)
-    return drafts
+    conf[pc, pcol] = _confidence(np.sort(votes, axis=1))
+    return drafts, conf
 
 
 POA_READS = 40  # reads a partial-order consensus takes at most (more add time, not accuracy)
+CONF_READS = 20  # reads that vote on the confidence of a partial-order call
 DRAFT_READS = 7  # reads of a cluster's draft for the merge of indel-rich clusters
 
 
@@ -801,7 +823,10 @@ def _split_mixed(members: np.ndarray, cons: str, core_seq, poa, typical: float |
 
 def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16, min_size: int = 1,
                    thin: int = 3) -> tuple[list[tuple[str, int]], dict]:
-    """(consensus strand with primers, cluster size) per cluster, largest first, and stats."""
+    """(consensus strand with primers, cluster size, per-base confidence) per cluster, largest
+    first, and stats. The confidence of a base is the Phred-weighted votes for it less those
+    for the runner-up (a base or, in partial-order calls, a gap), capped at
+    :data:`MAX_CONF`."""
     if method not in ("vote", "spoa"):
         raise DnastoreError(f"unknown consensus method {method!r}; choose vote or spoa")
     L = d.core_len
@@ -836,6 +861,19 @@ def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16
             return cons
         core, was_rev = _locate(cons, d)
         return core if core and not was_rev else cons[len(d.p1):len(cons) - len(d.p2)]
+
+    def with_conf(core: str, members: np.ndarray, size: int) -> tuple[str, int, np.ndarray]:
+        """(strand, size, per-base confidence) of a partial-order call: the ``CONF_READS``
+        best reads vote through their alignment to it (a read's gap there votes for the gap)."""
+        counts = np.zeros((len(core), 5), dtype=np.float32)
+        if core:
+            for i in sorted(members.tolist(), key=lambda i: -quality(i))[:CONF_READS]:
+                s = core_seq(i)
+                if s:
+                    _project_votes(counts, core, s, cores.qmat[i] if i < n1 else cores.varq[i - n1])
+        conf = _confidence(np.sort(counts, axis=1)) if len(core) else np.zeros(0, np.uint8)
+        edge1, edge2 = np.full(len(d.p1), MAX_CONF, np.uint8), np.full(len(d.p2), MAX_CONF, np.uint8)
+        return d.p1 + core + d.p2, size, np.concatenate([edge1, conf, edge2])
 
     merged_from = None
     if indel_rich and len(labels):
@@ -877,7 +915,7 @@ def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16
         compact[voted] = np.arange(len(voted))
         # compact ids grow with cluster ids, so the label order is also the compact order
         cid = compact[labels[:n1]]
-        drafts = _column_vote(cores, cid, len(voted), L, order[order < n1])
+        drafts, conf = _column_vote(cores, cid, len(voted), L, order[order < n1])
         # thin clusters: reads of other lengths vote through an alignment to the draft
         for c in voted[(n_exact[voted] < thin) & (sizes[voted] > n_exact[voted])]:
             row = compact[c]
@@ -890,6 +928,7 @@ def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16
                 if cores.var[i - n1]:
                     _project_votes(counts, draft, cores.var[i - n1], cores.varq[i - n1])
                     stats["projected_reads"] += 1
+            conf[row] = _confidence(np.sort(counts, axis=1))
             counts[:, 4] = 0
             drafts[row] = counts.argmax(axis=1)
         # whole strands, primers included, decoded in one go and sliced
@@ -897,7 +936,10 @@ def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16
         whole_mat = np.concatenate([np.broadcast_to(encode_bases(d.p1), (len(voted), len(d.p1))), drafts,
                                     np.broadcast_to(encode_bases(d.p2), (len(voted), len(d.p2)))], axis=1)
         text = decode_bases(whole_mat.reshape(-1)) if len(voted) else ""
-        out.extend(zip([text[i:i + width] for i in range(0, len(voted) * width, width)], sizes[voted].tolist()))
+        edges = (np.full((len(voted), len(d.p1)), MAX_CONF, np.uint8), np.full((len(voted), len(d.p2)), MAX_CONF, np.uint8))
+        whole_conf = np.concatenate([edges[0], conf, edges[1]], axis=1)
+        out.extend(zip([text[i:i + width] for i in range(0, len(voted) * width, width)], sizes[voted].tolist(),
+                       list(whole_conf)))
     called = {}
     for c in rest:
         members = order[bounds[c]:bounds[c + 1]]
@@ -915,11 +957,11 @@ def call_consensus(cores: Cores, d: Design, *, method: str = "vote", k: int = 16
         parts = (_split_mixed(members, called[c], core_seq, poa, typical)
                  if indel_rich and len(members) >= 2 * MIXED_MIN else None)
         if parts is None:
-            out.append((d.p1 + called[c] + d.p2, int(sizes[c])))
+            out.append(with_conf(called[c], members, int(sizes[c])))
         else:
             stats["mixed_split"] = stats.get("mixed_split", 0) + 1
             for part in parts:
-                out.append((d.p1 + poa(part) + d.p2, len(part)))
+                out.append(with_conf(poa(part), part, len(part)))
     out.sort(key=lambda t: -t[1])
     stats["kept"] = len(out)
     return out, stats

@@ -413,7 +413,7 @@ def check_strands(manifest: dict[str, Any], strands: list[tuple[str, int]]
     enc_id = manifest["encoding_id"]
     L = layout.strand_length
     n_in = len(strands)
-    lens = np.fromiter((len(x) for x, _ in strands), dtype=np.int64, count=n_in)
+    lens = np.fromiter((len(r[0]) for r in strands), dtype=np.int64, count=n_in)
     keep_len = np.flatnonzero(lens == L)
     stats = {"strands_in": n_in, "wrong_length": int(n_in - len(keep_len)), "bad_sequence": 0, "failed_check": 0,
              "valid": 0}

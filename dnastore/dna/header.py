@@ -273,7 +273,7 @@ def read_header(strands: list[tuple[str, float]], primers: tuple[str, str] | Non
     stats: dict[str, Any] = {"header_strands_found": 0, "header_chunks": 0}
     if not n_in:
         return None, is_header, stats
-    lens = np.fromiter((len(s) for s, _ in strands), np.int64, n_in)
+    lens = np.fromiter((len(r[0]) for r in strands), np.int64, n_in)
     L = Counter(lens.tolist()).most_common(1)[0][0]
     pos = np.flatnonzero(lens == L)
     codes = encode_bases("".join(strands[i][0] for i in pos)).reshape(len(pos), L)

@@ -373,6 +373,38 @@ def read_strands(path: str | os.PathLike) -> list[tuple[str, str]]:
     return [(name, seq) for name, seq, _ in read_fastq(path)]
 
 
+def read_strands_scored(path: str | os.PathLike) -> list[tuple[str, str, np.ndarray | None]]:
+    """(name, sequence, per-base score or None) of every record: a FASTQ's qualities (offset
+    33) are the scores, a FASTA has none."""
+    if sniff_format(path) == "fasta":
+        return [(n, s, None) for n, s in read_fasta(path, require_acgt=False)]
+    out = []
+    for name, seq, qual in read_fastq(path):
+        q = np.frombuffer(qual.encode("ascii", "replace"), np.uint8).astype(np.int16) - 33
+        out.append((name, seq, np.clip(q, 0, 93).astype(np.uint8)))
+    return out
+
+
+def write_fastq(path: str | os.PathLike, records: Iterable[tuple[str, str, np.ndarray]],
+                target_name: str | None = None) -> int:
+    """Write four-line FASTQ records (scores 0..93 as offset-33 characters); returns the count."""
+    def text():
+        for name, seq, q in records:
+            qual = (np.minimum(np.asarray(q, np.uint8), 93) + 33).astype(np.uint8).tobytes().decode("ascii")
+            yield f"@{name}\n{seq}\n+\n{qual}\n"
+    n = 0
+    with FastqWriter(path, target_name) as w:
+        buf: list[str] = []
+        for rec in text():
+            buf.append(rec)
+            n += 1
+            if len(buf) >= 4096:
+                w.write_text("".join(buf).encode("ascii"), len(buf))
+                buf.clear()
+        w.write_text("".join(buf).encode("ascii"), len(buf))
+    return n
+
+
 def _split_fastq(raw: bytes) -> ReadSet | None:
     """Offsets of plain four-line FASTQ records, or None if the text is anything else."""
     if not raw or b"\r" in raw:

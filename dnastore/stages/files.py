@@ -442,12 +442,15 @@ def consensus(reads: Path, output: Path | None = None, *, manifest: Path | None 
     from dnastore.io.atomic import atomic_outputs, check_outputs
     from dnastore.io.manifest import sidecar_path, write_json
     from dnastore.io.provenance import file_digest, provenance
-    from dnastore.io.seqio import write_fasta
+    import numpy as np
+
+    from dnastore.consensus.call import MAX_CONF
+    from dnastore.io.seqio import write_fasta, write_fastq
     from dnastore.parallel import Executor
 
     reads = Path(reads)
     inputs = (reads, sidecar_path(reads), manifest)
-    output = Path(output) if output else reads.with_name(reads.name.split(".")[0] + ".consensus.fasta")
+    output = Path(output) if output else reads.with_name(reads.name.split(".")[0] + ".consensus.fastq")
     check_outputs(force, [output, sidecar_path(output)], inputs, [output])
     man, _ = reads_manifest(reads, manifest)
     # the input's digest (for provenance) is hashed in a thread while the reads are worked on
@@ -474,14 +477,24 @@ def consensus(reads: Path, output: Path | None = None, *, manifest: Path | None 
                             f"{t.get('unplaced', 0)} of them unplaced by the primers): check the primers and "
                             "length (--primers, --length, --manifest); nothing was written")
     with atomic_outputs(force, inputs) as outs:
-        write_fasta(outs.path(output), ((f"c{i:07d};size={n}", s) for i, (s, n) in enumerate(got.strands)),
-                    target_name=output.name)
+        if _is_fastq(output):
+            write_fastq(outs.path(output), ((f"c{i:07d};size={r[1]}", r[0], r[2] if len(r) > 2 else
+                                             np.full(len(r[0]), MAX_CONF, np.uint8)) for i, r in enumerate(got.strands)),
+                        target_name=output.name)
+        else:
+            write_fasta(outs.path(output), ((f"c{i:07d};size={r[1]}", r[0]) for i, r in enumerate(got.strands)),
+                        target_name=output.name)
         write_json(outs.path(sidecar_path(output), output), {"kind": CONSENSUS_KIND, "provenance": prov, "manifest": man})
     c = got.calls
     return {"output": str(output), "design_from": got.design_from, **got.trim,
             "clusters": c["clusters"], "strands": c["kept"], "spoa_clusters": c["spoa_clusters"],
             "projected_reads": c["projected_reads"], "indel_rich": c["indel_rich"],
             **({"clusters_before_join": c["clusters_before_merge"]} if "clusters_before_merge" in c else {})}
+
+
+def _is_fastq(path: Path) -> bool:
+    """Whether an output name asks for FASTQ (.fastq or .fq, gzip allowed)."""
+    return Path(path).name.lower().removesuffix(".gz").endswith((".fastq", ".fq"))
 
 
 # ----------------------------------------------------------------------------- oligo-decode
@@ -558,15 +571,16 @@ def oligo_decode(strands: Path, output: Path | None = None, *, manifest: Path | 
     from dnastore.io.atomic import atomic_outputs
     from dnastore.io.manifest import sidecar_path
     from dnastore.io.provenance import provenance
-    from dnastore.io.seqio import read_strands
+    from dnastore.io.seqio import read_strands_scored
     from dnastore.parallel import Executor
     strands = Path(strands)
     inputs = (strands, sidecar_path(strands), manifest)
     if output is not None:
         from dnastore.io.atomic import check_aliases
         check_aliases([output, sidecar_path(output)], inputs, [output])
-    found = [(s, _SIZE.search(name)) for name, s in read_strands(strands)]
-    recs = [(s, int(m.group(1)) if m else 1) for s, m in found]
+    # a FASTQ's qualities (consensus writes its per-base confidence there) go on to the decoder
+    found = [(s, _SIZE.search(name), q) for name, s, q in read_strands_scored(strands)]
+    recs = [(s, int(m.group(1)) if m else 1) + ((q,) if q is not None else ()) for s, m, q in found]
     from dnastore.dna.manifest import find_manifest
     man, man_path, recs, hstats = pool_manifest(recs, strands, *find_manifest(strands, manifest, optional=True))
     mode = man.get("mode", "file")

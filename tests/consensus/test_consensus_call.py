@@ -39,7 +39,7 @@ def test_illumina_reads_give_back_the_strands(encoded, method):
     cores, st = orient_and_trim(seqs, quals, d)
     assert st["reverse"] > 0.3 * len(seqs)
     out, cst = call_consensus(cores, d, method=method)
-    exact = len(set(s for s, _ in out) & set(enc.strands))
+    exact = len(set(r[0] for r in out) & set(enc.strands))
     assert exact >= 0.97 * len(enc.strands)
     dec = decode_strands(out, enc.manifest)
     assert assemble_payload(dec, enc.manifest)[0] == data
@@ -55,7 +55,7 @@ def test_nanopore_reads_at_high_coverage(encoded):
     out, st = call_consensus(cores, d)
     assert st["spoa_clusters"] > 0
     # at this depth strays (clusters of one or two reads) are dropped: one call per strand
-    assert "strays_dropped" in st and min(k for _, k in out) >= 3
+    assert "strays_dropped" in st and min(r[1] for r in out) >= 3
     assert len(out) <= 1.1 * len(set(enc.strands))
     dec = decode_strands(out, enc.manifest)
     assert dec.present.mean() > 0.9
@@ -109,7 +109,7 @@ def test_column_vote_matches_a_plain_weighted_majority():
     cid[:nc] = np.arange(nc)  # every cluster has a read
     mat = rng.integers(0, 4, (n, L)).astype(np.uint8)
     q = rng.integers(1, 41, (n, L)).astype(np.uint8)
-    got = _column_vote(Cores(mat, q, [], []), cid, nc, L)
+    got, conf = _column_vote(Cores(mat, q, [], []), cid, nc, L)
     for c in range(nc):
         members = np.flatnonzero(cid == c)
         w = np.zeros((L, 4))
@@ -117,6 +117,26 @@ def test_column_vote_matches_a_plain_weighted_majority():
             w[np.arange(L), mat[i]] += q[i]
         best = w.max(axis=1)
         assert (w[np.arange(L), got[c]] == best).all()
+        # the confidence: winner's votes less the runner-up's, capped at 93
+        s = np.sort(w, axis=1)
+        assert (conf[c] == np.minimum(s[:, -1] - s[:, -2], 93)).all()
+
+
+def test_consensus_confidence_marks_the_unsure_bases():
+    """A cluster whose reads split 2 to 1 at one column is less sure there than where all
+    agree, and a single read's confidence is its own Phred score."""
+    from dnastore.consensus.call import Cores, Design, call_consensus
+    rng = np.random.default_rng(2)
+    L = 120
+    truth = rng.integers(0, 4, (20, L)).astype(np.uint8)
+    mat = np.repeat(truth, 3, axis=0)
+    mat[2, 60] = (truth[0, 60] + 1) % 4
+    q = np.full(mat.shape, 30, np.uint8)
+    out, _ = call_consensus(Cores(mat, q, [], []), Design("", "", L))
+    seq, size, conf = next(r for r in out if r[0] == decode_bases(truth[0]))
+    assert size == 3 and conf[60] == 30 and (np.delete(conf, 60) == 90).all()
+    out, _ = call_consensus(Cores(truth[:1], np.full((1, L), 12, np.uint8), [], []), Design("", "", L))
+    assert (out[0][2] == 12).all()
 
 
 def test_components_match_scipy():

@@ -46,8 +46,8 @@ def test_sharded_consensus_matches_in_memory_and_cleans_up(reads):
         sharded, tstats, cstats = stream_consensus(reads, design, chunk_bytes=1 << 16, tmp_dir=spill)
         assert not list(Path(spill).iterdir())  # the shard folder is removed
     assert cstats["shards"] > 2 and tstats["reads"] == len(read_reads(reads))
-    good_mem = {s for s, n in mem if n >= 3}
-    good_sharded = {s for s, n in sharded if n >= 3}
+    good_mem = {r[0] for r in mem if r[1] >= 3}
+    good_sharded = {r[0] for r in sharded if r[1] >= 3}
     assert len(good_mem & good_sharded) >= 0.98 * len(good_mem)
 
 
