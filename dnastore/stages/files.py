@@ -438,13 +438,13 @@ def consensus(reads: Path, output: Path | None = None, *, manifest: Path | None 
     with a sidecar that carries the oligos' manifest on."""
     from concurrent.futures import ThreadPoolExecutor
 
+    import numpy as np
+
+    from dnastore.consensus.call import MAX_CONF
     from dnastore.io.artifacts import CONSENSUS_KIND
     from dnastore.io.atomic import atomic_outputs, check_outputs
     from dnastore.io.manifest import sidecar_path, write_json
     from dnastore.io.provenance import file_digest, provenance
-    import numpy as np
-
-    from dnastore.consensus.call import MAX_CONF
     from dnastore.io.seqio import write_fasta, write_fastq
     from dnastore.parallel import Executor
 
