@@ -177,14 +177,22 @@ weights_option = click.option(
          "shipped weights the codes name].")
 
 oligo_options = stack(
-    click.option("--strand-length", type=click.IntRange(40, 10000), default=150, show_default=True,
-                 help="Total length of each oligo in nt, primers included."),
+    click.option("--code", type=click.Choice(["goldman", "dense"]), default=None,
+                 help="The oligo code. goldman: ternary rotating code, no repeated base, a strand with an error is "
+                      "lost (0.85 bits/nt net with the default outer code). dense: two bits per base under a "
+                      "screened keystream (homopolymers <= 3, GC 40-60%), Reed-Solomon inside each strand decoded "
+                      "with the consensus's per-base confidence (1.6 bits/nt net) [goldman]."),
+    click.option("--strand-length", type=click.IntRange(40, 10000), default=None,
+                 help="Total length of each oligo in nt, primers included [150 goldman, 240 dense]."),
+    click.option("--inner-parity", type=click.IntRange(1, 32), default=4, show_default=True,
+                 help="dense: Reed-Solomon parity bytes inside each strand. The stronger setting for noisy "
+                      "channels (photolithographic synthesis, nanopore) is 8 with --outer-redundancy 0.3."),
     click.option("--primers", help="Forward and reverse primer, FWD,REV (default: dnastore's 20-nt pair)."),
     click.option("--no-primers", is_flag=True, help="Oligos without primers."),
     click.option("--index-trits", type=click.IntRange(0, 40), default=0, show_default=True,
-                 help="Width of the strand index in trits (0: as few as needed)."),
+                 help="goldman: width of the strand index in trits (0: as few as needed)."),
     click.option("--check-trits", type=click.IntRange(4, 20), default=10, show_default=True,
-                 help="Width of the per-strand check (a keyed CRC) in trits."),
+                 help="goldman: width of the per-strand check (a keyed CRC) in trits."),
     click.option("--gc-band", default="0.40,0.60", show_default=True, help="Allowed GC fraction per oligo, LOW,HIGH."),
     click.option("--outer-redundancy", type=number(0, 4),
                  help="Parity strands per data strand of the outer Reed-Solomon code, 0 to 4 (0: off). Default: "
@@ -237,7 +245,8 @@ def oligo_settings(kw: dict[str, Any]):
     from dnastore.stages.files import OligoSettings
     primers, none = kw.pop("primers"), kw.pop("no_primers")
     s = OligoSettings(kw.pop("strand_length"), parse_primers(primers, none), kw.pop("index_trits"),
-                      kw.pop("check_trits"), parse_band(kw.pop("gc_band")), kw.pop("outer_redundancy"))
+                      kw.pop("check_trits"), parse_band(kw.pop("gc_band")), kw.pop("outer_redundancy"),
+                      kw.pop("code"), kw.pop("inner_parity"))
     return s
 
 

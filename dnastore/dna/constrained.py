@@ -54,12 +54,15 @@ def keystream(seeds: np.ndarray, salts: np.ndarray, length: int) -> np.ndarray:
     """(N, length) base symbols 0..3 for each strand's seed and salt."""
     seeds = np.asarray(seeds, dtype=np.uint64)[:, None]
     salts = np.asarray(salts, dtype=np.uint64)[:, None]
-    pos = np.arange(length, dtype=np.uint64)[None, :]
+    words = np.arange((length + 31) // 32, dtype=np.uint64)[None, :]
     with np.errstate(over="ignore"):
         h = _mix(salts * np.uint64(0x9E3779B97F4A7C15) + seeds * np.uint64(0xD1B54A32D192ED03)
-                 + (pos >> np.uint64(5)) * np.uint64(0x8CB92BA72F3D8DD7))
-    # 32 symbols of two bits from each 64-bit word
-    return ((h >> ((pos & np.uint64(31)) * np.uint64(2))) & np.uint64(3)).astype(np.uint8)
+                 + words * np.uint64(0x8CB92BA72F3D8DD7))
+    # 32 symbols of two bits from each 64-bit word, the lowest bits first: the word's bytes
+    # (little-endian) give four symbols each
+    sym = np.ascontiguousarray(h.astype("<u8")).view(np.uint8).reshape(len(h), -1, 1)
+    sym = (sym >> np.array([0, 2, 4, 6], dtype=np.uint8)) & np.uint8(3)
+    return sym.reshape(len(h), -1)[:, :length]
 
 
 def _seed_bases(seeds: np.ndarray) -> np.ndarray:
@@ -79,10 +82,26 @@ def satisfied(strands: np.ndarray, c: Constraints, left: np.ndarray | None = Non
     ok = np.ones(n, dtype=bool)
     r = c.max_run
     if full.shape[1] > r:
-        run = np.ones((n, full.shape[1] - r), dtype=bool)
-        for k in range(1, r + 1):
-            run &= full[:, k:full.shape[1] - r + k] == full[:, :full.shape[1] - r]
+        # a run longer than r: r equal neighbours in a row
+        eq = full[:, 1:] == full[:, :-1]
+        run = eq[:, :eq.shape[1] - r + 1].copy()
+        for k in range(1, r):
+            run &= eq[:, k:eq.shape[1] - r + 1 + k]
         ok &= ~run.any(axis=1)
+        if not ok.all():
+            # the run limit refuses most candidates: the GC tests look only at the others
+            out = np.zeros(n, dtype=bool)
+            keep = np.flatnonzero(ok)
+            if len(keep):
+                out[keep] = _gc_ok(strands[keep], full[keep], c, len(lf), L)
+            return out
+    return ok & _gc_ok(strands, full, c, len(lf), L)
+
+
+def _gc_ok(strands: np.ndarray, full: np.ndarray, c: Constraints, lf: int, L: int) -> np.ndarray:
+    """The GC constraints of :func:`satisfied` (``full``: the strands with their flanks)."""
+    n = len(strands)
+    ok = np.ones(n, dtype=bool)
     gc = (strands == 1) | (strands == 2)
     frac = gc.mean(axis=1)
     ok &= (frac >= c.gc[0]) & (frac <= c.gc[1])
@@ -92,7 +111,7 @@ def satisfied(strands: np.ndarray, c: Constraints, left: np.ndarray | None = Non
                            axis=1)
         counts = g[:, w:] - g[:, :-w]                       # window starting at j
         starts = np.arange(counts.shape[1])
-        touch = (starts + w > len(lf)) & (starts < len(lf) + L)
+        touch = (starts + w > lf) & (starts < lf + L)
         lo, hi = c.window_gc[0] * w, c.window_gc[1] * w
         ok &= ~(((counts < lo) | (counts > hi)) & touch[None, :]).any(axis=1)
     return ok

@@ -28,7 +28,7 @@ from dnastore.dna import constrained, inner
 from dnastore.dna.codec import DEFAULT_PRIMERS
 from dnastore.dna.outer import RSPlan, rs_decode, rs_encode
 from dnastore.errors import DnastoreError
-from dnastore.io.seqio import decode_bases, encode_bases
+from dnastore.io.seqio import decode_bases, encode_bases, revcomp
 
 SEED_NT = constrained.SEED_NT
 
@@ -40,6 +40,10 @@ class DenseLayout:
     index_bytes: int = 3
     inner_parity: int = 4
     constraints: constrained.Constraints = field(default_factory=constrained.Constraints)
+
+    @property
+    def strand_length(self) -> int:
+        return self.core_nt + len(self.primers[0]) + len(self.primers[1])
 
     @property
     def frame_bytes(self) -> int:
@@ -58,7 +62,8 @@ class DenseLayout:
             raise DnastoreError(f"a {self.core_nt}-nt core leaves no room for payload, or makes a codeword past 255 bytes")
 
     def to_json(self) -> dict:
-        return {"core_nt": self.core_nt, "primers": list(self.primers), "index_bytes": self.index_bytes,
+        return {"strand_length": self.strand_length, "core_nt": self.core_nt, "primers": list(self.primers),
+                "index_bytes": self.index_bytes,
                 "inner_parity": self.inner_parity, "constraints": self.constraints.to_json()}
 
     @classmethod
@@ -101,32 +106,50 @@ def _index_value(b: np.ndarray) -> np.ndarray:
     return v
 
 
-def fit_index(n_bytes: int, lay: DenseLayout, redundancy: float) -> DenseLayout:
+def fit_index(n_bytes: int, lay: DenseLayout, redundancy: float, unit: int = 1) -> DenseLayout:
     """The layout with the fewest index bytes (1 to 4) that number every strand of a payload
     of ``n_bytes`` (each byte saved is a byte of payload in every strand)."""
     from dataclasses import replace
     for width in range(1, 5):
         cand = replace(lay, index_bytes=width)
-        if cand.payload_bytes < 1:
+        b = cand.payload_bytes // unit * unit
+        if b < 1:
             break
-        n_data = max(1, math.ceil(n_bytes / cand.payload_bytes))
+        n_data = max(1, math.ceil(n_bytes / b))
         n = n_data + (RSPlan.make(n_data, redundancy).n_parity if redundancy else 0)
         if n < 256 ** width:
             return cand
-    raise DnastoreError(f"a payload of {n_bytes:,} bytes needs more strands than 4 index bytes can number")
+    raise DnastoreError(f"a payload of {n_bytes:,} bytes needs more strands than 4 index bytes can number, or "
+                        "a strand too short for one unit of it")
+
+
+def density(payload_bytes: int, n_strands: int, lay: DenseLayout) -> dict[str, float]:
+    """The manifest's density record (the same fields as the Goldman-style code's)."""
+    bits, nt = 8 * payload_bytes, n_strands * lay.strand_length
+    return {"payload_bits": bits, "total_nt": nt, "bits_per_nt": bits / nt,
+            "bits_per_nt_without_primers": bits / (n_strands * lay.core_nt)}
 
 
 def encode(payload: bytes, lay: DenseLayout | None = None, redundancy: float = 0.05,
-           encoding_id: str | None = None) -> tuple[list[str], dict[str, Any]]:
+           encoding_id: str | None = None, unit: int = 1) -> tuple[list[str], dict[str, Any]]:
     """The strands (primers included) and the manifest for a payload; without a layout, the
-    default one with the fewest index bytes the payload needs."""
-    lay = lay or fit_index(len(payload), DenseLayout(), redundancy)
+    default one with the fewest index bytes the payload needs. Each strand carries
+    ``bytes_per_strand`` bytes, the most whole ``unit``s that fit (the rest of its payload
+    bytes are zero)."""
+    lay = lay or fit_index(len(payload), DenseLayout(), redundancy, unit)
     lay.check()
     data = np.frombuffer(bytes(payload), dtype=np.uint8)
+    if not len(data):
+        raise DnastoreError("nothing to encode: the input is empty")
     P = lay.payload_bytes
-    n_data = max(1, math.ceil(len(data) / P))
+    b = P // unit * unit
+    if b < 1:
+        raise DnastoreError(f"a strand carries {P} payload bytes, fewer than one unit of {unit}; raise --strand-length")
+    n_data = max(1, math.ceil(len(data) / b))
     rows = np.zeros((n_data, P), dtype=np.uint8)
-    rows.reshape(-1)[:len(data)] = data
+    flat = np.zeros(n_data * b, dtype=np.uint8)
+    flat[:len(data)] = data
+    rows[:, :b] = flat.reshape(n_data, b)
     plan = RSPlan.make(n_data, redundancy) if redundancy else None
     if plan is not None:
         rows = np.concatenate([rows, rs_encode(rows, plan)])
@@ -144,12 +167,10 @@ def encode(payload: bytes, lay: DenseLayout | None = None, redundancy: float = 0
     core = decode_bases(sym.reshape(-1))
     w = lay.core_nt
     strands = [lay.primers[0] + core[i * w:(i + 1) * w] + lay.primers[1] for i in range(n)]
-    nt = n * lay.core_nt
-    man = {"code": "dense", "layout": lay.to_json(), "encoding_id": encoding_id, "payload_bytes": len(data),
-           "n_data_strands": n_data, "n_strands": n, "outer": plan.to_json() if plan else None,
-           "sha256": hashlib.sha256(bytes(payload)).hexdigest(),
-           "density": {"bits_per_nt_without_primers": 8 * len(data) / nt,
-                       "raw_bits_per_nt": constrained.raw_density(lay.core_nt)}}
+    man = {"code": "dense", "encoding_id": encoding_id, "layout": lay.to_json(), "bytes_per_strand": b, "unit": unit,
+           "payload_bytes": len(data), "n_data_strands": n_data, "n_strands": n,
+           "outer": plan.to_json() if plan else None,
+           "density": density(len(data), n, lay)}
     return strands, man
 
 
@@ -165,26 +186,91 @@ def _codewords(sym: np.ndarray, lay: DenseLayout, salt0: np.uint64) -> tuple[np.
     return inner.to_bytes(frame[:, :4 * lay.frame_bytes].astype(np.uint8)), index
 
 
-def decode(strands: list[tuple[str, int]], man: dict[str, Any], *, partial: bool = False
+SOFT_TRIES = (3, 1)  # bytes erased, least sure first, in the soft decoder's tries (with 4 parity bytes)
+
+
+def _byte_confidence(conf: np.ndarray, lay: DenseLayout) -> np.ndarray:
+    """(N, frame bytes) confidence of each codeword byte: its least sure base's."""
+    c = conf[:, SEED_NT:SEED_NT + 4 * lay.frame_bytes].reshape(len(conf), lay.frame_bytes, 4)
+    return c.min(axis=2)
+
+
+def _soft_decode(code: np.ndarray, byte_conf: np.ndarray, nsym: int) -> tuple[np.ndarray, np.ndarray]:
+    """(data, ok) of words the hard decoder refused: each try erases the least sure bytes
+    (:data:`SOFT_TRIES`) and takes a repair within the margin (2 errors + erasures <= nsym - 1);
+    the first that checks stands."""
+    data = code[:, :code.shape[1] - nsym].copy()
+    ok = np.zeros(len(code), bool)
+    order = np.argsort(byte_conf, axis=1, kind="stable")
+    for s in SOFT_TRIES:
+        s = min(s, nsym - 1)
+        todo = np.flatnonzero(~ok)
+        if not len(todo) or s < 1:
+            break
+        er = np.zeros((len(todo), code.shape[1]), bool)
+        np.put_along_axis(er, order[todo, :s], True, axis=1)
+        got, good, _ = inner.decode(code[todo], nsym, er)
+        data[todo[good]] = got[good]
+        ok[todo[good]] = True
+    return data, ok
+
+
+def _oriented(seq: str, conf, p1: str, p2: str):
+    """A strand in design orientation: one that carries the primers' reverse complements the
+    other way round is turned (its confidences too)."""
+    if p1 and p2 and not seq.startswith(p1) and seq.startswith(revcomp(p2)) and seq.endswith(revcomp(p1)):
+        return revcomp(seq), (conf[::-1] if conf is not None else None)
+    return seq, conf
+
+
+def valid_strands(strands: list[str], man: dict[str, Any]) -> np.ndarray:
+    """Which strands pass this pool's inner check as they are (no repair)."""
+    lay = DenseLayout.from_json(man["layout"])
+    salt0 = _salt0(man["encoding_id"])
+    p1, p2 = lay.primers
+    out = np.zeros(len(strands), bool)
+    pos = [i for i, x in enumerate(strands) if len(x) == lay.strand_length and x.startswith(p1) and x.endswith(p2)]
+    if pos:
+        sym = encode_bases("".join(strands[i][len(p1):len(strands[i]) - len(p2)] for i in pos)).reshape(len(pos), -1)
+        ok = (sym < 4).all(axis=1)
+        code, index = _codewords(np.where(sym < 4, sym, 0).astype(np.uint8), lay, salt0)
+        ok &= ~inner.syndromes(code, lay.inner_parity).any(axis=1) & (index < int(man["n_strands"]))
+        out[np.array(pos)[ok]] = True
+    return out
+
+
+def decode(strands: list[tuple], man: dict[str, Any], *, partial: bool = False, check=None
            ) -> tuple[bytes, np.ndarray, dict[str, Any]]:
-    """(payload, erased bytes, stats) from called strands (sequence, cluster size)."""
+    """(payload, erased bytes, stats) from called strands: (sequence, cluster size) or
+    (sequence, cluster size, per-base confidence) records. With confidences, a strand the
+    hard decoder refuses is tried again with its least sure bytes erased; such a repair is
+    *risky* (fewer parity bytes are left to check it), so it gives way to any other copy of
+    its index, and the outer code erases it wherever its block has parity to spare."""
     lay = DenseLayout.from_json(man["layout"])
     salt0 = _salt0(man["encoding_id"])
     p1, p2 = lay.primers
     n_total, P, I = int(man["n_strands"]), lay.payload_bytes, lay.index_bytes
     rows = np.zeros((n_total, P), dtype=np.uint8)
     have = np.zeros(n_total, dtype=bool)
-    weight = np.zeros(n_total, dtype=np.int64)
-    stats = {"strands_in": len(strands), "valid": 0, "inner_repaired": 0, "indel_repaired": 0, "index_repaired": 0,
-             "failed": 0}
+    risky = np.zeros(n_total, dtype=bool)
+    weight = np.full(n_total, -1.0)
+    stats = {"strands_in": len(strands), "valid": 0, "recovered": 0, "wrong_length": 0, "failed_check": 0,
+             "inner_repaired": 0, "soft_repaired": 0, "indel_repaired": 0, "index_repaired": 0, "failed": 0,
+             "risky_erased": 0}
     cores, off = [], []
-    for seq, size in strands:
-        core = seq[len(p1):len(seq) - len(p2)] if seq.startswith(p1) and seq.endswith(p2) else seq
-        (cores if len(core) == lay.core_nt else off).append((core, size))
-    valid_rows: list[tuple[np.ndarray, int]] = []
+    for r in strands:
+        seq, size = r[0], r[1]
+        conf = r[2] if len(r) > 2 and r[2] is not None and len(r[2]) == len(seq) else None
+        seq, conf = _oriented(seq, conf, p1, p2)
+        trimmed = seq.startswith(p1) and seq.endswith(p2)
+        core = seq[len(p1):len(seq) - len(p2)] if trimmed else seq
+        if conf is not None and trimmed:
+            conf = conf[len(p1):len(seq) - len(p2)]
+        (cores if len(core) == lay.core_nt else off).append((core, size, conf))
+    valid_rows: list[tuple[np.ndarray, float, bool]] = []
     if cores:
-        sym = encode_bases("".join(c for c, _ in cores)).reshape(len(cores), lay.core_nt)
-        sizes = np.array([s for _, s in cores])
+        sym = encode_bases("".join(c for c, _, _ in cores)).reshape(len(cores), lay.core_nt)
+        sizes = np.array([s for _, s, _ in cores], dtype=np.float64)
         ok_sym = (sym < 4).all(axis=1)
         sym = np.where(sym < 4, sym, 0).astype(np.uint8)
         code, _ = _codewords(sym, lay, salt0)
@@ -192,13 +278,22 @@ def decode(strands: list[tuple[str, int]], man: dict[str, Any], *, partial: bool
         ok &= ok_sym
         stats["inner_repaired"] += int((fixed[ok] > 0).sum())
         for i in np.flatnonzero(ok):
-            valid_rows.append((data[i], int(sizes[i])))
+            valid_rows.append((data[i], sizes[i], False))
+        soft = np.flatnonzero(~ok & ok_sym & np.array([c is not None for _, _, c in cores]))
+        rescued = np.zeros(len(cores), bool)
+        if len(soft):
+            conf = np.stack([cores[i][2] for i in soft])
+            sdata, sok = _soft_decode(code[soft], _byte_confidence(conf, lay), lay.inner_parity)
+            for j in np.flatnonzero(sok):
+                valid_rows.append((sdata[j], sizes[soft[j]], True))
+            rescued[soft[sok]] = True
+            stats["soft_repaired"] += int(sok.sum())
         stats["failed"] += int((~ok_sym).sum())
         # an error among the seed and index bases garbles the rest: every single change of
         # them, for every failed strand, in one batch; a strand is repaired when exactly one
         # of its candidates checks
         head = SEED_NT + 4 * I
-        failed = np.flatnonzero(~ok & ok_sym)
+        failed = np.flatnonzero(~ok & ok_sym & ~rescued)
         if len(failed):
             per = 3 * head
             cand = np.repeat(sym[failed], per, axis=0)
@@ -210,35 +305,52 @@ def decode(strands: list[tuple[str, int]], man: dict[str, Any], *, partial: bool
             for j, i in enumerate(failed):
                 uniq = np.unique(cw[j * per:(j + 1) * per][good[j * per:(j + 1) * per]], axis=0)
                 if len(uniq) == 1:
-                    valid_rows.append((uniq[0][:I + P], int(sizes[i])))
+                    valid_rows.append((uniq[0][:I + P], sizes[i], False))
                     stats["index_repaired"] += 1
                 else:
                     stats["failed"] += 1
-    for core, size in off:
+    for core, size, _ in off:
         s = encode_bases(core)
         if (s > 3).any() or abs(len(s) - lay.core_nt) != 1:
             stats["failed"] += 1
+            stats["wrong_length"] += len(s) != lay.core_nt
             continue
         got = inner.repair_indel(s.astype(np.uint8), lay.core_nt, lambda c: _codewords(c, lay, salt0)[0],
                                  lay.inner_parity)
         if got is None:
             stats["failed"] += 1
             continue
-        valid_rows.append((_codewords(got[None, :], lay, salt0)[0][0][:I + P], size))
+        valid_rows.append((_codewords(got[None, :], lay, salt0)[0][0][:I + P], float(size), False))
         stats["indel_repaired"] += 1
-    for row, size in valid_rows:
+    for row, size, is_risky in valid_rows:
         idx = int(_index_value(row[None, :I])[0])
-        if idx < n_total and size > weight[idx]:
-            rows[idx], have[idx], weight[idx] = row[I:I + P], True, size
-    stats["valid"] = int(have.sum())
+        if idx >= n_total:
+            continue
+        # a sure strand beats a risky one; among equals, the larger cluster
+        w = float(size) + (0.0 if is_risky else 1e9)
+        if w > weight[idx]:
+            rows[idx], have[idx], weight[idx], risky[idx] = row[I:I + P], True, w, is_risky
+    stats["valid"] = stats["recovered"] = int(have.sum())
+    stats["failed_check"] = stats["failed"] - stats["wrong_length"]
+    if check is not None:
+        check(stats)
     n_data = int(man["n_data_strands"])
     if man.get("outer"):
         plan = RSPlan.from_json(man["outer"])
+        # a block with parity to spare for its missing and risky strands erases the risky ones
+        for b, (start, k) in enumerate(plan.blocks):
+            members = np.r_[np.arange(start, start + k), n_data + b * plan.nsym + np.arange(plan.nsym)]
+            if (~have[members]).sum() + (have[members] & risky[members]).sum() <= plan.nsym:
+                drop = members[have[members] & risky[members]]
+                have[drop] = False
+                stats["risky_erased"] += len(drop)
         data, ostats = rs_decode(rows[:n_data], rows[n_data:], have[:n_data], have[n_data:], plan, partial=partial)
         rows_ok = ostats.pop("rows_ok")
         stats["outer"] = ostats
     else:
         data, rows_ok = rows[:n_data], have[:n_data]
-    payload = data.reshape(-1)[:int(man["payload_bytes"])]
-    erased = np.repeat(~rows_ok, P)[:int(man["payload_bytes"])]
+    b = int(man.get("bytes_per_strand", P))
+    stats["data_strands_missing"] = int((~rows_ok).sum())
+    payload = data[:, :b].reshape(-1)[:int(man["payload_bytes"])]
+    erased = np.repeat(~rows_ok, b)[:int(man["payload_bytes"])]
     return payload.tobytes(), erased, stats

@@ -88,7 +88,8 @@ def _pack_manifest(man: dict[str, Any]) -> bytes:
     from dnastore.dna.codec import DEFAULT_PRIMERS
     from dnastore.io.manifest import manifest_digest
     body = {k: v for k, v in man.items() if k not in NOT_IN_HEADER and k != "density"}  # density is derived
-    body["huffman_lengths"] = "".join(str(int(v)) for v in body["huffman_lengths"])
+    if "huffman_lengths" in body:
+        body["huffman_lengths"] = "".join(str(int(v)) for v in body["huffman_lengths"])
     lay = {k: v for k, v in body["layout"].items() if k not in ("payload_trits", "selector_trits")}
     if tuple(lay["primers"]) == DEFAULT_PRIMERS:
         lay["primers"] = "default"
@@ -124,11 +125,15 @@ def _unpack_manifest(frame: bytes) -> dict[str, Any] | None:
     try:
         d = zlib.decompressobj(-15, ZDICT)
         body = json.loads(d.decompress(data) + d.flush())
-        body["huffman_lengths"] = [int(c) for c in body["huffman_lengths"]]
         lay = body["layout"]
         if lay["primers"] == "default":
             lay["primers"] = list(DEFAULT_PRIMERS)
-        body["layout"] = Layout.from_json(lay).to_json()
+        if body.get("code", "goldman") == "dense":
+            from dnastore.dna.dense import DenseLayout
+            body["layout"] = DenseLayout.from_json(lay).to_json()
+        else:
+            body["huffman_lengths"] = [int(c) for c in body["huffman_lengths"]]
+            body["layout"] = Layout.from_json(lay).to_json()
         if body.get("outer"):
             o = body["outer"]
             n_data, n_blocks = int(o["n_data"]), int(o["n_blocks"])

@@ -40,7 +40,6 @@ def validate_manifest(man: dict[str, Any], where: str | os.PathLike) -> dict[str
     if man["digest"] != digest:
         raise DnastoreError(f"{where}: the manifest was altered after encoding (digest {str(man['digest'])[:19]}... "
                             f"recorded, {digest[:19]}... now)")
-    from dnastore.dna.huffman import LMAX, NSYM
     if not isinstance(man.get("encoding_id"), str):
         raise DnastoreError(f"{where}: encoding_id must be a string")
     n = _int(man, "n_strands", 1, MAX_STRANDS, where)
@@ -52,26 +51,13 @@ def validate_manifest(man: dict[str, Any], where: str | os.PathLike) -> dict[str
         raise DnastoreError(f"{where}: n_data_strands {n_data} does not follow from payload_bytes {payload} at "
                             f"{b} bytes per strand")
     _int(man, "unit", 1, 1 << 16, where)
-    lengths = man.get("huffman_lengths")
-    if (not isinstance(lengths, list) or len(lengths) != NSYM
-            or not all(isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= LMAX for x in lengths)):
-        raise DnastoreError(f"{where}: huffman_lengths must be {NSYM} integers in 1..{LMAX}")
-    if sum(3.0 ** -x for x in lengths) > 1 + 1e-9:
-        raise DnastoreError(f"{where}: huffman_lengths are not a prefix code (Kraft sum above 1)")
-    from dnastore.dna.codec import Layout
-    lay = man.get("layout")
-    try:
-        layout = Layout.from_json(lay)
-        layout.validate()
-        if not (isinstance(lay["strand_length"], int) and 8 <= layout.strand_length <= 100_000
-                and 0 <= layout.index_trits <= 64 and 4 <= layout.check_trits <= 64
-                and len(layout.primers) == 2 and all(isinstance(p, str) for p in layout.primers)
-                and layout.payload_trits > 0):
-            raise ValueError("field out of range")
-    except DnastoreError as e:
-        raise DnastoreError(f"{where}: bad layout ({e.message})") from None
-    except (KeyError, TypeError, ValueError, OverflowError) as e:
-        raise DnastoreError(f"{where}: bad layout ({type(e).__name__}: {e})") from None
+    code = man.get("code", "goldman")
+    if code == "dense":
+        _validate_dense(man, where, b)
+    elif code != "goldman":
+        raise DnastoreError(f"{where}: unknown oligo code {code!r} (this dnastore knows goldman and dense)")
+    else:
+        _validate_goldman(man, where)
     outer = man.get("outer")
     if outer is not None:
         from dnastore.dna.outer import RSPlan
@@ -94,6 +80,51 @@ def validate_manifest(man: dict[str, Any], where: str | os.PathLike) -> dict[str
     if mode == "folder":
         _validate_files(man.get("files"), where, man["payload_bytes"])
     return man
+
+
+def _validate_goldman(man: dict[str, Any], where: str) -> None:
+    from dnastore.dna.huffman import LMAX, NSYM
+    lengths = man.get("huffman_lengths")
+    if (not isinstance(lengths, list) or len(lengths) != NSYM
+            or not all(isinstance(x, int) and not isinstance(x, bool) and 1 <= x <= LMAX for x in lengths)):
+        raise DnastoreError(f"{where}: huffman_lengths must be {NSYM} integers in 1..{LMAX}")
+    if sum(3.0 ** -x for x in lengths) > 1 + 1e-9:
+        raise DnastoreError(f"{where}: huffman_lengths are not a prefix code (Kraft sum above 1)")
+    from dnastore.dna.codec import Layout
+    lay = man.get("layout")
+    try:
+        layout = Layout.from_json(lay)
+        layout.validate()
+        if not (isinstance(lay["strand_length"], int) and 8 <= layout.strand_length <= 100_000
+                and 0 <= layout.index_trits <= 64 and 4 <= layout.check_trits <= 64
+                and len(layout.primers) == 2 and all(isinstance(p, str) for p in layout.primers)
+                and layout.payload_trits > 0):
+            raise ValueError("field out of range")
+    except DnastoreError as e:
+        raise DnastoreError(f"{where}: bad layout ({e.message})") from None
+    except (KeyError, TypeError, ValueError, OverflowError) as e:
+        raise DnastoreError(f"{where}: bad layout ({type(e).__name__}: {e})") from None
+
+
+def _validate_dense(man: dict[str, Any], where: str, b: int) -> None:
+    from dnastore.dna.dense import DenseLayout
+    lay = man.get("layout")
+    try:
+        layout = DenseLayout.from_json(lay)
+        c = layout.constraints
+        if not (isinstance(lay["core_nt"], int) and 40 <= layout.core_nt <= 4 * 255 + 4
+                and 1 <= layout.index_bytes <= 4 and 1 <= layout.inner_parity <= 32
+                and len(layout.primers) == 2 and all(isinstance(p, str) and not set(p) - set("ACGT")
+                                                     for p in layout.primers)
+                and layout.strand_length == lay["strand_length"] and 1 <= layout.payload_bytes
+                and layout.frame_bytes <= 255 and b <= layout.payload_bytes
+                and 1 <= c.max_run <= 64 and 0 <= c.gc[0] < c.gc[1] <= 1 and 1 <= c.window <= 1000
+                and 0 <= c.window_gc[0] < c.window_gc[1] <= 1):
+            raise ValueError("field out of range")
+    except (KeyError, TypeError, ValueError, OverflowError) as e:
+        raise DnastoreError(f"{where}: bad dense layout ({type(e).__name__}: {e})") from None
+    if man["n_strands"] >= 256 ** layout.index_bytes:
+        raise DnastoreError(f"{where}: {man['n_strands']} strands do not fit {layout.index_bytes} index bytes")
 
 
 def safe_relative(path: Any) -> bool:

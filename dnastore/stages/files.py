@@ -24,39 +24,71 @@ from dnastore.stages.report import QUIET, Reporter
 # ----------------------------------------------------------------------------- oligo-encode
 @dataclass
 class OligoSettings:
-    """The oligo layout and the outer code, as ``oligo-encode`` and ``encode`` take them.
-    ``primers`` None is dnastore's 20-nt pair; ("", "") is none. ``outer_redundancy`` None
-    is the default for what is stored (:meth:`for_data`)."""
-    strand_length: int = 150
+    """The oligo code, its layout and the outer code, as ``oligo-encode`` and ``encode`` take
+    them. ``code`` names the oligo code (:mod:`dnastore.dna.codes`); ``strand_length`` None
+    is that code's default (150 nt Goldman-style, 240 dense). ``primers`` None is dnastore's
+    20-nt pair; ("", "") is none. ``outer_redundancy`` None is the default for what is stored
+    (:meth:`for_data`). ``index_trits`` and ``check_trits`` are the Goldman-style code's,
+    ``inner_parity`` the dense code's."""
+    strand_length: int | None = None
     primers: tuple[str, str] | None = None
     index_trits: int = 0
     check_trits: int = 10
     gc_band: tuple[float, float] = (0.40, 0.60)
     outer_redundancy: float | None = None
+    code: str | None = None
+    inner_parity: int = 4
+
+    @property
+    def code_name(self) -> str:
+        from dnastore.dna.codes import DEFAULT_CODE
+        return self.code or DEFAULT_CODE
+
+    @property
+    def length(self) -> int:
+        from dnastore.dna.codes import get_code
+        return self.strand_length or get_code(self.code_name).default_length
 
     def for_data(self, precise: bool) -> "OligoSettings":
         """These settings with the default outer code filled in: ``FILE_REDUNDANCY`` for data
         stored precisely (files, folders, classical codecs), ``IMAGE_REDUNDANCY`` for codes
-        of a learned codec."""
+        of a learned codec; the dense code's own defaults for it."""
         from dataclasses import replace
 
-        from dnastore.dna.outer import FILE_REDUNDANCY, IMAGE_REDUNDANCY
+        from dnastore.dna.outer import (
+            DENSE_FILE_REDUNDANCY,
+            DENSE_IMAGE_REDUNDANCY,
+            FILE_REDUNDANCY,
+            IMAGE_REDUNDANCY,
+        )
         if self.outer_redundancy is not None:
             return self
+        if self.code_name == "dense":
+            return replace(self, outer_redundancy=DENSE_FILE_REDUNDANCY if precise else DENSE_IMAGE_REDUNDANCY)
         return replace(self, outer_redundancy=FILE_REDUNDANCY if precise else IMAGE_REDUNDANCY)
 
     def layout(self):
+        """The Goldman layout of these settings (the dense code's strands carry their header
+        strands in it), after checking them."""
         from dnastore.dna.codec import DEFAULT_PRIMERS, Layout
+        from dnastore.dna.codes import get_code
         from dnastore.dna.outer import MAX_REDUNDANCY
+        get_code(self.code_name)
         if self.outer_redundancy is not None and not 0 <= self.outer_redundancy <= MAX_REDUNDANCY:
             raise DnastoreError(f"--outer-redundancy must be in [0, {MAX_REDUNDANCY:g}], got {self.outer_redundancy}")
-        return Layout(self.strand_length, tuple(self.primers) if self.primers is not None else DEFAULT_PRIMERS,
+        if not 1 <= self.inner_parity <= 32:
+            raise DnastoreError(f"--inner-parity must be in 1..32, got {self.inner_parity}")
+        return Layout(self.length, tuple(self.primers) if self.primers is not None else DEFAULT_PRIMERS,
                       self.index_trits, self.check_trits, tuple(self.gc_band))
 
     def params(self, layout) -> dict[str, Any]:
-        return {"strand_length": self.strand_length, "primers": list(layout.primers), "index_trits": self.index_trits,
-                "check_trits": self.check_trits, "gc_band": list(layout.gc_band),
-                "outer_redundancy": self.outer_redundancy}
+        out = {"code": self.code_name, "strand_length": self.length, "primers": list(layout.primers),
+               "gc_band": list(layout.gc_band), "outer_redundancy": self.outer_redundancy}
+        if self.code_name == "dense":
+            out["inner_parity"] = self.inner_parity
+        else:
+            out.update(index_trits=self.index_trits, check_trits=self.check_trits)
+        return out
 
 
 def write_oligos(payload: bytes, extra: dict[str, Any], output: Path, settings: OligoSettings,
@@ -66,7 +98,7 @@ def write_oligos(payload: bytes, extra: dict[str, Any], output: Path, settings: 
     summary. ``prov(params)`` builds the provenance record from the layout parameters."""
     import numpy as np
 
-    from dnastore.dna.codec import encode_payload
+    from dnastore.dna.codes import get_code
     from dnastore.dna.header import header_strands
     from dnastore.io.atomic import atomic_outputs, check_outputs
     from dnastore.io.manifest import seal_manifest, sidecar_path, write_json
@@ -76,7 +108,10 @@ def write_oligos(payload: bytes, extra: dict[str, Any], output: Path, settings: 
     check_outputs(force, [output, sidecar_path(output)], inputs, [output])
     settings = settings.for_data(extra.get("mode") in ("file", "folder") or bool(extra.get("precise")))
     layout = settings.layout()
-    enc = encode_payload(payload, layout, unit=1, redundancy=settings.outer_redundancy or None, extra=extra)
+    code = get_code(settings.code_name)
+    enc = code.encode(payload, strand_length=settings.length, primers=tuple(layout.primers), unit=1,
+                      redundancy=settings.outer_redundancy or None, extra=extra, index_trits=settings.index_trits,
+                      check_trits=settings.check_trits, gc_band=tuple(layout.gc_band), inner_parity=settings.inner_parity)
     man = enc.manifest
     summary: dict[str, Any] = {}
     if man["mode"] == "codes":
@@ -84,8 +119,8 @@ def write_oligos(payload: bytes, extra: dict[str, Any], output: Path, settings: 
         rows, d = c["shape"]
         n_img = int(c["attrs"].get("images", rows))  # a file codec's codes are one row of bytes
         bits = rows * d * int(c["n_bits"])
-        total_nt = man["n_strands"] * settings.strand_length
-        inner_nt = man["n_strands"] * (settings.strand_length - sum(len(p) for p in layout.primers))
+        total_nt = man["n_strands"] * settings.length
+        inner_nt = man["n_strands"] * (settings.length - sum(len(p) for p in layout.primers))
         per = {"images": n_img, "bits_per_image": bits // n_img if bits % n_img == 0 else bits / n_img,
                "nt_per_image": total_nt / n_img, "nt_per_image_without_primers": inner_nt / n_img}
         shape = c["attrs"].get("image_shape")
@@ -94,10 +129,10 @@ def write_oligos(payload: bytes, extra: dict[str, Any], output: Path, settings: 
         man["per_image"] = per
         summary = dict(per)
     seal_manifest(man)
-    heads, hinfo = header_strands(man, layout, data_check=lambda ss: _valid_as_data(man, ss))
+    heads, hinfo = header_strands(man, code.header_layout(man), data_check=lambda ss: code.valid_as_data(man, ss))
     hinfo["fraction_of_pool"] = len(heads) / (len(heads) + len(enc.strands))
     if not heads:
-        report.warn(f"strands of {settings.strand_length} nt are too short to carry header strands: this pool decodes "
+        report.warn(f"strands of {settings.length} nt are too short to carry header strands: this pool decodes "
                     f"only with its manifest {sidecar_path(output).name}; keep it")
     man["header"] = hinfo
     man["provenance"] = prov(settings.params(layout))
@@ -106,24 +141,13 @@ def write_oligos(payload: bytes, extra: dict[str, Any], output: Path, settings: 
         write_fasta(outs.path(output), iter(records), target_name=output.name)
         write_json(outs.path(sidecar_path(output), output), man)
     return {"output": str(output), "manifest": str(sidecar_path(output)), "mode": man["mode"],
-            "encoding_id": man["encoding_id"], "strands": man["n_strands"] + hinfo["strands"],
+            "code": code.name, "encoding_id": man["encoding_id"], "strands": man["n_strands"] + hinfo["strands"],
             "data_strands": man["n_data_strands"], "header_strands": hinfo["strands"], "header_nt": hinfo["nt"],
             "header_fraction": hinfo["fraction_of_pool"],
-            "strand_length": settings.strand_length, "bytes_per_strand": man["bytes_per_strand"],
+            "strand_length": settings.length, "bytes_per_strand": man["bytes_per_strand"],
             "payload_bytes": man["payload_bytes"], "density": man["density"],
             "gc_min": float(enc.gc.min()), "gc_max": float(enc.gc.max()), **summary,
             "input_digest": next(iter(man["provenance"]["inputs"].values()), {}).get("digest")}
-
-
-def _valid_as_data(man: dict[str, Any], strands: list[str]):
-    """Which of ``strands`` the pool's data decoder would take for data strands."""
-    import numpy as np
-
-    from dnastore.dna.codec import check_strands
-    _, pos, _, _ = check_strands(man, [(s, float(i)) for i, s in enumerate(strands)])
-    out = np.zeros(len(strands), bool)
-    out[pos.astype(int)] = True
-    return out
 
 
 def _precise_codec(name) -> bool:
@@ -510,17 +534,22 @@ class Payload:
     outer: dict[str, Any]  # assemble_payload's stats
 
 
-def payload_from_strands(recs: list[tuple[str, int]], man: dict[str, Any], *, partial: bool = True,
+def payload_from_strands(recs: list[tuple], man: dict[str, Any], *, partial: bool = True,
                          executor=None, check: Callable[[dict[str, Any]], None] | None = None) -> Payload:
-    """(sequence, weight) strands to the payload, through the outer code where there is one.
-    ``check(strand stats)`` runs between the two steps (to refuse strands that all failed
-    before complaining about the holes they leave)."""
-    from dnastore.dna.codec import assemble_payload, decode_strands
-    dec = decode_strands(recs, man, executor=executor)
-    if check is not None:
-        check(dec.stats)
-    data, erased, stats = assemble_payload(dec, man, allow_partial=partial)
-    return Payload(data, erased, dec.stats, stats)
+    """Strands ((sequence, weight), or with per-base confidence a third) to the payload,
+    through the pool's oligo code and the outer code where there is one. ``check(strand
+    stats)`` runs between the two steps (to refuse strands that all failed before complaining
+    about the holes they leave)."""
+    import numpy as np
+
+    from dnastore.dna.codes import code_of
+    r = code_of(man).decode(recs, man, executor=executor, check=check)
+    if np.asarray(r.erased).any() and not partial:
+        raise DnastoreError(
+            f"{r.outer['data_strands_missing']} of {man['n_data_strands']} data strands are missing and the payload "
+            "cannot be restored (sequence deeper, encode with --outer-redundancy, or pass --partial for a best-effort "
+            "output)")
+    return Payload(r.data, r.erased, r.strands, r.outer)
 
 
 def codes_of(p: Payload, man: dict[str, Any]):

@@ -29,8 +29,17 @@ class Received:
 
 
 def encode(payload: bytes, extra: dict[str, Any], layout: Layout | None = None,
-           redundancy: float | None = None) -> Encoded:
-    return encode_payload(payload, layout or Layout(), unit=1, redundancy=redundancy or None, extra=extra)
+           redundancy: float | None = None, code: str = "goldman", **settings) -> Encoded:
+    """Strands of a payload in the named oligo code (``layout`` is the Goldman-style code's;
+    ``settings`` go to the code, such as the dense code's ``inner_parity``)."""
+    if code == "goldman" and not settings:
+        return encode_payload(payload, layout or Layout(), unit=1, redundancy=redundancy or None, extra=extra)
+    from dnastore.dna.codec import DEFAULT_PRIMERS
+    from dnastore.dna.codes import get_code
+    c = get_code(code)
+    length = settings.pop("strand_length", None) or c.default_length
+    return c.encode(payload, strand_length=length, primers=settings.pop("primers", DEFAULT_PRIMERS), unit=1,
+                    redundancy=redundancy, extra=extra, **settings)
 
 
 def transmit(enc: Encoded, params: SimParams, seed: int, method: str = "vote") -> Received:
