@@ -250,6 +250,17 @@ def oligo_settings(kw: dict[str, Any]):
     return s
 
 
+def plan_code(kw: dict, best: dict) -> None:
+    """The oligo code, inner parity and strand length of a plan, where the command line left
+    them to it (a plan's loss was measured on those strands)."""
+    if kw.get("code") is None:
+        kw["code"] = best["code"]
+        if best["code"] == "dense" and kw.get("inner_parity") == 4:
+            kw["inner_parity"] = best["inner_parity"]
+    if kw.get("strand_length") is None and best.get("strand_length") is not None:
+        kw["strand_length"] = best["strand_length"]
+
+
 def kernel_cache() -> None:
     """Keep the simulator's compiled kernels on disk between runs (dnastore.aot)."""
     from dnastore import aot

@@ -19,6 +19,7 @@ from dnastore.cli._options import (
     oligo_options,
     oligo_settings,
     parse_primers,
+    plan_code,
     scheduler_option,
     streamed_input,
 )
@@ -52,7 +53,9 @@ def oligo_encode(run: Run, source: Path, output: Path | None, plan_path: Path | 
         check_aliases([out, out.with_name(out.name + ".json")], [plan_path], [out])
         best = planned(plan_path)
         kw["outer_redundancy"] = best["outer_redundancy"]
-        run.log(f"the plan: outer redundancy {best['outer_redundancy']:g}, sequence at coverage {best['coverage']:g}")
+        plan_code(kw, best)
+        run.log(f"the plan: {kw['code']} code" + (f", inner parity {kw['inner_parity']}" if kw["code"] == "dense" else "")
+                + f", outer redundancy {best['outer_redundancy']:g}, sequence at coverage {best['coverage']:g}")
     run.report(stage(source, output, oligo_settings(kw), force=run.force, report=run))
 
 

@@ -19,6 +19,7 @@ from dnastore.cli._options import (
     number,
     oligo_options,
     oligo_settings,
+    plan_code,
     quant_options,
     recon_options,
     scheduler_option,
@@ -215,7 +216,8 @@ def encode(run: Run, source: Path, output: Path, codec: str, resize: str | None,
         if best["kind"] != "images":
             raise DnastoreError(f"{plan_path} plans a file: use it with oligo-encode")
         codec, n_bits, kw["outer_redundancy"] = best["codec"], best["n_bits"], best["outer_redundancy"]
-        run.log(f"the plan: {n_bits} bits per code, outer redundancy {kw['outer_redundancy']:g}, "
+        plan_code(kw, best)
+        run.log(f"the plan: {best['code']} code, {n_bits} bits per code, outer redundancy {kw['outer_redundancy']:g}, "
                 f"sequence at coverage {best['coverage']:g}")
     quant = {"quantizer": quantizer, "n_bits": n_bits, "store": store, "packing": packing}
     settings = {"vae": {**quant, "weights": weights}, "necst": {"weights": weights}}.get(codec, {"quality": quality})
@@ -260,12 +262,14 @@ def decode(run: Run, reads: Path, **kw) -> None:
 @click.option("--target", help="identical (files), psnr:DB or acc:FRACTION (images) [identical for a file, "
               "a folder or --bytes; psnr:20 for images].")
 @click.option("--preset", type=click.Choice(["illumina", "nanopore", "ideal"]), default="illumina", show_default=True)
-@click.option("--synthesis", type=click.Choice(["twist", "customarray", "ideal"]), help="[preset's]")
+@click.option("--synthesis", type=click.Choice(["twist", "customarray", "photolithographic", "ideal"]), help="[preset's]")
 @click.option("--price-nt", type=number(0, 1e6), default=4.4e-4, show_default=True,
               help="Synthesis, USD per nt (Twist array synthesis, as cited in doi:10.1145/3510853).")
 @click.option("--price-read", type=number(0, 1e6), default=1.3e-9, show_default=True,
               help="Sequencing, USD per base read (about $1.3K per TB, Bar-Lev et al. 2023).")
-@click.option("--strand-length", type=click.IntRange(60, 10000), default=150, show_default=True)
+@click.option("--code", type=click.Choice(["goldman", "dense"]), help="The oligo code to plan for [goldman]; for "
+              "dense, a file plan weighs the default inner parity (4) against the stronger one (8).")
+@click.option("--strand-length", type=click.IntRange(60, 10000), help="[150 goldman, 240 dense]")
 @click.option("--limit", type=click.IntRange(1), help="Plan on the first N images only.")
 @click.option("--resize", help="Resize folder images to WIDTHxHEIGHT first.")
 @click.option("-o", "--output", type=PATH, default=Path("plan.json"), show_default=True, help="The plan to write.")

@@ -28,7 +28,7 @@ import numpy as np
 
 from dnastore.errors import DnastoreError
 
-DEFAULT_CODE = "goldman"
+DEFAULT_CODE = "dense"
 
 
 @dataclass
@@ -102,9 +102,16 @@ class Dense(OligoCode):
     default_length = 240
 
     def encode(self, payload, *, strand_length, primers, unit, redundancy, extra, inner_parity=4,
-               gc_band=(0.40, 0.60), **_):
+               gc_band=(0.40, 0.60), precise: bool | None = None, **_):
+        """``redundancy`` None: an outer code that covers the default strand loss
+        (:data:`dnastore.dna.outer.DENSE_FILE_LOSS` for data stored precisely,
+        ``DENSE_IMAGE_LOSS`` for a learned codec's codes); 0: none."""
         from dnastore.dna import constrained, dense
         from dnastore.dna.codec import Encoded
+        from dnastore.dna.outer import DENSE_FILE_LOSS, DENSE_IMAGE_LOSS
+        if precise is None:
+            precise = extra.get("mode") in ("file", "folder") or bool(extra.get("precise"))
+        loss = (DENSE_FILE_LOSS if precise else DENSE_IMAGE_LOSS) if redundancy is None else None
         p1, p2 = primers
         core = strand_length - len(p1) - len(p2)
         lay = dense.DenseLayout(core, (p1, p2), 1, inner_parity,
@@ -112,10 +119,11 @@ class Dense(OligoCode):
         if core < 40 or lay.frame_bytes > 255:
             raise DnastoreError(f"--strand-length {strand_length} leaves {core} nt between the primers; the dense code "
                                 f"takes 40 to {4 * 255 + constrained.SEED_NT} (raise or lower --strand-length)")
-        lay = dense.fit_index(len(payload), lay, redundancy or 0, unit)
+        lay = dense.fit_index(len(payload), lay, redundancy, unit, loss)
         meta = {"code": "dense", "layout": lay.to_json(), "unit": unit, "payload_bytes": len(payload), **extra}
         encoding_id = hashlib.sha256(json.dumps(meta, sort_keys=True).encode() + bytes(payload)).hexdigest()[:16]
-        strands, man = dense.encode(payload, lay, redundancy=redundancy or 0, encoding_id=encoding_id, unit=unit)
+        strands, man = dense.encode(payload, lay, redundancy=redundancy, encoding_id=encoding_id, unit=unit,
+                                    loss=loss)
         man = {"kind": _oligos_kind(), **man, **extra}
         gc = np.array([(s.count("G") + s.count("C")) / len(s) for s in strands])
         return Encoded(strands, man, gc)

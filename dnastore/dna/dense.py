@@ -26,7 +26,7 @@ import numpy as np
 
 from dnastore.dna import constrained, inner
 from dnastore.dna.codec import DEFAULT_PRIMERS
-from dnastore.dna.outer import RSPlan, rs_decode, rs_encode
+from dnastore.dna.outer import DENSE_EPS, RSPlan, plan_for_loss, rs_decode, rs_encode
 from dnastore.errors import DnastoreError
 from dnastore.io.seqio import decode_bases, encode_bases, revcomp
 
@@ -106,7 +106,16 @@ def _index_value(b: np.ndarray) -> np.ndarray:
     return v
 
 
-def fit_index(n_bytes: int, lay: DenseLayout, redundancy: float, unit: int = 1) -> DenseLayout:
+def outer_plan(n_data: int, redundancy: float | None, loss: float | None = None) -> RSPlan | None:
+    """The outer code: one that covers a strand ``loss`` (:func:`dnastore.dna.outer.plan_for_loss`)
+    where that is given, else ``redundancy`` parity strands per data strand (0 or None: none)."""
+    if loss:
+        return plan_for_loss(n_data, loss, DENSE_EPS)
+    return RSPlan.make(n_data, redundancy) if redundancy else None
+
+
+def fit_index(n_bytes: int, lay: DenseLayout, redundancy: float | None, unit: int = 1,
+              loss: float | None = None) -> DenseLayout:
     """The layout with the fewest index bytes (1 to 4) that number every strand of a payload
     of ``n_bytes`` (each byte saved is a byte of payload in every strand)."""
     from dataclasses import replace
@@ -116,7 +125,8 @@ def fit_index(n_bytes: int, lay: DenseLayout, redundancy: float, unit: int = 1) 
         if b < 1:
             break
         n_data = max(1, math.ceil(n_bytes / b))
-        n = n_data + (RSPlan.make(n_data, redundancy).n_parity if redundancy else 0)
+        plan = outer_plan(n_data, redundancy, loss)
+        n = n_data + (plan.n_parity if plan else 0)
         if n < 256 ** width:
             return cand
     raise DnastoreError(f"a payload of {n_bytes:,} bytes needs more strands than 4 index bytes can number, or "
@@ -130,13 +140,14 @@ def density(payload_bytes: int, n_strands: int, lay: DenseLayout) -> dict[str, f
             "bits_per_nt_without_primers": bits / (n_strands * lay.core_nt)}
 
 
-def encode(payload: bytes, lay: DenseLayout | None = None, redundancy: float = 0.05,
-           encoding_id: str | None = None, unit: int = 1) -> tuple[list[str], dict[str, Any]]:
+def encode(payload: bytes, lay: DenseLayout | None = None, redundancy: float | None = 0.05,
+           encoding_id: str | None = None, unit: int = 1, loss: float | None = None
+           ) -> tuple[list[str], dict[str, Any]]:
     """The strands (primers included) and the manifest for a payload; without a layout, the
     default one with the fewest index bytes the payload needs. Each strand carries
     ``bytes_per_strand`` bytes, the most whole ``unit``s that fit (the rest of its payload
-    bytes are zero)."""
-    lay = lay or fit_index(len(payload), DenseLayout(), redundancy, unit)
+    bytes are zero). The outer code: :func:`outer_plan` of ``redundancy`` and ``loss``."""
+    lay = lay or fit_index(len(payload), DenseLayout(), redundancy, unit, loss)
     lay.check()
     data = np.frombuffer(bytes(payload), dtype=np.uint8)
     if not len(data):
@@ -150,7 +161,7 @@ def encode(payload: bytes, lay: DenseLayout | None = None, redundancy: float = 0
     flat = np.zeros(n_data * b, dtype=np.uint8)
     flat[:len(data)] = data
     rows[:, :b] = flat.reshape(n_data, b)
-    plan = RSPlan.make(n_data, redundancy) if redundancy else None
+    plan = outer_plan(n_data, redundancy, loss)
     if plan is not None:
         rows = np.concatenate([rows, rs_encode(rows, plan)])
     n = len(rows)
@@ -315,12 +326,18 @@ def decode(strands: list[tuple], man: dict[str, Any], *, partial: bool = False, 
             stats["failed"] += 1
             stats["wrong_length"] += len(s) != lay.core_nt
             continue
-        got = inner.repair_indel(s.astype(np.uint8), lay.core_nt, lambda c: _codewords(c, lay, salt0)[0],
-                                 lay.inner_parity)
+        def to_code(c):
+            return _codewords(c, lay, salt0)[0]
+        got = inner.repair_indel(s.astype(np.uint8), lay.core_nt, to_code, lay.inner_parity)
+        risky_fix = False
+        if got is None and lay.inner_parity >= 4:
+            # an indel and a substitution: fewer parity bytes are left to check the repair
+            got = inner.repair_indel(s.astype(np.uint8), lay.core_nt, to_code, lay.inner_parity, one_error=True)
+            risky_fix = True
         if got is None:
             stats["failed"] += 1
             continue
-        valid_rows.append((_codewords(got[None, :], lay, salt0)[0][0][:I + P], float(size), False))
+        valid_rows.append((got[:I + P], float(size), risky_fix))
         stats["indel_repaired"] += 1
     for row, size, is_risky in valid_rows:
         idx = int(_index_value(row[None, :I])[0])

@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 import reedsolo
 
-from dnastore.dna.outer import _parity_check, _parity_matrix, gf_matmul
+from dnastore.dna.outer import _EXP, _LOG, _parity_check, _parity_matrix, gf_matmul
 
 
 def encode(data: np.ndarray, nsym: int) -> np.ndarray:
@@ -68,12 +68,38 @@ def decode(code: np.ndarray, nsym: int, erasures: np.ndarray | None = None,
     return out, ok, fixed
 
 
+def single_error(code: np.ndarray, nsym: int) -> tuple[np.ndarray, np.ndarray]:
+    """(ok, repaired words) for (M, n) words: ok where the word is a codeword or one byte away
+    from one (its syndromes are those of one error: S_i = e X^i, X = alpha^(n-1-j) for an
+    error e at byte j), which leaves nsym - 2 syndromes to check the repair. Needs nsym >= 3."""
+    code = np.asarray(code, dtype=np.uint8)
+    m, n = code.shape
+    syn = syndromes(code, nsym)
+    zero = ~syn.any(axis=1)
+    out = code.copy()
+    if nsym < 3:
+        return zero, out
+    s0, s1 = syn[:, 0], syn[:, 1]
+    cand = (s0 != 0) & (s1 != 0)
+    # X = S1 / S0 in logs; the error sits at j = n - 1 - log X
+    logx = np.where(cand, (_LOG[s1] - _LOG[s0]) % 255, 0)
+    j = n - 1 - logx
+    cand &= (j >= 0) & (j < n)
+    for i in range(2, nsym):
+        want = np.where(cand, _EXP[(_LOG[s0] + i * logx) % 255], 0)
+        cand &= syn[:, i] == want
+    rows = np.flatnonzero(cand)
+    out[rows, j[rows]] ^= s0[rows].astype(np.uint8)
+    return zero | cand, out
+
+
 def repair_indel(symbols: np.ndarray, length: int, to_code: Callable[[np.ndarray], np.ndarray],
-                 nsym: int) -> np.ndarray | None:
-    """The design-length symbol row for a row one symbol short or long, or None: every single
+                 nsym: int, one_error: bool = False) -> np.ndarray | None:
+    """The codeword (bytes) of a symbol row one symbol short or long of ``length``, or None: every single
     insertion (4 symbols x each place) or deletion (each place) is tried at once, and the fix
     stands when exactly one candidate's codeword (``to_code``: (M, length) symbols -> (M, n)
-    bytes) has zero syndromes. Repairs that give the same row count once."""
+    bytes) has zero syndromes, or with ``one_error`` is one byte from a codeword (an indel and
+    a substitution; the byte is repaired). Repairs that give the same codeword count once."""
     symbols = np.asarray(symbols, dtype=np.uint8)
     m = len(symbols)
     if m == length - 1:
@@ -89,9 +115,12 @@ def repair_indel(symbols: np.ndarray, length: int, to_code: Callable[[np.ndarray
         cand = np.broadcast_to(symbols, (m, m))[keep].reshape(m, length)
     else:
         return None
-    good = ~syndromes(to_code(cand), nsym).any(axis=1)
-    rows = np.unique(cand[good], axis=0)
-    return rows[0] if len(rows) == 1 else None
+    code = to_code(cand)
+    good = ~syndromes(code, nsym).any(axis=1)
+    if one_error and not good.any():
+        good, code = single_error(code, nsym)
+    words = np.unique(code[good], axis=0)
+    return words[0] if len(words) == 1 else None
 
 
 def to_bytes(symbols: np.ndarray) -> np.ndarray:

@@ -30,10 +30,14 @@ MAX_REDUNDANCY = 4.0  # parity strands per data strand: rate 1/5 at most, for co
 FILE_REDUNDANCY = 0.25
 IMAGE_REDUNDANCY = 0.5
 # The dense code's (dnastore.dna.dense): its inner code repairs most strands with an error, so
-# the outer code covers little more than the strands that got no read. Files: 1 MB comes back
-# byte-identical at coverage 5 on the default channel (make bench-codes, 3 seeds).
-DENSE_FILE_REDUNDANCY = 0.07
-DENSE_IMAGE_REDUNDANCY = 0.5
+# the outer code covers little more than the strands that got no read. Its default is not a
+# share but a loss to cover (plan_for_loss): 2.5% of strands, each block failing with
+# probability below 1e-4 (measured at coverage 5 on the default channel: 1.7% of strands get no
+# read, 0.4-1% more fail their repair; 1 MB gets 17 parity strands per 238, 7.1%, and comes back
+# byte-identical, make bench-codes, 3 seeds). Codes of a learned codec: 15% (coverage 3).
+DENSE_FILE_LOSS = 0.025
+DENSE_IMAGE_LOSS = 0.15
+DENSE_EPS = 1e-4
 
 _PRIM = 0x11D
 _EXP = np.zeros(512, dtype=np.int64)
@@ -128,6 +132,38 @@ class RSPlan:
             nsym = max(1, math.ceil(max(ks) * redundancy))
         starts = np.concatenate([[0], np.cumsum(ks)[:-1]]).astype(int)
         return cls(n_data, nsym, tuple((int(s), int(k)) for s, k in zip(starts, ks)))
+
+
+def binom_tail(s: int, n: int, p: float) -> float:
+    """P(X > s) for X ~ Binomial(n, p), summed in logs (no scipy at run time)."""
+    if s >= n:
+        return 0.0
+    lp, lq = math.log(p), math.log1p(-p)
+    terms = [math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * lp + (n - k) * lq
+             for k in range(s + 1, n + 1)]
+    top = max(terms)
+    return math.exp(top) * sum(math.exp(t - top) for t in terms)
+
+
+def plan_for_loss(n_data: int, loss: float, eps: float) -> RSPlan:
+    """Blocks of at most 255 rows whose parity covers a share ``loss`` of strands lost
+    independently, each block failing with probability below ``eps``: the fewest blocks that
+    fit, then the fewest parity rows per block. A small payload gets a larger share of parity
+    than a large one (a block of 19 strands needs 5 parity strands at 2.5% loss, one of 238
+    needs 17), so its risk is no larger."""
+    if not 0 < loss < 0.5:
+        raise DnastoreError(f"a strand loss of {loss} is outside (0, 0.5)")
+    for n_blocks in range(max(1, math.ceil(n_data / 254)), n_data + 1):
+        base, extra = divmod(n_data, n_blocks)
+        k = base + (extra > 0)
+        s = 1
+        while k + s <= 255 and binom_tail(s, k + s, loss) >= eps:
+            s += 1
+        if k + s <= 255:
+            ks = [base + (i < extra) for i in range(n_blocks)]
+            starts = np.concatenate([[0], np.cumsum(ks)[:-1]]).astype(int)
+            return RSPlan(n_data, s, tuple((int(a), int(b)) for a, b in zip(starts, ks)))
+    raise DnastoreError(f"no outer code of blocks within 255 strands covers a strand loss of {loss}")
 
 
 def _parity_check(n: int, nsym: int) -> np.ndarray:

@@ -52,19 +52,13 @@ class OligoSettings:
     def for_data(self, precise: bool) -> "OligoSettings":
         """These settings with the default outer code filled in: ``FILE_REDUNDANCY`` for data
         stored precisely (files, folders, classical codecs), ``IMAGE_REDUNDANCY`` for codes
-        of a learned codec; the dense code's own defaults for it."""
+        of a learned codec. The dense code keeps None: it sizes its outer code to a strand
+        loss (:class:`dnastore.dna.codes.Dense`)."""
         from dataclasses import replace
 
-        from dnastore.dna.outer import (
-            DENSE_FILE_REDUNDANCY,
-            DENSE_IMAGE_REDUNDANCY,
-            FILE_REDUNDANCY,
-            IMAGE_REDUNDANCY,
-        )
-        if self.outer_redundancy is not None:
+        from dnastore.dna.outer import FILE_REDUNDANCY, IMAGE_REDUNDANCY
+        if self.outer_redundancy is not None or self.code_name == "dense":
             return self
-        if self.code_name == "dense":
-            return replace(self, outer_redundancy=DENSE_FILE_REDUNDANCY if precise else DENSE_IMAGE_REDUNDANCY)
         return replace(self, outer_redundancy=FILE_REDUNDANCY if precise else IMAGE_REDUNDANCY)
 
     def layout(self):
@@ -106,11 +100,12 @@ def write_oligos(payload: bytes, extra: dict[str, Any], output: Path, settings: 
 
     output = Path(output)
     check_outputs(force, [output, sidecar_path(output)], inputs, [output])
-    settings = settings.for_data(extra.get("mode") in ("file", "folder") or bool(extra.get("precise")))
+    precise = extra.get("mode") in ("file", "folder") or bool(extra.get("precise"))
+    settings = settings.for_data(precise)
     layout = settings.layout()
     code = get_code(settings.code_name)
-    enc = code.encode(payload, strand_length=settings.length, primers=tuple(layout.primers), unit=1,
-                      redundancy=settings.outer_redundancy or None, extra=extra, index_trits=settings.index_trits,
+    enc = code.encode(payload, strand_length=settings.length, primers=tuple(layout.primers), unit=1, precise=precise,
+                      redundancy=settings.outer_redundancy, extra=extra, index_trits=settings.index_trits,
                       check_trits=settings.check_trits, gc_band=tuple(layout.gc_band), inner_parity=settings.inner_parity)
     man = enc.manifest
     summary: dict[str, Any] = {}

@@ -42,22 +42,54 @@ IMAGE_REDUNDANCIES = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0)
 IMAGE_BITS = (4, 6, 8)
 
 
+DENSE_INNER_PARITIES = (4, 8)  # the dense code's settings a file plan weighs: the default and the stronger one
+
+
 @dataclass
 class Channel:
+    """The channel a plan is for, with the oligo code whose strand loss is measured on it
+    (``strand_length`` None: the code's default)."""
     preset: str = "illumina"
     synthesis: str | None = None
-    strand_length: int = 150
+    strand_length: int | None = None
     seed: int = 0
     loss: dict[float, float] = field(default_factory=dict)
+    code: str | None = None
+    inner_parity: int = 4
+
+    @property
+    def code_name(self) -> str:
+        from dnastore.dna.codes import DEFAULT_CODE
+        return self.code or DEFAULT_CODE
+
+    @property
+    def length(self) -> int:
+        from dnastore.dna.codes import get_code
+        return self.strand_length or get_code(self.code_name).default_length
+
+    def settings(self) -> dict[str, Any]:
+        """What oligo-encode needs to write the strands this channel's loss was measured on."""
+        out: dict[str, Any] = {"code": self.code_name, "strand_length": self.length}
+        if self.code_name == "dense":
+            out["inner_parity"] = self.inner_parity
+        return out
+
+    def encode(self, payload: bytes, extra: dict[str, Any], redundancy: float | None):
+        from dnastore.stages.roundtrip import encode
+        kw = {"inner_parity": self.inner_parity} if self.code_name == "dense" else {}
+        return encode(payload, extra, redundancy=redundancy or 0, code=self.code_name, strand_length=self.length, **kw)
+
+    def bytes_per_strand(self, data: bytes | None = None) -> int:
+        sample = data if data else np.random.default_rng(0).integers(0, 256, 65536, dtype=np.uint8).tobytes()
+        return int(self.encode(sample, {"mode": "file"}, 0).manifest["bytes_per_strand"])
 
     def measure(self, coverages, probe: int = 2000) -> dict[float, float]:
         """Fraction of data strands lost (no outer code) at each coverage."""
         from dnastore.channel.dna import preset_params
-        from dnastore.dna.codec import Layout
-        from dnastore.stages.roundtrip import encode, transmit
+        from dnastore.stages.roundtrip import transmit
         rng = np.random.default_rng(self.seed)
-        enc = encode(rng.integers(0, 256, probe * 16, dtype=np.uint8).tobytes(), {"mode": "file"},
-                     Layout(self.strand_length))
+        enc = self.encode(rng.integers(0, 256, probe * self.bytes_per_strand(), dtype=np.uint8).tobytes(),
+                          {"mode": "file"}, 0)
         n = enc.manifest["n_data_strands"]
         for c in coverages:
             if float(c) not in self.loss:
@@ -82,14 +114,14 @@ def file_failure(n_data: int, r: float, p: float) -> float:
     return float(max(0.0, -np.expm1(np.sum(np.log1p(-sf)))))
 
 
-def _header_strands(r: float, strand_length: int, mode_extra: dict[str, Any]) -> int:
+def _header_strands(channel: Channel, r: float, mode_extra: dict[str, Any]) -> int:
     """Header strands of a pool like the planned one (its manifest's size is what counts)."""
-    from dnastore.dna.codec import Layout, encode_payload
+    from dnastore.dna.codes import get_code
     from dnastore.dna.header import header_strands
     from dnastore.io.manifest import seal_manifest
-    enc = encode_payload(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes(),
-                         Layout(strand_length), redundancy=r or None, extra=mode_extra)
-    return len(header_strands(seal_manifest(enc.manifest), Layout(strand_length))[0])
+    enc = channel.encode(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes(), mode_extra, r)
+    man = seal_manifest(enc.manifest)
+    return len(header_strands(man, get_code(channel.code_name).header_layout(man))[0])
 
 
 def _cost(strands: int, coverage: float, L: int, price_nt: float, price_read: float) -> dict[str, float]:
@@ -101,41 +133,48 @@ def _cost(strands: int, coverage: float, L: int, price_nt: float, price_read: fl
 def plan_file(size: int, channel: Channel, *, price_nt: float = PRICE_NT, price_read: float = PRICE_BASE_READ,
               max_failure: float = 1e-6, margin: float = 1.5, bytes_per_strand: int | None = None,
               probe: int = 2000, data: bytes | None = None) -> dict[str, Any]:
-    """Options (redundancy, coverage) for a byte-identical file of ``size`` bytes (its bytes,
-    where given, set how many fit in a strand)."""
+    """Options (the dense code's inner parity, outer redundancy, coverage) for a
+    byte-identical file of ``size`` bytes (its bytes, where given, set how many fit in a
+    strand). For the dense code each inner parity of :data:`DENSE_INNER_PARITIES` is its
+    own channel (its strand loss measured apart), unless the channel names one that is not
+    the default."""
+    from dataclasses import replace
+
     from dnastore.dna.outer import RSPlan
     if size <= 0:
         raise DnastoreError("the size to plan for must be at least one byte")
-    L = channel.strand_length
-    B = bytes_per_strand or _bytes_per_strand(L, data)
-    n_data = math.ceil(size / B)
-    loss = channel.measure(FILE_COVERAGES, probe)
-    heads = {r: _header_strands(r, L, {"mode": "file", "sha256": "0" * 64}) for r in FILE_REDUNDANCIES}
+    if channel.code_name == "dense" and channel.inner_parity == 4:
+        channels = [channel] + [replace(channel, inner_parity=ip, loss={}) for ip in DENSE_INNER_PARITIES if ip != 4]
+    else:
+        channels = [channel]
     options = []
-    for r in FILE_REDUNDANCIES:
-        parity = RSPlan.make(n_data, r).n_parity
-        strands = n_data + parity + heads[r]
-        for c in FILE_COVERAGES:
-            p = min(1.0, margin * loss[float(c)])
-            fail = file_failure(n_data, r, p)
-            options.append({"outer_redundancy": r, "coverage": c, "strands": strands, "nt": strands * L,
-                            "strand_loss": loss[float(c)], "predicted_failure": fail, "meets_target": fail <= max_failure,
-                            **_cost(strands, c, L, price_nt, price_read)})
+    for ch in channels:
+        L = ch.length
+        B = bytes_per_strand or ch.bytes_per_strand(data)
+        n_data = math.ceil(size / B)
+        loss = ch.measure(FILE_COVERAGES, probe)
+        heads = {r: _header_strands(ch, r, {"mode": "file", "sha256": "0" * 64}) for r in FILE_REDUNDANCIES}
+        for r in FILE_REDUNDANCIES:
+            parity = RSPlan.make(n_data, r).n_parity
+            strands = n_data + parity + heads[r]
+            for c in FILE_COVERAGES:
+                p = min(1.0, margin * loss[float(c)])
+                fail = file_failure(n_data, r, p)
+                options.append({**ch.settings(), "outer_redundancy": r, "coverage": c, "strands": strands,
+                                "nt": strands * L, "strand_loss": loss[float(c)], "predicted_failure": fail,
+                                "meets_target": fail <= max_failure, **_cost(strands, c, L, price_nt, price_read)})
     return _finish({"kind": "file", "bytes": size, "target": f"byte-identical, failure <= {max_failure:g}",
-                    "channel": _channel_json(channel), "prices": {"nt": price_nt, "base_read": price_read},
-                    "data_strands": n_data}, options)
+                    "channel": _channel_json(channel, channels), "prices": {"nt": price_nt, "base_read": price_read}},
+                   options)
 
 
-def _bytes_per_strand(L: int, data: bytes | None = None) -> int:
-    from dnastore.dna.codec import Layout, encode_payload
-    sample = data if data else np.random.default_rng(0).integers(0, 256, 65536, dtype=np.uint8).tobytes()
-    enc = encode_payload(sample, Layout(L))
-    return int(enc.manifest["bytes_per_strand"])
-
-
-def _channel_json(ch: Channel) -> dict[str, Any]:
-    return {"preset": ch.preset, "synthesis": ch.synthesis, "strand_length": ch.strand_length, "seed": ch.seed,
-            "strand_loss": {str(k): v for k, v in sorted(ch.loss.items())}}
+def _channel_json(ch: Channel, channels: list[Channel] | None = None) -> dict[str, Any]:
+    out = {"preset": ch.preset, "synthesis": ch.synthesis, "code": ch.code_name, "strand_length": ch.length,
+           "seed": ch.seed, "strand_loss": {str(k): v for k, v in sorted(ch.loss.items())}}
+    if channels and len(channels) > 1:
+        out["strand_loss_by_inner_parity"] = {str(c.inner_parity): {str(k): v for k, v in sorted(c.loss.items())}
+                                              for c in channels}
+    return out
 
 
 def _finish(head: dict[str, Any], options: list[dict[str, Any]]) -> dict[str, Any]:
@@ -161,7 +200,7 @@ def plan_images(source, channel: Channel, *, target: str = "psnr:20", weights=No
     from dnastore.codecs.base import Codes, get_codec
     from dnastore.data.source import ImageSource
     from dnastore.dna.approx import codes_from_payload, codes_payload
-    from dnastore.dna.codec import Layout, encode_payload
+    from dnastore.dna.codes import get_code
     from dnastore.dna.header import header_strands
     from dnastore.io.manifest import seal_manifest
     from dnastore.metrics import psnr
@@ -173,7 +212,7 @@ def plan_images(source, channel: Channel, *, target: str = "psnr:20", weights=No
         raise DnastoreError(f"--target takes psnr:DB or acc:FRACTION, got {target!r}") from None
     if kind not in ("psnr", "acc"):
         raise DnastoreError(f"--target takes psnr:DB or acc:FRACTION, got {target!r}")
-    L = channel.strand_length
+    L = channel.length
     loss = channel.measure(IMAGE_COVERAGES, probe)
     base = get_codec("vae", weights=weights)
     src = ImageSource(source, base.channels, base.image_shape, resize)
@@ -198,9 +237,9 @@ def plan_images(source, channel: Channel, *, target: str = "psnr:20", weights=No
         clean = score(np.concatenate([imgs for _, imgs in codec.decode(codes).pieces]))
         payload, extra = codes_payload(codes.codes, codes.attrs, codes.arrays, names=src.names[:n])
         for r in IMAGE_REDUNDANCIES:
-            enc = encode_payload(payload, Layout(L), redundancy=r or None, extra=extra)
-            man = enc.manifest
-            strands = man["n_strands"] + len(header_strands(seal_manifest(dict(man)), Layout(L))[0])
+            enc = channel.encode(payload, extra, r)
+            man = seal_manifest(dict(enc.manifest))
+            strands = man["n_strands"] + len(header_strands(man, get_code(channel.code_name).header_layout(man))[0])
             for c in IMAGE_COVERAGES:
                 vals = []
                 for _ in range(draws):
@@ -210,7 +249,8 @@ def plan_images(source, channel: Channel, *, target: str = "psnr:20", weights=No
                     dec = codec.decode(Codes(cc, attrs, side, er))
                     vals.append(score(np.concatenate([imgs for _, imgs in dec.pieces])))
                 q = float(np.mean(vals))
-                options.append({"codec": "vae", "n_bits": bits, "outer_redundancy": r, "coverage": c,
+                options.append({**channel.settings(), "codec": "vae", "n_bits": bits, "outer_redundancy": r,
+                                "coverage": c,
                                 "strands": strands, "nt": strands * L, "bits_per_image": codes.bits_per_image,
                                 f"predicted_{kind}": q, f"error_free_{kind}": clean,
                                 "meets_target": q >= goal, **_cost(strands, c, L, price_nt, price_read)})
@@ -252,12 +292,14 @@ def _surviving_rows(man: dict[str, Any], p: float, rng: np.random.Generator) -> 
 def table(plan: dict[str, Any], rows: int = 8) -> str:
     """The frontier as a Markdown table."""
     q = "predicted_failure" if plan["kind"] == "file" else next(k for k in plan["best"] if k.startswith("predicted_"))
-    head = ["coverage", "outer redundancy"] + (["bits/code"] if plan["kind"] == "images" else []) + \
+    inner = any("inner_parity" in o for o in plan["frontier"])
+    head = ["coverage"] + (["inner parity"] if inner else []) + ["outer redundancy"] + \
+        (["bits/code"] if plan["kind"] == "images" else []) + \
         ["strands", "nt", q.replace("_", " "), "synthesis USD", "sequencing USD", "total USD"]
     out = ["| " + " | ".join(head) + " |", "| " + " | ".join("---" for _ in head) + " |"]
     for o in plan["frontier"][:rows]:
-        vals = [f"{o['coverage']:g}", f"{o['outer_redundancy']:g}"] + ([str(o["n_bits"])] if plan["kind"] == "images"
-                                                                        else []) + \
+        vals = [f"{o['coverage']:g}"] + ([str(o.get("inner_parity", "-"))] if inner else []) + \
+            [f"{o['outer_redundancy']:g}"] + ([str(o["n_bits"])] if plan["kind"] == "images" else []) + \
             [f"{o['strands']:,}", f"{o['nt']:,}", f"{o[q]:.3g}", f"{o['synthesis_usd']:.2f}",
              f"{o['sequencing_usd']:.4f}", f"{o['cost_usd']:.2f}"]
         out.append("| " + " | ".join(vals) + " |")
@@ -266,8 +308,8 @@ def table(plan: dict[str, Any], rows: int = 8) -> str:
 
 def plan(source=None, output=None, *, size: int | None = None, preset: str = "illumina", synthesis: str | None = None,
          target: str | None = None, price_nt: float = PRICE_NT, price_read: float = PRICE_BASE_READ,
-         strand_length: int = 150, weights=None, resize: str | None = None, limit: int | None = None,
-         plot=None, seed: int = 0, force: bool = False, report=None) -> dict[str, Any]:
+         strand_length: int | None = None, weights=None, resize: str | None = None, limit: int | None = None,
+         plot=None, seed: int = 0, force: bool = False, report=None, code: str | None = None) -> dict[str, Any]:
     """Plan a pool: for a file, a folder or a size (byte-identical), or for images (PSNR or
     accuracy). Writes OUTPUT (plan.json, which ``encode --plan`` and ``oligo-encode --plan``
     take) and, with ``plot``, a cost-against-quality plot. Returns the summary."""
@@ -280,7 +322,7 @@ def plan(source=None, output=None, *, size: int | None = None, preset: str = "il
     output = Path(output or "plan.json")
     inputs = [source] if source is not None and Path(str(source)).exists() else []
     check_outputs(force, [output, plot], inputs)
-    ch = Channel(preset, synthesis, strand_length, seed)
+    ch = Channel(preset, synthesis, strand_length, seed, code=code)
     target = target or ("identical" if source is None or Path(source).is_file() else "psnr:20")
     if target != "identical":
         kind, _, value = target.partition(":")
@@ -317,7 +359,8 @@ def plan(source=None, output=None, *, size: int | None = None, preset: str = "il
         if plot is not None:
             _plot(result, outs.path(Path(plot)))
     best = result["best"]
-    summary = {"output": str(output), "kind": result["kind"], "target": result["target"],
+    summary = {"output": str(output), "kind": result["kind"], "target": result["target"], "code": best["code"],
+               **({"inner_parity": best["inner_parity"]} if "inner_parity" in best else {}),
                "outer_redundancy": best["outer_redundancy"], "coverage": best["coverage"],
                "strands": best["strands"], "cost_usd": best["cost_usd"], "synthesis_usd": best["synthesis_usd"],
                "sequencing_usd": best["sequencing_usd"], "options_meeting_target": sum(o["meets_target"]
@@ -368,4 +411,10 @@ def planned(path) -> dict[str, Any]:
     r = best.get("outer_redundancy") if isinstance(best, dict) else None
     if not isinstance(r, (int, float)) or isinstance(r, bool) or not 0 <= r <= 4:
         raise DnastoreError(f"{path} is not a plan written by `dnastore plan`")
-    return {"kind": obj.get("kind"), **best}
+    from dnastore.dna.codes import code_names
+    code, ip, length = best.get("code", "goldman"), best.get("inner_parity", 4), best.get("strand_length")
+    if (code not in code_names() or isinstance(ip, bool) or not isinstance(ip, int) or not 1 <= ip <= 32
+            or (length is not None and (isinstance(length, bool) or not isinstance(length, int)
+                                        or not 40 <= length <= 10000))):
+        raise DnastoreError(f"{path} is not a plan written by `dnastore plan` (its code settings are malformed)")
+    return {"kind": obj.get("kind"), **best, "code": code, "inner_parity": ip}

@@ -82,7 +82,7 @@ def test_existing_output_needs_force(tmp):
 def encoded(tmp):
     Path("f.bin").write_bytes(b"bad input tests " * 50)
     run(["oligo-encode", "f.bin", "-o", "x.fasta"])
-    run(["simulate", "x.fasta", "--coverage", "3", "-o", "r.fastq"])
+    run(["simulate", "x.fasta", "--coverage", "5", "-o", "r.fastq"])
     return tmp
 
 

@@ -60,6 +60,40 @@ def test_one_insertion_or_deletion_is_repaired(rng):
         for row in (short, long):
             got = repair_indel(row, L, code_of, 4)
             if got is not None:
-                assert (got == sym[i]).all()
+                assert (got == to_bytes(sym[i][None])[0]).all()
                 fixed += 1
     assert fixed >= 110                      # nearly all of 120; none wrong
+
+
+def test_an_indel_with_a_substitution_is_repaired_with_one_error_allowed(rng):
+    data = rng.integers(0, 256, (60, 32)).astype(np.uint8)
+    words = encode(data, 4)
+    sym = to_symbols(words)
+    L = sym.shape[1]
+    fixed = 0
+    for i in range(60):
+        row = sym[i].copy()
+        q = int(rng.integers(0, L))
+        row[q] = (row[q] + 1) % 4                                   # a substitution
+        row = np.delete(row, int(rng.integers(0, L)))               # and a deletion
+        plain = repair_indel(row, L, to_bytes, 4)        # only where the two errors meet
+        assert plain is None or (plain == words[i]).all()
+        got = repair_indel(row, L, to_bytes, 4, one_error=True)
+        if got is not None:
+            assert (got == words[i]).all()
+            fixed += 1
+    assert fixed >= 50
+
+
+def test_single_error_finds_and_repairs_one_byte(rng):
+    from dnastore.dna.inner import single_error
+    words = encode(rng.integers(0, 256, (200, 40)).astype(np.uint8), 4)
+    bad = words.copy()
+    j = rng.integers(0, words.shape[1], 200)
+    bad[np.arange(200), j] ^= rng.integers(1, 256, 200).astype(np.uint8)
+    ok, rep = single_error(bad, 4)
+    assert ok.all() and (rep == words).all()
+    two = bad.copy()
+    two[np.arange(200), (j + 3) % words.shape[1]] ^= 0x5A
+    ok, _ = single_error(two, 4)
+    assert ok.mean() < 0.02

@@ -1,7 +1,8 @@
 """Golden bytes: every stage, run on the shipped examples with fixed seeds, writes exactly the
 recorded files (tests/golden/pipeline_sha256.json: the sha256 of each file). First recorded on
 the code before the house moved (stages as library functions), which then wrote the same 180
-files; regenerated deliberately when pools gained their header strands and default outer codes.
+files; regenerated deliberately when pools gained their header strands and default outer codes, and
+when the dense code became the default (the Goldman-style code's rows were added then).
 A change that alters any artifact fails here; when the change is meant, regenerate:
 
     DNASTORE_REGOLD=1 .venv/bin/python -m pytest tests/stages/test_stages_golden.py
@@ -37,6 +38,11 @@ STAGES = [
     ["simulate", "f.fasta", "--coverage", "10", "--seed", "1", "-o", "f.fastq"],
     ["consensus", "f.fastq", "-o", "f.consensus.fasta"],
     ["oligo-decode", "f.consensus.fasta", "-o", "f.out"],
+    # the Goldman-style code, no longer the default, keeps its bytes too
+    ["oligo-encode", "excerpt.txt", "-o", "g.fasta", "--code", "goldman", "--outer-redundancy", "0.2"],
+    ["simulate", "g.fasta", "--coverage", "10", "--seed", "1", "-o", "g.fastq"],
+    ["consensus", "g.fastq", "-o", "g.consensus.fastq"],
+    ["oligo-decode", "g.consensus.fastq", "-o", "g.out"],
 ]
 
 
@@ -51,7 +57,7 @@ def test_every_stage_writes_the_recorded_bytes(tmp):
     if os.environ.get("DNASTORE_REGOLD"):
         GOLDEN.write_text(json.dumps(got, indent=1, sort_keys=True) + "\n")
     want = json.loads(GOLDEN.read_text())
-    assert (tmp / "f.out").read_bytes() == excerpt.read_bytes()
+    assert (tmp / "f.out").read_bytes() == excerpt.read_bytes() == (tmp / "g.out").read_bytes()
     assert sorted(got) == sorted(want)
     differ = sorted(k for k in want if got[k] != want[k])
     assert not differ, differ

@@ -25,7 +25,7 @@ def test_stages_and_composites_round_trip_through_an_ideal_channel(tmp):
     s = json.loads(r.stdout)
     man = json.loads(Path("out.fasta.json").read_text())
     assert s["bits_per_image"] == man["per_image"]["bits_per_image"] == 128
-    assert s["nt_per_image"] == pytest.approx(man["n_strands"] * 150 / 8)
+    assert s["nt_per_image"] == pytest.approx(man["n_strands"] * man["layout"]["strand_length"] / 8)
     run(["simulate", "--coverage", "30", "--preset", "ideal", "--synthesis", "ideal", "-o", "reads.fastq"])
     r = run(["decode", "reads.fastq", "-o", "recon", "--originals", "img", "--json"])
     d = json.loads(r.stdout)

@@ -90,4 +90,4 @@ def test_a_manifest_that_disagrees_with_the_header_strands_is_refused_naming_the
 def test_the_header_costs_under_2_percent_of_a_1mb_pool(tmp):
     Path("big.bin").write_bytes(np.random.default_rng(0).integers(0, 256, 1_000_000, dtype=np.uint8).tobytes())
     s = json.loads(run(["oligo-encode", "big.bin", "-o", "big.fasta", "--json"]).stdout)
-    assert 0 < s["header_fraction"] < 0.02 and s["header_nt"] == s["header_strands"] * 150
+    assert 0 < s["header_fraction"] < 0.02 and s["header_nt"] == s["header_strands"] * s["strand_length"]
