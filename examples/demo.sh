@@ -25,7 +25,7 @@ SRC="$ROOT/examples/dnastore-readme-excerpt.txt"
 $D oligo-encode "$SRC" -o excerpt.fasta --force
 $D simulate excerpt.fasta --coverage 10 --preset illumina --seed 1 -o excerpt.fastq --force
 rm -f excerpt.fastq.json
-$D consensus excerpt.fastq -o excerpt.consensus.fasta --force
-rm -f excerpt.consensus.fasta.json
-$D oligo-decode excerpt.consensus.fasta -o excerpt.decoded.txt --force
+$D consensus excerpt.fastq -o excerpt.consensus.fastq --force   # FASTQ: each base's confidence goes on
+rm -f excerpt.consensus.fastq.json
+$D oligo-decode excerpt.consensus.fastq -o excerpt.decoded.txt --force
 cmp "$SRC" excerpt.decoded.txt && echo "demo: $(basename "$SRC") came back byte-identical from simulated DNA (see $OUT/)"

@@ -270,6 +270,7 @@ def decode(run: Run, reads: Path, **kw) -> None:
 @click.option("--code", type=click.Choice(["goldman", "dense"]), help="The oligo code to plan for [goldman]; for "
               "dense, a file plan weighs the default inner parity (4) against the stronger one (8).")
 @click.option("--strand-length", type=click.IntRange(60, 10000), help="[150 goldman, 240 dense]")
+@click.option("--max-coverage", type=number(1, 1e6), help="Files: sequence at most this deep (a budget of reads).")
 @click.option("--limit", type=click.IntRange(1), help="Plan on the first N images only.")
 @click.option("--resize", help="Resize folder images to WIDTHxHEIGHT first.")
 @click.option("-o", "--output", type=PATH, default=Path("plan.json"), show_default=True, help="The plan to write.")

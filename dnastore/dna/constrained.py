@@ -20,6 +20,7 @@ bases descrambles to noise, which the inner code or check then refuses.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,7 @@ from dnastore.errors import DnastoreError
 SEED_NT = 4                 # bases that write the seed (4^4 = 256 keystreams)
 N_SEEDS = 4 ** SEED_NT
 _M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+_LITTLE = sys.byteorder == "little"
 
 
 @dataclass(frozen=True)
@@ -59,16 +61,22 @@ def keystream(seeds: np.ndarray, salts: np.ndarray, length: int) -> np.ndarray:
         h = _mix(salts * np.uint64(0x9E3779B97F4A7C15) + seeds * np.uint64(0xD1B54A32D192ED03)
                  + words * np.uint64(0x8CB92BA72F3D8DD7))
     # 32 symbols of two bits from each 64-bit word, the lowest bits first: the word's bytes
-    # (little-endian) give four symbols each
-    sym = np.ascontiguousarray(h.astype("<u8")).view(np.uint8).reshape(len(h), -1, 1)
-    sym = (sym >> np.array([0, 2, 4, 6], dtype=np.uint8)) & np.uint8(3)
-    return sym.reshape(len(h), -1)[:, :length]
+    # (little-endian) give four symbols each, by one table lookup
+    b = np.ascontiguousarray(h if _LITTLE else h.astype("<u8")).view(np.uint8)
+    return _BYTE_SYMBOLS[b].reshape(len(h), -1)[:, :length]
+
+
+# each byte's four two-bit symbols, lowest bits first
+_BYTE_SYMBOLS = ((np.arange(256, dtype=np.uint8)[:, None] >> np.array([0, 2, 4, 6], dtype=np.uint8)) & 3).astype(np.uint8)
 
 
 def _seed_bases(seeds: np.ndarray) -> np.ndarray:
     """The seed as SEED_NT base symbols, most significant first."""
     seeds = np.asarray(seeds, dtype=np.int64)
     return np.stack([(seeds >> (2 * (SEED_NT - 1 - k))) & 3 for k in range(SEED_NT)], axis=1).astype(np.uint8)
+
+
+_SEED_BASES = _seed_bases(np.arange(N_SEEDS))
 
 
 def satisfied(strands: np.ndarray, c: Constraints, left: np.ndarray | None = None,
@@ -78,24 +86,38 @@ def satisfied(strands: np.ndarray, c: Constraints, left: np.ndarray | None = Non
     n, L = strands.shape
     lf = np.zeros(0, np.uint8) if left is None else np.asarray(left, np.uint8)
     rf = np.zeros(0, np.uint8) if right is None else np.asarray(right, np.uint8)
-    full = np.concatenate([np.broadcast_to(lf, (n, len(lf))), strands, np.broadcast_to(rf, (n, len(rf)))], axis=1)
-    ok = np.ones(n, dtype=bool)
     r = c.max_run
-    if full.shape[1] > r:
-        # a run longer than r: r equal neighbours in a row
-        eq = full[:, 1:] == full[:, :-1]
-        run = eq[:, :eq.shape[1] - r + 1].copy()
-        for k in range(1, r):
-            run &= eq[:, k:eq.shape[1] - r + 1 + k]
-        ok &= ~run.any(axis=1)
-        if not ok.all():
-            # the run limit refuses most candidates: the GC tests look only at the others
-            out = np.zeros(n, dtype=bool)
-            keep = np.flatnonzero(ok)
-            if len(keep):
-                out[keep] = _gc_ok(strands[keep], full[keep], c, len(lf), L)
-            return out
-    return ok & _gc_ok(strands, full, c, len(lf), L)
+    # a run longer than r: r equal neighbours in a row; first within the strands (no copy with
+    # the flanks), then across the joins with them
+    ok = ~_has_run(strands, r) if L > r else np.ones(n, dtype=bool)
+    keep = np.flatnonzero(ok)
+    j = min(r, L)
+    for flank, at_left in ((lf, True), (rf, False)):
+        if len(flank) and len(keep):
+            edge = (np.concatenate([np.broadcast_to(flank[-r:], (len(keep), min(r, len(flank)))), strands[keep, :j]], axis=1)
+                    if at_left else
+                    np.concatenate([strands[keep, L - j:], np.broadcast_to(flank[:r], (len(keep), min(r, len(flank))))], axis=1))
+            bad = _has_run(edge, r)
+            ok[keep[bad]] = False
+            keep = keep[~bad]
+    if not len(keep):
+        return ok
+    full = np.concatenate([np.broadcast_to(lf, (len(keep), len(lf))), strands[keep],
+                           np.broadcast_to(rf, (len(keep), len(rf)))], axis=1)
+    # the run limit refuses most candidates: the GC tests look only at the others
+    ok[keep] = _gc_ok(strands[keep], full, c, len(lf), L)
+    return ok
+
+
+def _has_run(x: np.ndarray, r: int) -> np.ndarray:
+    """Rows of ``x`` with more than ``r`` equal symbols in a row."""
+    if x.shape[1] <= r:
+        return np.zeros(len(x), dtype=bool)
+    eq = x[:, 1:] == x[:, :-1]
+    run = eq[:, :eq.shape[1] - r + 1].copy()
+    for k in range(1, r):
+        run &= eq[:, k:eq.shape[1] - r + 1 + k]
+    return run.any(axis=1)
 
 
 def _gc_ok(strands: np.ndarray, full: np.ndarray, c: Constraints, lf: int, L: int) -> np.ndarray:
@@ -136,7 +158,10 @@ def encode(frames: np.ndarray, salts: np.ndarray, c: Constraints = Constraints()
         if not len(todo):
             break
         seeds = (start[todo] + j) % N_SEEDS
-        cand = np.concatenate([_seed_bases(seeds), (frames[todo] + keys(seeds, todo)) % 4], axis=1)
+        cand = np.empty((len(todo), SEED_NT + m), dtype=np.uint8)
+        cand[:, :SEED_NT] = _SEED_BASES[seeds]
+        np.add(frames[todo], keys(seeds, todo), out=cand[:, SEED_NT:])
+        cand[:, SEED_NT:] &= 3
         ok = satisfied(cand, c, left, right)
         out[todo[ok]] = cand[ok]
         todo = todo[~ok]

@@ -78,8 +78,20 @@ def _salt0(encoding_id: str) -> np.uint64:
 
 
 def _head_keystream(seeds: np.ndarray, salt0: np.uint64, lay: DenseLayout) -> np.ndarray:
-    """The index bytes' keystream symbols, from (seed, salt0) alone."""
-    return constrained.keystream(seeds, np.full(len(seeds), salt0, dtype=np.uint64), 4 * lay.index_bytes)
+    """The index bytes' keystream symbols, from (seed, salt0) alone: a table of the 256 seeds'
+    (made once per encoding), read by seed."""
+    key = (int(salt0), 4 * lay.index_bytes)
+    table = _HEAD_CACHE.get(key)
+    if table is None:
+        all_seeds = np.arange(constrained.N_SEEDS)
+        table = constrained.keystream(all_seeds, np.full(len(all_seeds), salt0, dtype=np.uint64), key[1])
+        if len(_HEAD_CACHE) > 64:
+            _HEAD_CACHE.clear()
+        _HEAD_CACHE[key] = table
+    return table[np.asarray(seeds, dtype=np.int64)]
+
+
+_HEAD_CACHE: dict[tuple[int, int], np.ndarray] = {}
 
 
 def _keystreams(seeds: np.ndarray, index: np.ndarray, salt0: np.uint64, lay: DenseLayout,
@@ -88,10 +100,11 @@ def _keystreams(seeds: np.ndarray, index: np.ndarray, salt0: np.uint64, lay: Den
     made), the rest's from (seed, salt0 mixed with the index)."""
     head = 4 * lay.index_bytes
     body = 4 * lay.frame_bytes + lay.pad_nt
-    k1 = _head_keystream(seeds, salt0, lay) if k1 is None else k1
+    out = np.empty((len(seeds), body), dtype=np.uint8)
+    out[:, :head] = _head_keystream(seeds, salt0, lay) if k1 is None else k1
     salts = constrained._mix(np.asarray(index, dtype=np.uint64) + np.uint64(1)) ^ salt0
-    k2 = constrained.keystream(seeds, salts, body - head)
-    return np.concatenate([k1, k2], axis=1)
+    out[:, head:] = constrained.keystream(seeds, salts, body - head)
+    return out
 
 
 def _index_bytes(values: np.ndarray, width: int) -> np.ndarray:

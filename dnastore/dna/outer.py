@@ -66,11 +66,29 @@ def gf_inv(a: int) -> int:
     return int(_EXP[255 - _LOG[a]])
 
 
+# the whole multiplication table (64 kB): a product is one lookup
+_MUL = np.where((np.arange(256)[:, None] == 0) | (np.arange(256)[None, :] == 0), 0,
+                _EXP[(_LOG[np.arange(256)][:, None] + _LOG[np.arange(256)][None, :]) % 255]).astype(np.uint8)
+
+
 def gf_matmul(m: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """(r, n) x (n, c) matrix product over GF(2^8)."""
+    """(r, n) x (n, c) matrix product over GF(2^8): one table lookup and one XOR per term,
+    a row of ``x`` at a time, in bytes."""
+    m = np.asarray(m)
+    x = np.asarray(x)
+    out = np.zeros((m.shape[0], x.shape[1]), dtype=np.uint8)
     if m.shape[1] == 0:
-        return np.zeros((m.shape[0], x.shape[1]), dtype=np.int64)
-    return np.bitwise_xor.reduce(gf_mul(m[:, :, None], x[None, :, :]), axis=1)
+        return out.astype(np.int64)
+    mi = m.astype(np.intp)
+    xi = x.astype(np.uint8)
+    if m.shape[0] < m.shape[1]:
+        # few rows (parity or syndromes of a long word): one row of the product at a time
+        for i in range(m.shape[0]):
+            out[i] = np.bitwise_xor.reduce(_MUL[mi[i][:, None], xi], axis=0)
+    else:
+        for j in range(m.shape[1]):
+            out ^= _MUL[mi[:, j][:, None], xi[j][None, :]]
+    return out.astype(np.int64)
 
 
 def gf_solve(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -132,7 +132,7 @@ def _cost(strands: int, coverage: float, L: int, price_nt: float, price_read: fl
 
 def plan_file(size: int, channel: Channel, *, price_nt: float = PRICE_NT, price_read: float = PRICE_BASE_READ,
               max_failure: float = 1e-6, margin: float = 1.5, bytes_per_strand: int | None = None,
-              probe: int = 2000, data: bytes | None = None) -> dict[str, Any]:
+              probe: int = 2000, data: bytes | None = None, max_coverage: float | None = None) -> dict[str, Any]:
     """Options (the dense code's inner parity, outer redundancy, coverage) for a
     byte-identical file of ``size`` bytes (its bytes, where given, set how many fit in a
     strand). For the dense code each inner parity of :data:`DENSE_INNER_PARITIES` is its
@@ -147,17 +147,21 @@ def plan_file(size: int, channel: Channel, *, price_nt: float = PRICE_NT, price_
         channels = [channel] + [replace(channel, inner_parity=ip, loss={}) for ip in DENSE_INNER_PARITIES if ip != 4]
     else:
         channels = [channel]
+    coverages = [c for c in FILE_COVERAGES if max_coverage is None or c <= max_coverage]
+    if not coverages:
+        raise DnastoreError(f"--max-coverage {max_coverage:g} is below every coverage a plan weighs "
+                            f"({FILE_COVERAGES[0]} and up)")
     options = []
     for ch in channels:
         L = ch.length
         B = bytes_per_strand or ch.bytes_per_strand(data)
         n_data = math.ceil(size / B)
-        loss = ch.measure(FILE_COVERAGES, probe)
+        loss = ch.measure(coverages, probe)
         heads = {r: _header_strands(ch, r, {"mode": "file", "sha256": "0" * 64}) for r in FILE_REDUNDANCIES}
         for r in FILE_REDUNDANCIES:
             parity = RSPlan.make(n_data, r).n_parity
             strands = n_data + parity + heads[r]
-            for c in FILE_COVERAGES:
+            for c in coverages:
                 p = min(1.0, margin * loss[float(c)])
                 fail = file_failure(n_data, r, p)
                 options.append({**ch.settings(), "outer_redundancy": r, "coverage": c, "strands": strands,
@@ -193,7 +197,7 @@ def _finish(head: dict[str, Any], options: list[dict[str, Any]]) -> dict[str, An
 
 def plan_images(source, channel: Channel, *, target: str = "psnr:20", weights=None, resize: str | None = None,
                 price_nt: float = PRICE_NT, price_read: float = PRICE_BASE_READ, draws: int = 2,
-                probe: int = 2000, limit: int | None = None) -> dict[str, Any]:
+                probe: int = 2000, limit: int | None = None, max_coverage: float | None = None) -> dict[str, Any]:
     """Options (bits per code, redundancy, coverage) of the VAE codec that reach a mean PSNR
     (``psnr:DB``) or classifier accuracy (``acc:FRACTION``, MNIST labels needed) on the
     images of ``source``."""
@@ -213,7 +217,11 @@ def plan_images(source, channel: Channel, *, target: str = "psnr:20", weights=No
     if kind not in ("psnr", "acc"):
         raise DnastoreError(f"--target takes psnr:DB or acc:FRACTION, got {target!r}")
     L = channel.length
-    loss = channel.measure(IMAGE_COVERAGES, probe)
+    coverages = [c for c in IMAGE_COVERAGES if max_coverage is None or c <= max_coverage]
+    if not coverages:
+        raise DnastoreError(f"--max-coverage {max_coverage:g} is below every coverage a plan weighs "
+                            f"({IMAGE_COVERAGES[0]} and up)")
+    loss = channel.measure(coverages, probe)
     base = get_codec("vae", weights=weights)
     src = ImageSource(source, base.channels, base.image_shape, resize)
     n = min(src.n, limit or src.n)
@@ -240,7 +248,7 @@ def plan_images(source, channel: Channel, *, target: str = "psnr:20", weights=No
             enc = channel.encode(payload, extra, r)
             man = seal_manifest(dict(enc.manifest))
             strands = man["n_strands"] + len(header_strands(man, get_code(channel.code_name).header_layout(man))[0])
-            for c in IMAGE_COVERAGES:
+            for c in coverages:
                 vals = []
                 for _ in range(draws):
                     ok = _surviving_rows(man, loss[float(c)], rng)
@@ -309,7 +317,8 @@ def table(plan: dict[str, Any], rows: int = 8) -> str:
 def plan(source=None, output=None, *, size: int | None = None, preset: str = "illumina", synthesis: str | None = None,
          target: str | None = None, price_nt: float = PRICE_NT, price_read: float = PRICE_BASE_READ,
          strand_length: int | None = None, weights=None, resize: str | None = None, limit: int | None = None,
-         plot=None, seed: int = 0, force: bool = False, report=None, code: str | None = None) -> dict[str, Any]:
+         plot=None, seed: int = 0, force: bool = False, report=None, code: str | None = None,
+         max_coverage: float | None = None) -> dict[str, Any]:
     """Plan a pool: for a file, a folder or a size (byte-identical), or for images (PSNR or
     accuracy). Writes OUTPUT (plan.json, which ``encode --plan`` and ``oligo-encode --plan``
     take) and, with ``plot``, a cost-against-quality plot. Returns the summary."""
@@ -347,12 +356,12 @@ def plan(source=None, output=None, *, size: int | None = None, preset: str = "il
             data = None
         if size is None:
             raise DnastoreError("give a file, a folder or --bytes to plan for")
-        result = plan_file(size, ch, price_nt=price_nt, price_read=price_read, data=data)
+        result = plan_file(size, ch, price_nt=price_nt, price_read=price_read, data=data, max_coverage=max_coverage)
     else:
         if source is None:
             raise DnastoreError("an image target needs the images (a folder or a dataset)")
         result = plan_images(source, ch, target=target, weights=weights, resize=resize, price_nt=price_nt,
-                             price_read=price_read, limit=limit)
+                             price_read=price_read, limit=limit, max_coverage=max_coverage)
     result["format"] = "dnastore-plan"
     with atomic_outputs(force, inputs) as outs:
         outs.path(output).write_text(json.dumps(result, indent=1) + "\n")
