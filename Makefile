@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install -q -c constraints.txt
 
-.PHONY: help install test demo peers test-peers bench-sim validate-sim bench-noisy bench-codes bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench-rate bench-rate-quick bench-bsc bench-bsc-quick train-bsc train-latents bench-necst bench-necst-quick bench-necst-speed bench-necst-ideal bench-necst-downstream bench-necst-latent train-necst bench-bandwidth bench-bandwidth-quick bench bench-quick fuzz bench-scale bench-defaults bench-header bench-first-hour plan-mnist examples clean
+.PHONY: help install test demo peers test-peers bench-sim validate-sim bench-noisy bench-codes bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench-rate bench-rate-quick bench-bsc bench-bsc-quick train-bsc train-latents bench-necst bench-necst-quick bench-necst-speed bench-necst-ideal bench-necst-downstream bench-necst-latent train-necst bench-bandwidth bench-bandwidth-quick bench bench-quick fuzz bench-scale bench-defaults bench-defaults-dense bench-header bench-first-hour plan-mnist examples clean
 
 help:
 	@echo "make install     virtual environment in .venv with the pinned stack (constraints.txt)"
@@ -14,7 +14,7 @@ help:
 	@echo "make test-peers  interop tests against BBMap randomreads and dt4dds"
 	@echo "make bench-sim   simulator and consensus benchmark against the peers -> results/bench_sim.json"
 	@echo "make validate-sim  simulate against dt4dds on the same oligos, four workflows, with tolerances -> results/validate_sim.json"
-	@echo "make bench-codes   the oligo code vs Chamaeleo's Goldman and DNA Fountain: density, speed, lowest coverage -> results/bench_codes.json"
+	@echo "make bench-codes   the dense and Goldman-style codes vs Chamaeleo's Goldman and DNA Fountain: density, speed, lowest coverage, noisy channels -> results/bench_codes.json"
 	@echo "make bench-noisy   consensus on nanopore and MinION-like reads, coverage 10-100, three seeds -> results/noisy_consensus.json"
 	@echo "make bench-codec the shipped VAE and its quantizers on MNIST test -> results/bench_codec.json"
 	@echo "make bench-table3        paper Table III: BSC p=0.05 on the stored bits, VAE vs PNG/JPEG/WebP (-quick: 1k images)"
@@ -29,7 +29,8 @@ help:
 	@echo "make bench-bandwidth     joint vs separate over AWGN at 5 SNRs, bandwidth-limited channel, FID (-quick: < 15 min)"
 	@echo "make bench / bench-quick every image experiment, full or on subsets"
 	@echo "make bench-scale         decode 10M simulated reads under /usr/bin/time (peak RSS), consensus single vs Dask"
-	@echo "make bench-defaults      the default outer codes: strand loss, files 1 kB-10 MB at coverage 5-10, images at coverage 2"
+	@echo "make bench-defaults      the Goldman-style code's default outer codes: strand loss, files 1 kB-10 MB at coverage 5-10, images at coverage 2"
+	@echo "make bench-defaults-dense  the same for the dense (default) code's loss-sized outer code"
 	@echo "make bench-header        what the header strands cost for files and image sets -> results/header_cost.json"
 	@echo "make bench-first-hour    a new user's first commands, cold and warm, with peak memory -> results/first_hour.json"
 	@echo "make plan-mnist          dnastore plan for the 10k MNIST test set at the default prices (README table)"
@@ -175,6 +176,9 @@ fuzz: install
 
 bench-defaults: install
 	$(BIN)/python pipelines/defaults.py --out results/defaults.json
+
+bench-defaults-dense: install
+	$(BIN)/python pipelines/defaults_dense.py --out results/defaults_dense.json
 
 bench-first-hour: install
 	$(BIN)/python pipelines/first_hour.py --out results/first_hour.json

@@ -102,16 +102,16 @@ class Dense(OligoCode):
     default_length = 240
 
     def encode(self, payload, *, strand_length, primers, unit, redundancy, extra, inner_parity=4,
-               gc_band=(0.40, 0.60), precise: bool | None = None, **_):
-        """``redundancy`` None: an outer code that covers the default strand loss
-        (:data:`dnastore.dna.outer.DENSE_FILE_LOSS` for data stored precisely,
+               gc_band=(0.40, 0.60), precise: bool | None = None, loss: float | None = None, **_):
+        """``redundancy`` None: an outer code that covers a strand ``loss`` (default
+        :data:`dnastore.dna.outer.DENSE_FILE_LOSS` for data stored precisely,
         ``DENSE_IMAGE_LOSS`` for a learned codec's codes); 0: none."""
         from dnastore.dna import constrained, dense
         from dnastore.dna.codec import Encoded
         from dnastore.dna.outer import DENSE_FILE_LOSS, DENSE_IMAGE_LOSS
         if precise is None:
             precise = extra.get("mode") in ("file", "folder") or bool(extra.get("precise"))
-        loss = (DENSE_FILE_LOSS if precise else DENSE_IMAGE_LOSS) if redundancy is None else None
+        loss = (loss or (DENSE_FILE_LOSS if precise else DENSE_IMAGE_LOSS)) if redundancy is None else None
         p1, p2 = primers
         core = strand_length - len(p1) - len(p2)
         lay = dense.DenseLayout(core, (p1, p2), 1, inner_parity,
