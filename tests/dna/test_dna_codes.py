@@ -115,3 +115,17 @@ def test_cli_dense_pool_decodes_from_its_reads_alone(tmp_path):
     out = run_cli(["oligo-decode", str(cons), "-o", str(tmp_path / "back.bin")])
     assert "manifest_from: header strands" in out and "sha256_verified: True" in out
     assert (tmp_path / "back.bin").read_bytes() == src.read_bytes()
+
+
+def test_a_strand_of_the_other_code_or_encoding_is_an_erasure(rng):
+    data = rng.integers(0, 256, 4000).astype(np.uint8).tobytes()
+    g = get_code("goldman").encode(data, strand_length=240, primers=dense.DenseLayout().primers, unit=1,
+                                   redundancy=0.2, extra={"mode": "file"})
+    d = _dense(data)
+    other = _dense(data[::-1])
+    man = seal_manifest(d.manifest)
+    for strands in (g.strands, other.strands):
+        r = get_code("dense").decode([(s, 1) for s in strands], man)
+        assert r.strands["valid"] == 0 and r.erased.all()
+    gman = seal_manifest(g.manifest)
+    assert get_code("goldman").decode([(s, 1) for s in d.strands], gman).strands["valid"] == 0
