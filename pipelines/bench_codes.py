@@ -223,9 +223,16 @@ def main() -> None:
     ap.add_argument("--skip-noisy", action="store_true")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench_codes.json")
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    ap.add_argument("--replot", action="store_true", help="Redraw the plot and README block from --out only.")
     args = ap.parse_args()
 
     from common import machine, save_figure, update_readme, write_results
+    if args.replot:
+        res = json.loads(args.out.read_text())
+        res["lowest_coverage"] = {k: {int(s): v for s, v in d.items()} for k, d in res["lowest_coverage"].items()}
+        _plot(res, ROOT / "examples" / "figures" / "bench_codes.png", save_figure)
+        update_readme(args.readme, "bench-codes", _readme(res, args))
+        return
 
     from dnastore import __version__
     seeds = [int(x) for x in args.seeds.split(",")]
@@ -301,6 +308,9 @@ def main() -> None:
     write_results(args.out, res)
     print(json.dumps({"lowest_coverage": lowest, "density": density}))
     _plot(res, args.out.with_suffix(".png"), save_figure)
+    figures = ROOT / "examples" / "figures"
+    if figures.is_dir():
+        _plot(res, figures / "bench_codes.png", save_figure)
     update_readme(args.readme, "bench-codes", _readme(res, args))
 
 
@@ -349,8 +359,9 @@ def _readme(res: dict, args) -> str:
                         for s, v in res["lowest_coverage"][code].items())
         lines.append(f"| {code} | default | {res['big_density'][code]:.3f} | {per} |")
     for c in res["curve"]:
+        low = f"{c['lowest']:g}" if c["lowest"] is not None else f"none to {res['coverages'][-1]:g}"
         lines.append(f"| {c['code']} | {c['outer_redundancy']:g} parity per data strand | {c['density']:.3f} | "
-                     f"{c['lowest'] if c['lowest'] is not None else 'none'} (seed {args.seeds.split(',')[0]}) |")
+                     f"{low} (seed {args.seeds.split(',')[0]}) |")
     if res["noisy"]:
         lines += ["", "Noisy channels, the dense code with the setting `dnastore plan --max-coverage` picks "
                   f"({res['noisy'][0]['bytes'] // 1000} kB file):", "",

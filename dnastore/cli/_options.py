@@ -185,8 +185,8 @@ oligo_options = stack(
     click.option("--strand-length", type=click.IntRange(40, 10000), default=None,
                  help="Total length of each oligo in nt, primers included [150 goldman, 240 dense]."),
     click.option("--inner-parity", type=click.IntRange(1, 32), default=4, show_default=True,
-                 help="dense: Reed-Solomon parity bytes inside each strand. The stronger setting for noisy "
-                      "channels (photolithographic synthesis, nanopore) is 8 with --outer-redundancy 0.3."),
+                 help="dense: Reed-Solomon parity bytes inside each strand (8: the stronger inner code that "
+                      "`dnastore plan` also weighs)."),
     click.option("--primers", help="Forward and reverse primer, FWD,REV (default: dnastore's 20-nt pair)."),
     click.option("--no-primers", is_flag=True, help="Oligos without primers."),
     click.option("--index-trits", type=click.IntRange(0, 40), default=0, show_default=True,
@@ -195,10 +195,12 @@ oligo_options = stack(
                  help="goldman: width of the per-strand check (a keyed CRC) in trits."),
     click.option("--gc-band", default="0.40,0.60", show_default=True, help="Allowed GC fraction per oligo, LOW,HIGH."),
     click.option("--outer-redundancy", type=number(0, 4),
-                 help="Parity strands per data strand of the outer Reed-Solomon code, 0 to 4 (0: off). Default: "
-                      "0.25 for files, folders and JPEG/PNG/WebP (+25% nt; byte-identical from coverage 5 on the "
-                      "default channel), 0.5 for learned image codes (+50% nt; accuracy within 0.01 of "
-                      "error-free at coverage 2). 1.5 or more keeps images at coverage 1."),
+                 help="Parity strands per data strand of the outer Reed-Solomon code, 0 to 4 (0: off). Default, "
+                      "dense: sized to a 2.5% strand loss for files (1 MB: +7%; byte-identical from coverage 5 on "
+                      "the default channel), 15% for learned image codes. Goldman-style: 0.25 for files, 0.5 for "
+                      "learned codes. Noisy channels need more: `dnastore plan --max-coverage` picks it (0.25 for "
+                      "photolithographic synthesis at coverage 30, 0.1 for the nanopore preset at coverage 20) and "
+                      "--plan applies it."),
 )
 
 quant_options = stack(
