@@ -2,7 +2,7 @@
 
     make bench-header     # python pipelines/header_cost.py --out results/header_cost.json
 
-Each pool is written with the defaults of `oligo-encode` / `encode` (150-nt strands,
+Each pool is written with the defaults of `oligo-encode` / `encode` (the dense code, 240-nt strands,
 dnastore's primers, the default outer code); the header's strands, nt and share of all the
 pool's nt are read from the manifest's ``header`` record."""
 
