@@ -592,6 +592,10 @@ def _project_votes(counts: np.ndarray, draft: str, read: str, q: np.ndarray) -> 
             i += num
             j += num
         elif op == "I":
+            # bases this read has between two of the draft's: a vote against the calls beside
+            # them (the draft may lack a base there)
+            w = float(q[i:i + num].mean()) if num and len(q) else 1.0
+            counts[max(j - 1, 0):min(j + 1, len(counts)), 4] += w
             i += num
         else:
             # a base of the draft this read lacks: a vote for the gap, at the read's mean score

@@ -198,6 +198,25 @@ def encode(payload: bytes, lay: DenseLayout | None = None, redundancy: float | N
     return strands, man
 
 
+STRAY_EDITS = 4  # a failed strand this close to a restored one is a stray copy of it
+
+
+def _stray(core: str, restored: str | None) -> bool:
+    """Whether a failed core is a stray copy of a restored strand's core (within a few
+    edits): its repair would give nothing new."""
+    if restored is None:
+        return False
+    import edlib
+    return edlib.align(core, restored, task="distance", k=STRAY_EDITS)["editDistance"] >= 0
+
+
+def _apparent_index(head: np.ndarray, lay: DenseLayout, salt0: np.uint64) -> np.ndarray:
+    """The index that the seed and index bases ((N, SEED_NT + 4 I) symbols) read as."""
+    seeds = constrained.seeds_of(head)
+    idx_sym = (head[:, SEED_NT:].astype(np.int16) - _head_keystream(seeds, salt0, lay)) % 4
+    return _index_value(inner.to_bytes(idx_sym.astype(np.uint8)))
+
+
 def _codewords(sym: np.ndarray, lay: DenseLayout, salt0: np.uint64) -> tuple[np.ndarray, np.ndarray]:
     """(codewords (N, F) bytes, the index each strand's own bases give) for (N, core) symbols."""
     seeds = constrained.seeds_of(sym)
@@ -237,6 +256,16 @@ def _soft_decode(code: np.ndarray, byte_conf: np.ndarray, nsym: int) -> tuple[np
         data[todo[good]] = got[good]
         ok[todo[good]] = True
     return data, ok
+
+
+UNSURE_PLACES = 8  # least sure bases of a consensus where two-edit repairs are tried
+
+
+def _unsure_places(conf: np.ndarray) -> np.ndarray:
+    """The least sure positions of a consensus core and the places just after them (an
+    insertion the consensus lacks sits beside a column the reads disagree on)."""
+    at = np.argsort(np.asarray(conf), kind="stable")[:UNSURE_PLACES]
+    return np.unique(np.concatenate([at, at + 1]))
 
 
 def _oriented(seq: str, conf, p1: str, p2: str):
@@ -280,7 +309,7 @@ def decode(strands: list[tuple], man: dict[str, Any], *, partial: bool = False, 
     weight = np.full(n_total, -1.0)
     stats = {"strands_in": len(strands), "valid": 0, "recovered": 0, "wrong_length": 0, "failed_check": 0,
              "inner_repaired": 0, "soft_repaired": 0, "indel_repaired": 0, "index_repaired": 0, "failed": 0,
-             "risky_erased": 0}
+             "risky_erased": 0, "strays_skipped": 0}
     cores, off = [], []
     for r in strands:
         seq, size = r[0], r[1]
@@ -292,17 +321,19 @@ def decode(strands: list[tuple], man: dict[str, Any], *, partial: bool = False, 
             conf = conf[len(p1):len(seq) - len(p2)]
         (cores if len(core) == lay.core_nt else off).append((core, size, conf))
     valid_rows: list[tuple[np.ndarray, float, bool]] = []
+    sure: dict[int, str] = {}   # index -> the core of a strand that gave it back without a repair
     if cores:
         sym = encode_bases("".join(c for c, _, _ in cores)).reshape(len(cores), lay.core_nt)
         sizes = np.array([s for _, s, _ in cores], dtype=np.float64)
         ok_sym = (sym < 4).all(axis=1)
         sym = np.where(sym < 4, sym, 0).astype(np.uint8)
-        code, _ = _codewords(sym, lay, salt0)
+        code, apparent = _codewords(sym, lay, salt0)
         data, ok, fixed = inner.decode(code, lay.inner_parity)
         ok &= ok_sym
         stats["inner_repaired"] += int((fixed[ok] > 0).sum())
         for i in np.flatnonzero(ok):
             valid_rows.append((data[i], sizes[i], False))
+            sure.setdefault(int(_index_value(data[i][None, :I])[0]), cores[i][0])
         soft = np.flatnonzero(~ok & ok_sym & np.array([c is not None for _, _, c in cores]))
         rescued = np.zeros(len(cores), bool)
         if len(soft):
@@ -313,11 +344,17 @@ def decode(strands: list[tuple], man: dict[str, Any], *, partial: bool = False, 
             rescued[soft[sok]] = True
             stats["soft_repaired"] += int(sok.sum())
         stats["failed"] += int((~ok_sym).sum())
+        head = SEED_NT + 4 * I
+        # a failed strand whose index bases read as an index already restored, and whose bases
+        # are within a few edits of that strand's, is a stray copy of it: not repaired
+        failed = np.flatnonzero(~ok & ok_sym & ~rescued)
+        stray = np.array([_stray(cores[i][0], sure.get(int(apparent[i]))) for i in failed], dtype=bool)
+        stats["strays_skipped"] += int(stray.sum())
+        stats["failed"] += int(stray.sum())
+        failed = failed[~stray]
         # an error among the seed and index bases garbles the rest: every single change of
         # them, for every failed strand, in one batch; a strand is repaired when exactly one
         # of its candidates checks
-        head = SEED_NT + 4 * I
-        failed = np.flatnonzero(~ok & ok_sym & ~rescued)
         if len(failed):
             per = 3 * head
             cand = np.repeat(sym[failed], per, axis=0)
@@ -331,24 +368,42 @@ def decode(strands: list[tuple], man: dict[str, Any], *, partial: bool = False, 
                 if len(uniq) == 1:
                     valid_rows.append((uniq[0][:I + P], sizes[i], False))
                     stats["index_repaired"] += 1
+                elif cores[i][2] is not None:
+                    off.append(cores[i])      # a shifted base, perhaps: two edits at the least sure places
                 else:
                     stats["failed"] += 1
-    for core, size, _ in off:
+
+    def to_code(c):
+        return _codewords(c, lay, salt0)[0]
+    head_nt = SEED_NT + 4 * I
+    for core, size, conf in off:
         s = encode_bases(core)
-        if (s > 3).any() or abs(len(s) - lay.core_nt) != 1:
+        d = len(s) - lay.core_nt
+        if (s > 3).any() or abs(d) > 2 or (d == 0 and conf is None):
             stats["failed"] += 1
-            stats["wrong_length"] += len(s) != lay.core_nt
+            stats["wrong_length"] += d != 0
             continue
-        def to_code(c):
-            return _codewords(c, lay, salt0)[0]
-        got = inner.repair_indel(s.astype(np.uint8), lay.core_nt, to_code, lay.inner_parity)
-        risky_fix = False
-        if got is None and lay.inner_parity >= 4:
-            # an indel and a substitution: fewer parity bytes are left to check the repair
-            got = inner.repair_indel(s.astype(np.uint8), lay.core_nt, to_code, lay.inner_parity, one_error=True)
+        if d != 0 and len(s) >= head_nt and _stray(core, sure.get(int(_apparent_index(s[None, :head_nt], lay,
+                                                                                   salt0)[0]))):
+            stats["strays_skipped"] += 1
+            stats["failed"] += 1
+            stats["wrong_length"] += 1
+            continue
+        s = s.astype(np.uint8)
+        got, risky_fix = None, False
+        if abs(d) == 1:
+            got = inner.repair_indel(s, lay.core_nt, to_code, lay.inner_parity)
+            if got is None and lay.inner_parity >= 4:
+                # an indel and a substitution: fewer parity bytes are left to check the repair
+                got = inner.repair_indel(s, lay.core_nt, to_code, lay.inner_parity, one_error=True)
+                risky_fix = True
+        if got is None and conf is not None and len(conf) == len(s):
+            # two edits (two indels, or a base shifted) where the consensus is least sure
+            got = inner.repair_edits(s, lay.core_nt, to_code, lay.inner_parity, _unsure_places(conf))
             risky_fix = True
         if got is None:
             stats["failed"] += 1
+            stats["wrong_length"] += d != 0
             continue
         valid_rows.append((got[:I + P], float(size), risky_fix))
         stats["indel_repaired"] += 1

@@ -123,6 +123,54 @@ def repair_indel(symbols: np.ndarray, length: int, to_code: Callable[[np.ndarray
     return words[0] if len(words) == 1 else None
 
 
+def repair_edits(symbols: np.ndarray, length: int, to_code: Callable[[np.ndarray], np.ndarray], nsym: int,
+                 places: np.ndarray) -> np.ndarray | None:
+    """The codeword of a row that is two edits from a design-length one, the edits at
+    ``places`` (the consensus's least sure positions): two deletions (a row two symbols
+    long), two insertions of any bases (two short), or a deletion and an insertion (the
+    design length, a base shifted). Every candidate is built by index arithmetic and checked
+    in one batch; the repair stands when exactly one candidate's codeword has zero
+    syndromes."""
+    symbols = np.asarray(symbols, dtype=np.uint8)
+    m = len(symbols)
+    places = np.unique(np.clip(np.asarray(places, dtype=np.int64), 0, m))
+    at = places[places < m]
+    t = np.arange(length)[None, :]
+    if m == length + 2:
+        i, j = np.triu_indices(len(at), 1)
+        p, r = at[i][:, None], at[j][:, None]
+        # the source of output t: skip p, then r
+        src = t + (t >= p)
+        src = src + (src >= r)
+        cand = symbols[src]
+    elif m == length - 2:
+        i, j = np.triu_indices(len(places))
+        p = np.repeat(places[i], 16)[:, None]
+        q = np.repeat(places[j], 16)[:, None] + 1          # the second insertion, after the first
+        a = np.tile(np.repeat(np.arange(4), 4), len(i))[:, None]
+        b = np.tile(np.arange(4), 4 * len(i))[:, None]
+        src = t - (t > p) - (t > q)
+        cand = symbols[np.clip(src, 0, m - 1)]
+        cand = np.where(t == p, a, np.where(t == q, b, cand)).astype(np.uint8)
+    elif m == length:
+        pp, qq = np.meshgrid(at, places, indexing="ij")
+        keep = pp != qq
+        p = np.repeat(pp[keep], 4)[:, None]
+        q = np.repeat(qq[keep] - (qq[keep] > pp[keep]), 4)[:, None]   # the insertion, in the shortened row
+        a = np.tile(np.arange(4), int(keep.sum()))[:, None]
+        short = t - (t > q)
+        src = short + (short >= p)
+        cand = np.where(t == q, a, symbols[np.clip(src, 0, m - 1)]).astype(np.uint8)
+    else:
+        return None
+    if not len(cand):
+        return None
+    code = to_code(cand)
+    good = ~syndromes(code, nsym).any(axis=1)
+    words = np.unique(code[good], axis=0)
+    return words[0] if len(words) == 1 else None
+
+
 def to_bytes(symbols: np.ndarray) -> np.ndarray:
     """(M, 4B) base symbols (two bits each, the first the high bits) -> (M, B) bytes."""
     s = np.asarray(symbols, dtype=np.uint8).reshape(len(symbols), -1, 4)

@@ -97,3 +97,27 @@ def test_single_error_finds_and_repairs_one_byte(rng):
     two[np.arange(200), (j + 3) % words.shape[1]] ^= 0x5A
     ok, _ = single_error(two, 4)
     assert ok.mean() < 0.02
+
+
+def test_two_edits_at_unsure_places_are_repaired(rng):
+    """Two deletions, two insertions, or a shifted base (a deletion and an insertion), with
+    the consensus unsure at the edits and at a few other places."""
+    from dnastore.dna.inner import repair_edits
+    words = encode(rng.integers(0, 256, (40, 30)).astype(np.uint8), 4)
+    sym = to_symbols(words)
+    L = sym.shape[1]
+    fixed = 0
+    for i in range(40):
+        for kind in ("two short", "two long", "shifted"):
+            p, q = sorted(rng.choice(L, 2, replace=False))
+            if kind == "two short":
+                bad, places = np.delete(sym[i], [p, q]), [p, q - 1]
+            elif kind == "two long":
+                bad, places = np.insert(sym[i], [p, q], [1, 2]), [p, q + 1]
+            else:
+                bad, places = np.insert(np.delete(sym[i], p), q - 1, 3), [p, q - 1]
+            got = repair_edits(bad, L, to_bytes, 4, np.concatenate([places, rng.choice(len(bad), 6)]))
+            if got is not None:
+                assert (got == words[i]).all()
+                fixed += 1
+    assert fixed >= 110
