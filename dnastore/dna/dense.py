@@ -26,7 +26,7 @@ import numpy as np
 
 from dnastore.dna import constrained, inner
 from dnastore.dna.codec import DEFAULT_PRIMERS
-from dnastore.dna.outer import DENSE_EPS, RSPlan, plan_for_loss, rs_decode, rs_encode
+from dnastore.dna.outer import DENSE_EPS, DENSE_EPS_FILE, RSPlan, plan_for_loss, rs_decode, rs_encode
 from dnastore.errors import DnastoreError
 from dnastore.io.seqio import decode_bases, encode_bases, revcomp
 
@@ -123,7 +123,7 @@ def outer_plan(n_data: int, redundancy: float | None, loss: float | None = None)
     """The outer code: one that covers a strand ``loss`` (:func:`dnastore.dna.outer.plan_for_loss`)
     where that is given, else ``redundancy`` parity strands per data strand (0 or None: none)."""
     if loss:
-        return plan_for_loss(n_data, loss, DENSE_EPS)
+        return plan_for_loss(n_data, loss, DENSE_EPS, DENSE_EPS_FILE)
     return RSPlan.make(n_data, redundancy) if redundancy else None
 
 

@@ -32,12 +32,13 @@ IMAGE_REDUNDANCY = 0.5
 # The dense code's (dnastore.dna.dense): its inner code repairs most strands with an error, so
 # the outer code covers little more than the strands that got no read. Its default is not a
 # share but a loss to cover (plan_for_loss): 2.5% of strands, each block failing with
-# probability below 1e-4 (measured at coverage 5 on the default channel: 1.7% of strands get no
+# probability below 1e-4 and the whole payload below 1e-2 (measured at coverage 5 on the default channel: 1.7% of strands get no
 # read, 0.4-1% more fail their repair; 1 MB gets 17 parity strands per 238, 7.1%, and comes back
 # byte-identical, make bench-codes, 3 seeds). Codes of a learned codec: 15% (coverage 3).
 DENSE_FILE_LOSS = 0.025
 DENSE_IMAGE_LOSS = 0.15
 DENSE_EPS = 1e-4
+DENSE_EPS_FILE = 1e-2   # and the whole payload below 1% at that loss: a 10 MB file's 983 blocks get 1e-5 each
 
 _PRIM = 0x11D
 _EXP = np.zeros(512, dtype=np.int64)
@@ -163,19 +164,22 @@ def binom_tail(s: int, n: int, p: float) -> float:
     return math.exp(top) * sum(math.exp(t - top) for t in terms)
 
 
-def plan_for_loss(n_data: int, loss: float, eps: float) -> RSPlan:
+def plan_for_loss(n_data: int, loss: float, eps: float, eps_file: float | None = None) -> RSPlan:
     """Blocks of at most 255 rows whose parity covers a share ``loss`` of strands lost
-    independently, each block failing with probability below ``eps``: the fewest blocks that
-    fit, then the fewest parity rows per block. A small payload gets a larger share of parity
-    than a large one (a block of 19 strands needs 5 parity strands at 2.5% loss, one of 238
-    needs 17), so its risk is no larger."""
+    independently, each block failing with probability below ``eps`` and, with
+    ``eps_file``, the whole payload below it too (a large payload's blocks each get
+    ``eps_file / blocks``): the fewest blocks that fit, then the fewest parity rows per
+    block. A small payload gets a larger share of parity than a large one (a block of 19
+    strands needs 5 parity strands at 2.5% loss, one of 238 needs 17), so its risk is no
+    larger."""
     if not 0 < loss < 0.5:
         raise DnastoreError(f"a strand loss of {loss} is outside (0, 0.5)")
     for n_blocks in range(max(1, math.ceil(n_data / 254)), n_data + 1):
         base, extra = divmod(n_data, n_blocks)
         k = base + (extra > 0)
+        eps_b = min(eps, eps_file / n_blocks) if eps_file else eps
         s = 1
-        while k + s <= 255 and binom_tail(s, k + s, loss) >= eps:
+        while k + s <= 255 and binom_tail(s, k + s, loss) >= eps_b:
             s += 1
         if k + s <= 255:
             ks = [base + (i < extra) for i in range(n_blocks)]

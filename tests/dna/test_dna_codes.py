@@ -129,3 +129,19 @@ def test_a_strand_of_the_other_code_or_encoding_is_an_erasure(rng):
         assert r.strands["valid"] == 0 and r.erased.all()
     gman = seal_manifest(g.manifest)
     assert get_code("goldman").decode([(s, 1) for s in d.strands], gman).strands["valid"] == 0
+
+
+def test_the_outer_code_is_sized_to_a_strand_loss():
+    """Each block fails below eps at the loss, the whole payload below eps_file; a small
+    payload gets a larger share of parity, and the plan's blocks cover every data strand."""
+    from dnastore.dna.outer import binom_tail, plan_for_loss
+    shares = []
+    for n in (3, 24, 233, 23256, 232559):
+        plan = plan_for_loss(n, 0.025, 1e-4, 1e-2)
+        assert sum(k for _, k in plan.blocks) == n and all(k + plan.nsym <= 255 for _, k in plan.blocks)
+        fails = [binom_tail(plan.nsym, k + plan.nsym, 0.025) for _, k in plan.blocks]
+        assert max(fails) < 1e-4 and 1 - np.prod([1 - f for f in fails]) < 1e-2
+        assert binom_tail(plan.nsym - 1, max(k for _, k in plan.blocks) + plan.nsym - 1, 0.025) >= \
+            min(1e-4, 1e-2 / len(plan.blocks))                      # one parity strand fewer would not do
+        shares.append(plan.n_parity / n)
+    assert shares[0] > shares[1] > shares[3] and shares[3] < 0.075
