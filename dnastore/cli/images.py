@@ -28,7 +28,7 @@ from dnastore.cli._options import (
 from dnastore.errors import DnastoreError
 from dnastore.io.schema import LEARNING_RATE
 
-CODECS = ["vae", "necst", "jpeg", "png", "webp"]  # dnastore.codecs.base.codec_names(), without importing it
+CODECS = ["vae", "necst", "jpeg", "png", "webp", "avif", "jp2"]  # dnastore.codecs.base.codec_names(), without importing it
 
 
 @cli.command("dataset")
@@ -184,7 +184,7 @@ def reconstruct(run: Run, latents: Path, **kw) -> None:
                    "stored precisely (--quality).")
 @click.option("--resize", help="Resize folder images to WIDTHxHEIGHT first.")
 @quant_options
-@click.option("--quality", type=click.IntRange(1, 100), help="JPEG/WebP quality [75].")
+@click.option("--quality", type=click.IntRange(1, 100), help="JPEG, WebP, AVIF quality; JPEG 2000: compression ratio 2^((100 - q) / 10) [75].")
 @weights_option
 @oligo_options
 @click.option("--plan", "plan_path", type=PATH, help="Take bits per code and outer redundancy from `dnastore plan`.")

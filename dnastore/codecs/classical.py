@@ -1,5 +1,10 @@
-"""Classical codecs stored precisely: each image as its own JPEG, PNG or WebP file (Pillow),
-behind the :class:`~dnastore.codecs.base.Codec` interface as ``jpeg``, ``png`` and ``webp``.
+"""Classical codecs stored precisely: each image as its own JPEG, PNG, WebP, AVIF or JPEG 2000
+file (Pillow), behind the :class:`~dnastore.codecs.base.Codec` interface as ``jpeg``,
+``png``, ``webp``, ``avif`` and ``jp2``.
+
+``--quality`` (1-100, higher is better) is the format's own quality for JPEG, WebP and AVIF;
+JPEG 2000 has a compression ratio instead, taken as 2^((100 - quality) / 10): 32:1 at 50,
+about 1:1 at 100.
 
 The files' bytes, headers included, are what gets stored: that is what a user storing
 images precisely would write. Decoding is strict: a file that Pillow cannot open, or that
@@ -19,7 +24,12 @@ import numpy as np
 from dnastore.codecs.base import Codec, Codes, Decoded, register
 from dnastore.errors import DnastoreError
 
-FORMATS = ("jpeg", "png", "webp")
+FORMATS = ("jpeg", "png", "webp", "avif", "jp2")
+
+
+def jp2_ratio(quality: int) -> float:
+    """The JPEG 2000 compression ratio of a quality of 1-100 (see the module's text)."""
+    return float(2.0 ** ((100 - int(quality)) / 10))
 
 
 def encode_image(img: np.ndarray, fmt: str, quality: int | None = None) -> bytes:
@@ -32,6 +42,11 @@ def encode_image(img: np.ndarray, fmt: str, quality: int | None = None) -> bytes
         im.save(buf, format="JPEG", quality=quality or 75)
     elif fmt == "webp":
         im.save(buf, format="WEBP", quality=quality or 75, method=6)
+    elif fmt == "avif":
+        im.save(buf, format="AVIF", quality=quality or 75)
+    elif fmt == "jp2":
+        im.save(buf, format="JPEG2000", irreversible=True, quality_mode="rates",
+                quality_layers=[jp2_ratio(quality or 75)])
     else:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     return buf.getvalue()
@@ -192,6 +207,16 @@ class JPEGCodec(_FileCodec):
 @register
 class WebPCodec(_FileCodec):
     name = "webp"
+
+
+@register
+class AVIFCodec(_FileCodec):
+    name = "avif"
+
+
+@register
+class JPEG2000Codec(_FileCodec):
+    name = "jp2"
 
 
 @register
