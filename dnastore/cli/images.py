@@ -180,7 +180,7 @@ def reconstruct(run: Run, latents: Path, **kw) -> None:
 @click.argument("source", type=PATH)
 @click.argument("output", type=PATH)
 @click.option("--codec", type=click.Choice(CODECS), default="vae", show_default=True,
-              help="vae: the VAE + quantizer; necst: NECST's bits; jpeg, png, webp: each image as a file, "
+              help="vae: the VAE + quantizer; necst: NECST's bits; jpeg, png, webp, avif, jp2: each image as a file, "
                    "stored precisely (--quality).")
 @click.option("--resize", help="Resize folder images to WIDTHxHEIGHT first.")
 @quant_options
