@@ -104,7 +104,12 @@ def main() -> None:
 
     from dnastore import __version__
     from dnastore.channel.dna import preset_params
-    from dnastore.dna.outer import DENSE_EPS, DENSE_EPS_FILE, DENSE_FILE_LOSS, plan_for_loss
+    from dnastore.dna.outer import (
+        DENSE_EPS,
+        DENSE_EPS_FILE,
+        DENSE_FILE_LOSS,
+        plan_for_loss,
+    )
     from dnastore.stages.roundtrip import transmit
 
     t0 = time.time()

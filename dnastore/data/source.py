@@ -83,6 +83,26 @@ class ImageSource:
             imgs.append(a)
         return np.stack(imgs)
 
+    def native(self, limit: int = 20) -> list[tuple[str, tuple[int, int], bool]]:
+        """(name, (width, height), colour) of up to ``limit`` images of a folder as stored,
+        before any resize or conversion (read from their headers); none for a dataset."""
+        if self._zarr:
+            return []
+        from PIL import Image
+        out = []
+        for p, name in zip(self._files[:limit], self.names[:limit]):
+            try:
+                with Image.open(p) as im:
+                    if im.mode == "P":     # a palette image is colour when its palette is
+                        rgb = np.asarray(im.convert("RGB"))
+                        colour = bool((rgb[..., 0] != rgb[..., 1]).any() or (rgb[..., 1] != rgb[..., 2]).any())
+                    else:
+                        colour = im.mode not in ("1", "L", "LA", "I", "I;16", "F")
+                    out.append((name, im.size, colour))
+            except Exception:  # unreadable: piece() gives the one-line error
+                continue
+        return out
+
     @property
     def shape(self) -> tuple[int, ...]:
         """The shape of one image: (H, W) grey or (H, W, C) colour."""

@@ -26,7 +26,14 @@ import numpy as np
 
 from dnastore.dna import constrained, inner
 from dnastore.dna.codec import DEFAULT_PRIMERS
-from dnastore.dna.outer import DENSE_EPS, DENSE_EPS_FILE, RSPlan, plan_for_loss, rs_decode, rs_encode
+from dnastore.dna.outer import (
+    DENSE_EPS,
+    DENSE_EPS_FILE,
+    RSPlan,
+    plan_for_loss,
+    rs_decode,
+    rs_encode,
+)
 from dnastore.errors import DnastoreError
 from dnastore.io.seqio import decode_bases, encode_bases, revcomp
 

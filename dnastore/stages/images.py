@@ -242,6 +242,7 @@ def compress(source: Path, output: Path, *, resize: str | None = None, weights=N
     w = codec.w
     src = ImageSource(source, codec.channels, codec.image_shape, resize)
     _say_skipped(src, report)
+    _say_off_domain(src, codec, report)
     prov = provenance("compress", {"resize": resize, "weights": w.digest}, {"source": source})
     k = w.config.latent
     # one piece of images at a time: read, encode, write its rows of the latents
@@ -420,6 +421,7 @@ def encode(source: Path, output: Path, *, codec: str = "vae", codec_settings: di
     # the images are read a piece at a time; only their codes are kept
     src = ImageSource(source, c.channels, c.image_shape, resize)
     _say_skipped(src, report)
+    _say_off_domain(src, c, report)
     codes = c.encode(src)
     payload, extra = codes_payload(codes.codes, codes.attrs, codes.arrays, names=src.names)
     settings = settings.for_data(c.precise)
@@ -431,6 +433,27 @@ def encode(source: Path, output: Path, *, codec: str = "vae", codec_settings: di
     if src.skipped:
         summary["skipped"] = src.skipped
     return summary
+
+
+def _say_off_domain(src, codec, report: Reporter) -> None:
+    """Warn where a codec trained on 28x28 grey digits is handed photos: colour images, or
+    images of another size resized to fit. Their reconstructions would look like digits."""
+    if codec.name not in ("vae", "necst") or tuple(codec.image_shape or ()) != (28, 28) or codec.channels != 1:
+        return
+    info = src.native()
+    colour = [n for n, _, c in info if c]
+    other = [(n, size) for n, size, _ in info if tuple(size) != (28, 28)]
+    if not colour and not other:
+        return
+    what = []
+    if colour:
+        what.append(f"colour ({colour[0]}{' and others' if len(colour) > 1 else ''})")
+    if other:
+        n, (w, h) = other[0]
+        what.append(f"not 28x28 ({n} is {w}x{h}{', and others' if len(other) > 1 else ''})")
+    report.warn(f"the {codec.name} codec was trained on 28x28 grey MNIST digits, and these images are "
+                f"{' and '.join(what)}: they are reduced to 28x28 grey and come back digit-like, not as the "
+                f"photos. To store photos, use --codec avif, jp2, webp or jpeg (stored precisely).")
 
 
 def _say_skipped(src, report: Reporter) -> None:

@@ -167,3 +167,17 @@ def test_train_command_writes_checkpoints_and_weights(tmp, mnist_small):
     r = run(["train", "d.zarr", "--latent", "4", "--epochs", "2", "--batch-size", "32", "--run-dir", "run",
              "--resume", "--no-progress", "--json"])
     assert json.loads(r.stdout.strip().splitlines()[-1])["epochs"] == 2
+
+
+def test_the_mnist_codec_warns_about_photos(tmp):
+    """Colour photos of another size are reduced to 28x28 grey by --resize: the VAE trained on
+    MNIST says so, and names the codecs that store photos; MNIST-like images get no warning."""
+    from skimage import data
+    Path("photos").mkdir()
+    Image.fromarray(data.astronaut()).save("photos/astronaut.png")
+    r = run(["encode", "photos", "p.fasta", "--resize", "28x28"])
+    assert "trained on 28x28 grey MNIST digits" in r.output and "astronaut.png is 512x512" in r.output
+    assert "--codec avif" in r.output
+    images_folder(Path("digits"), 4)
+    r = run(["encode", "digits", "d.fasta"])
+    assert "MNIST digits" not in r.output
