@@ -94,9 +94,14 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "bench_photos.json")
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    ap.add_argument("--replot", action="store_true", help="Redraw the plot and README block from --out only.")
     args = ap.parse_args()
 
     from common import machine, save_figure, update_readme, write_results
+    if args.replot:
+        import json
+        _outputs(json.loads(args.out.read_text()), args, save_figure, update_readme)
+        return
 
     from dnastore import __version__
     from dnastore.channel.dna import preset_params
@@ -150,6 +155,14 @@ def main() -> None:
            "seconds": time.time() - t0}
     write_results(args.out, res)
 
+    _outputs(res, args, save_figure, update_readme)
+
+
+def _outputs(res: dict, args, save_figure, update_readme) -> None:
+    """The plot (and its copy in examples/figures) and the README block of a results JSON."""
+    rd, dna = res["rd"], res["dna"]
+    covs = [float(c) for c in args.coverages.split(",")]
+    photos = [(n, None) for n in res["photos"]]
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -199,6 +212,8 @@ def main() -> None:
             lines.append(f"| {b:g} bpp ({next(d['budget_nt'] for d in dna if d['budget_bpp'] == b):,.0f} nt) | "
                          f"{codec} | " + " | ".join(cells) + " |")
     update_readme(args.readme, "bench-photos", "\n".join(lines))
+
+
 
 
 if __name__ == "__main__":
