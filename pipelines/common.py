@@ -15,6 +15,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -163,3 +165,44 @@ def bsc_codes(codes, n_bits: int, p: float, seed: int):
     noisy = bsc_bits(bits, p, seed)
     out, _ = unpack_bits(np.packbits(noisy).tobytes(), np.zeros(len(payload), bool), codes.shape, n_bits, "row")
     return out
+
+
+def strand_loss(enc, coverages: list[float], seeds: int) -> dict[str, list[float]]:
+    """Share of data strands an encoding loses (no outer code) on the default channel, per
+    coverage and seed (1 to ``seeds``), printed as it goes."""
+    from dnastore.channel.dna import preset_params
+    from dnastore.stages.roundtrip import transmit
+    loss: dict[str, list[float]] = {}
+    for cov in coverages:
+        rates = []
+        for seed in range(1, seeds + 1):
+            got = transmit(enc, preset_params("illumina", coverage=cov), seed)
+            rates.append(got.stats["data_strands_missing"] / enc.manifest["n_data_strands"])
+        loss[str(cov)] = rates
+        print(f"coverage {cov:g}: strands lost {', '.join(f'{r:.4%}' for r in rates)}", flush=True)
+    return loss
+
+
+def files_end_to_end(encode_file, rng, max_bytes: int, seeds: int, coverages_for) -> list[dict[str, Any]]:
+    """Random files of 1 kB, 10 kB, ... up to ``max_bytes``, each encoded by
+    ``encode_file(data)`` and sent through the default channel at ``coverages_for(size)``,
+    seeds 1 to ``seeds``: whether each came back byte-identical."""
+    from dnastore.channel.dna import preset_params
+    from dnastore.stages.roundtrip import transmit
+    ends: list[dict[str, Any]] = []
+    s = 1_000
+    while s <= max_bytes:
+        data = rng.integers(0, 256, s, dtype=np.uint8).tobytes()
+        e = encode_file(data)
+        for cov in coverages_for(s):
+            for seed in range(1, seeds + 1):
+                got = transmit(e, preset_params("illumina", coverage=cov), seed)
+                same = got.payload == data and not got.erased.any()
+                ends.append({"bytes": s, "coverage": cov, "seed": seed, "identical": bool(same),
+                             "data_strands_missing": got.stats["data_strands_missing"]})
+                if not same:
+                    print(f"  LOST: {s} bytes at coverage {cov:g}, seed {seed}", flush=True)
+        print(f"{s} bytes: {sum(x['identical'] for x in ends if x['bytes'] == s)} of "
+              f"{sum(1 for x in ends if x['bytes'] == s)} runs byte-identical", flush=True)
+        s *= 10
+    return ends

@@ -68,7 +68,13 @@ def main() -> None:
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = ap.parse_args()
 
-    from common import machine, update_readme, write_results
+    from common import (
+        files_end_to_end,
+        machine,
+        strand_loss,
+        update_readme,
+        write_results,
+    )
 
     from dnastore import __version__
     from dnastore.channel.dna import preset_params
@@ -80,14 +86,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     probe = rng.integers(0, 256, args.probe_bytes, dtype=np.uint8).tobytes()
     enc = encode(probe, {"mode": "file"}, Layout())
-    loss: dict = {}
-    for cov in [float(c) for c in args.probe_coverages.split(",")]:
-        rates = []
-        for seed in range(1, args.seeds + 1):
-            got = transmit(enc, preset_params("illumina", coverage=cov), seed)
-            rates.append(got.stats["data_strands_missing"] / enc.manifest["n_data_strands"])
-        loss[str(cov)] = rates
-        print(f"coverage {cov:g}: strands lost {', '.join(f'{r:.4%}' for r in rates)}", flush=True)
+    loss = strand_loss(enc, [float(c) for c in args.probe_coverages.split(",")], args.seeds)
     res["strand_loss"] = loss
     p5 = 1.5 * max(loss["5.0"]) if "5.0" in loss else None
     sizes = [1_000, 10_000, 100_000, 1_000_000, 10_000_000]
@@ -99,22 +98,8 @@ def main() -> None:
     print(f"file default: {file_default} (model, p = {p5:.4%} at coverage 5)", flush=True)
 
     # end to end with the default
-    ends = []
-    s = 1_000
-    while s <= args.max_bytes:
-        data = rng.integers(0, 256, s, dtype=np.uint8).tobytes()
-        e = encode(data, {"mode": "file"}, Layout(), redundancy=file_default)
-        for cov in (5.0, 6.0, 8.0, 10.0):
-            for seed in range(1, args.seeds + 1):
-                got = transmit(e, preset_params("illumina", coverage=cov), seed)
-                same = got.payload == data and not got.erased.any()
-                ends.append({"bytes": s, "coverage": cov, "seed": seed, "identical": bool(same),
-                             "data_strands_missing": got.stats["data_strands_missing"]})
-                if not same:
-                    print(f"  LOST: {s} bytes at coverage {cov:g}, seed {seed}", flush=True)
-        print(f"{s} bytes: {sum(x['identical'] for x in ends if x['bytes'] == s)} of "
-              f"{sum(1 for x in ends if x['bytes'] == s)} runs byte-identical", flush=True)
-        s *= 10
+    ends = files_end_to_end(lambda data: encode(data, {"mode": "file"}, Layout(), redundancy=file_default), rng,
+                            args.max_bytes, args.seeds, lambda size: (5.0, 6.0, 8.0, 10.0))
     res["file_end_to_end"] = ends
 
     # images

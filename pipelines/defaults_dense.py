@@ -100,7 +100,13 @@ def main() -> None:
     ap.add_argument("--readme", type=Path, default=ROOT / "README.md")
     args = ap.parse_args()
 
-    from common import machine, update_readme, write_results
+    from common import (
+        files_end_to_end,
+        machine,
+        strand_loss,
+        update_readme,
+        write_results,
+    )
 
     from dnastore import __version__
     from dnastore.channel.dna import preset_params
@@ -118,14 +124,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     probe = rng.integers(0, 256, args.probe_bytes, dtype=np.uint8).tobytes()
     enc = encode(probe, {"mode": "file"}, redundancy=0)
-    loss: dict = {}
-    for cov in [float(c) for c in args.probe_coverages.split(",")]:
-        rates = []
-        for seed in range(1, args.seeds + 1):
-            got = transmit(enc, preset_params("illumina", coverage=cov), seed)
-            rates.append(got.stats["data_strands_missing"] / enc.manifest["n_data_strands"])
-        loss[str(cov)] = rates
-        print(f"coverage {cov:g}: strands lost {', '.join(f'{r:.4%}' for r in rates)}", flush=True)
+    loss = strand_loss(enc, [float(c) for c in args.probe_coverages.split(",")], args.seeds)
     res["strand_loss"] = loss
     p5 = max(loss.get("5.0", [DENSE_FILE_LOSS]))
     res["p5"] = p5
@@ -141,22 +140,8 @@ def main() -> None:
               f"{model[-1]['failure']:.2g}, at 1.25x {model[-1]['failure_125']:.2g}", flush=True)
     res["file_model"] = model
 
-    ends = []
-    s = 1_000
-    while s <= args.max_bytes:
-        data = rng.integers(0, 256, s, dtype=np.uint8).tobytes()
-        e = encode(data, {"mode": "file"})
-        for cov in ((5.0, 6.0, 8.0, 10.0) if s <= 1_000_000 else (5.0,)):
-            for seed in range(1, args.seeds + 1):
-                got = transmit(e, preset_params("illumina", coverage=cov), seed)
-                same = got.payload == data and not got.erased.any()
-                ends.append({"bytes": s, "coverage": cov, "seed": seed, "identical": bool(same),
-                             "data_strands_missing": got.stats["data_strands_missing"]})
-                if not same:
-                    print(f"  LOST: {s} bytes at coverage {cov:g}, seed {seed}", flush=True)
-        print(f"{s} bytes: {sum(x['identical'] for x in ends if x['bytes'] == s)} of "
-              f"{sum(1 for x in ends if x['bytes'] == s)} runs byte-identical", flush=True)
-        s *= 10
+    ends = files_end_to_end(lambda data: encode(data, {"mode": "file"}), rng, args.max_bytes, args.seeds,
+                            lambda size: (5.0, 6.0, 8.0, 10.0) if size <= 1_000_000 else (5.0,))
     res["file_end_to_end"] = ends
 
     from common import mnist_test_set

@@ -165,6 +165,13 @@ def get_code(name: str) -> OligoCode:
         raise DnastoreError(f"unknown oligo code {name!r}; choose one of {', '.join(CODES)}") from None
 
 
+def resolve(code: str | None, strand_length: int | None) -> tuple[str, int]:
+    """(code name, strand length) of settings that may leave either to the defaults: the
+    default code, and that code's default length."""
+    name = code or DEFAULT_CODE
+    return name, strand_length or get_code(name).default_length
+
+
 def code_of(man: dict[str, Any]) -> OligoCode:
     """The code a manifest was written with (no ``code`` field: the Goldman-style code)."""
     return get_code(man.get("code", "goldman"))

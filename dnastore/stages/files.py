@@ -41,13 +41,13 @@ class OligoSettings:
 
     @property
     def code_name(self) -> str:
-        from dnastore.dna.codes import DEFAULT_CODE
-        return self.code or DEFAULT_CODE
+        from dnastore.dna.codes import resolve
+        return resolve(self.code, self.strand_length)[0]
 
     @property
     def length(self) -> int:
-        from dnastore.dna.codes import get_code
-        return self.strand_length or get_code(self.code_name).default_length
+        from dnastore.dna.codes import resolve
+        return resolve(self.code, self.strand_length)[1]
 
     def for_data(self, precise: bool) -> "OligoSettings":
         """These settings with the default outer code filled in: ``FILE_REDUNDANCY`` for data

@@ -59,13 +59,13 @@ class Channel:
 
     @property
     def code_name(self) -> str:
-        from dnastore.dna.codes import DEFAULT_CODE
-        return self.code or DEFAULT_CODE
+        from dnastore.dna.codes import resolve
+        return resolve(self.code, self.strand_length)[0]
 
     @property
     def length(self) -> int:
-        from dnastore.dna.codes import get_code
-        return self.strand_length or get_code(self.code_name).default_length
+        from dnastore.dna.codes import resolve
+        return resolve(self.code, self.strand_length)[1]
 
     def settings(self) -> dict[str, Any]:
         """What oligo-encode needs to write the strands this channel's loss was measured on."""
