@@ -329,6 +329,7 @@ def decode(strands: list[tuple], man: dict[str, Any], *, partial: bool = False, 
         (cores if len(core) == lay.core_nt else off).append((core, size, conf))
     valid_rows: list[tuple[np.ndarray, float, bool]] = []
     sure: dict[int, str] = {}   # index -> the core of a strand that gave it back without a repair
+    head = SEED_NT + 4 * I      # the seed and index bases
     if cores:
         sym = encode_bases("".join(c for c, _, _ in cores)).reshape(len(cores), lay.core_nt)
         sizes = np.array([s for _, s, _ in cores], dtype=np.float64)
@@ -351,7 +352,6 @@ def decode(strands: list[tuple], man: dict[str, Any], *, partial: bool = False, 
             rescued[soft[sok]] = True
             stats["soft_repaired"] += int(sok.sum())
         stats["failed"] += int((~ok_sym).sum())
-        head = SEED_NT + 4 * I
         # a failed strand whose index bases read as an index already restored, and whose bases
         # are within a few edits of that strand's, is a stray copy of it: not repaired
         failed = np.flatnonzero(~ok & ok_sym & ~rescued)
@@ -382,7 +382,6 @@ def decode(strands: list[tuple], man: dict[str, Any], *, partial: bool = False, 
 
     def to_code(c):
         return _codewords(c, lay, salt0)[0]
-    head_nt = SEED_NT + 4 * I
     for core, size, conf in off:
         s = encode_bases(core)
         d = len(s) - lay.core_nt
@@ -390,8 +389,7 @@ def decode(strands: list[tuple], man: dict[str, Any], *, partial: bool = False, 
             stats["failed"] += 1
             stats["wrong_length"] += d != 0
             continue
-        if d != 0 and len(s) >= head_nt and _stray(core, sure.get(int(_apparent_index(s[None, :head_nt], lay,
-                                                                                   salt0)[0]))):
+        if d != 0 and len(s) >= head and _stray(core, sure.get(int(_apparent_index(s[None, :head], lay, salt0)[0]))):
             stats["strays_skipped"] += 1
             stats["failed"] += 1
             stats["wrong_length"] += 1
