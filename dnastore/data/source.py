@@ -83,6 +83,11 @@ class ImageSource:
             imgs.append(a)
         return np.stack(imgs)
 
+    @property
+    def resizes(self) -> bool:
+        """Whether images are resized as they are read (``--resize``)."""
+        return not self._zarr and self._size is not None
+
     def native(self, limit: int = 20) -> list[tuple[str, tuple[int, int], bool]]:
         """(name, (width, height), colour) of up to ``limit`` images of a folder as stored,
         before any resize or conversion (read from their headers); none for a dataset."""

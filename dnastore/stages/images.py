@@ -443,6 +443,8 @@ def _say_off_domain(src, codec, report: Reporter) -> None:
     info = src.native()
     colour = [n for n, _, c in info if c]
     other = [(n, size) for n, size, _ in info if tuple(size) != (28, 28)]
+    if other and not src.resizes:
+        return      # not resized, these are refused in one line as they are read
     if not colour and not other:
         return
     what = []
