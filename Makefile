@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install -q -c constraints.txt
 
-.PHONY: help install test demo peers test-peers bench-sim validate-sim bench-noisy bench-codes bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench-rate bench-rate-quick bench-bsc bench-bsc-quick train-bsc train-latents bench-necst bench-necst-quick bench-necst-speed bench-necst-ideal bench-necst-downstream bench-necst-latent train-necst bench-bandwidth bench-bandwidth-quick bench bench-quick fuzz bench-scale bench-defaults bench-defaults-dense bench-dense-images bench-photos bench-header bench-first-hour plan-mnist examples clean
+.PHONY: help install test demo peers test-peers bench-sim validate-sim bench-noisy bench-codes bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench-rate bench-rate-quick bench-bsc bench-bsc-quick train-bsc train-latents bench-necst bench-necst-quick bench-necst-speed bench-necst-ideal bench-necst-downstream bench-necst-latent train-necst bench-bandwidth bench-bandwidth-quick bench bench-quick fuzz bench-scale bench-defaults bench-defaults-dense bench-dense-images bench-photos train-dna bench-dna-decoder bench-header bench-first-hour plan-mnist examples clean
 
 help:
 	@echo "make install     virtual environment in .venv with the pinned stack (constraints.txt)"
@@ -32,6 +32,8 @@ help:
 	@echo "make bench-defaults      the Goldman-style code's default outer codes: strand loss, files 1 kB-10 MB at coverage 5-10, images at coverage 2"
 	@echo "make bench-defaults-dense  the same for the dense (default) code's loss-sized outer code"
 	@echo "make bench-dense-images  VAEN codes through DNA at equal nt per image, Goldman-style against dense, coverage 1-10"
+	@echo "make train-dna     fine-tunes the shipped VAE's decoder through the DNA channel's erasures (about 2 minutes) -> vae-mnist-k16-dna"
+	@echo "make bench-dna-decoder  that decoder against the shipped one through DNA at coverage 1-3, equal nt"
 	@echo "make bench-photos  held-out colour photos: JPEG/WebP/JPEG 2000/AVIF rate-distortion, and through DNA at coverage 2-10"
 	@echo "make bench-header        what the header strands cost for files and image sets -> results/header_cost.json"
 	@echo "make bench-first-hour    a new user's first commands, cold and warm, with peak memory -> results/first_hour.json"
@@ -178,6 +180,12 @@ fuzz: install
 
 bench-defaults: install
 	$(BIN)/python pipelines/defaults.py --out results/defaults.json
+
+train-dna: install
+	$(BIN)/python pipelines/tune_decoder_dna.py
+
+bench-dna-decoder: install
+	$(BIN)/python pipelines/dna_decoder.py --out results/dna_decoder.json
 
 bench-photos: install
 	$(BIN)/python pipelines/bench_photos.py --out results/bench_photos.json

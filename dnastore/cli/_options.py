@@ -172,7 +172,7 @@ scheduler_option = click.option(
 
 weights_option = click.option(
     "--weights", type=PATH,
-    help="Model weights: a msgpack file, or the name of shipped weights (vae-mnist-k16, vae-mnist-k16-bsc, "
+    help="Model weights: a msgpack file, or the name of shipped weights (vae-mnist-k16, vae-mnist-k16-dna, vae-mnist-k16-bsc, "
          "vae-mnist-k8, vae-mnist-k32, necst-mnist-b100-bsc0.1) [vae-mnist-k16 to encode; to decode, the "
          "shipped weights the codes name].")
 
