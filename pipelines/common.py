@@ -206,3 +206,36 @@ def files_end_to_end(encode_file, rng, max_bytes: int, seeds: int, coverages_for
               f"{sum(1 for x in ends if x['bytes'] == s)} runs byte-identical", flush=True)
         s *= 10
     return ends
+
+
+def mnist_codes(limit: int):
+    """(weights, classifier, labels, error-free ACC, codes payload, its manifest extras) of
+    the shipped VAE's VAEN 8-bit codes of the first ``limit`` MNIST test images."""
+    from dnastore.codecs.learned import (
+        compress,
+        dequantize_codes,
+        quantize_latents,
+        reconstruct,
+    )
+    from dnastore.dna.approx import codes_payload
+    w, clf, x, y = mnist_test_set(limit)
+    mu, lv = compress(w, x)
+    codes, attrs, side = quantize_latents(mu, lv, w)
+    clean = clf.accuracy(reconstruct(w, dequantize_codes(codes, attrs, side, None, w)[0]), y)
+    payload, extra = codes_payload(codes, attrs, side)
+    return w, clf, y, clean, payload, extra
+
+
+def accuracy_through(enc, w, clf, y, coverage: float, seeds: int) -> list[float]:
+    """Classifier accuracy of the images an encoding of VAE codes gives back through the
+    default channel at ``coverage``, seeds 1 to ``seeds``."""
+    from dnastore.channel.dna import preset_params
+    from dnastore.codecs.learned import dequantize_codes, reconstruct
+    from dnastore.dna.approx import codes_from_payload
+    from dnastore.stages.roundtrip import transmit
+    accs = []
+    for seed in range(1, seeds + 1):
+        got = transmit(enc, preset_params("illumina", coverage=coverage), seed)
+        c, er, sd, at = codes_from_payload(got.payload, got.erased, enc.manifest)
+        accs.append(clf.accuracy(reconstruct(w, dequantize_codes(c, at, sd, er, w)[0]), y))
+    return accs

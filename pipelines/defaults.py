@@ -69,17 +69,18 @@ def main() -> None:
     args = ap.parse_args()
 
     from common import (
+        accuracy_through,
         files_end_to_end,
         machine,
+        mnist_codes,
         strand_loss,
         update_readme,
         write_results,
     )
 
     from dnastore import __version__
-    from dnastore.channel.dna import preset_params
     from dnastore.dna.codec import Layout
-    from dnastore.stages.roundtrip import encode, transmit
+    from dnastore.stages.roundtrip import encode
 
     t0 = time.time()
     res: dict = {"version": __version__, "machine": machine(), "channel": "illumina preset, twist synthesis"}
@@ -103,24 +104,11 @@ def main() -> None:
     res["file_end_to_end"] = ends
 
     # images
-    from common import mnist_test_set
-
-    from dnastore.codecs.learned import compress as vae_compress
-    from dnastore.codecs.learned import dequantize_codes, quantize_latents, reconstruct
-    from dnastore.dna.approx import codes_from_payload, codes_payload
-    w, clf, x, y = mnist_test_set(args.images)
-    mu, lv = vae_compress(w, x)
-    codes, attrs, side = quantize_latents(mu, lv, w)
-    clean = clf.accuracy(reconstruct(w, dequantize_codes(codes, attrs, side, None, w)[0]), y)
-    payload, extra = codes_payload(codes, attrs, side)
+    w, clf, y, clean, payload, extra = mnist_codes(args.images)
     rows = {}
     for r in IMAGE_CANDIDATES:
         e = encode(payload, extra, Layout(), redundancy=r or None)
-        accs = []
-        for seed in range(1, args.seeds + 1):
-            got = transmit(e, preset_params("illumina", coverage=2.0), seed)
-            c, er, sd, at = codes_from_payload(got.payload, got.erased, e.manifest)
-            accs.append(clf.accuracy(reconstruct(w, dequantize_codes(c, at, sd, er, w)[0]), y))
+        accs = accuracy_through(e, w, clf, y, 2.0, args.seeds)
         rows[str(r)] = {"acc": accs, "strands": e.manifest["n_strands"]}
         print(f"images, redundancy {r}: ACC {', '.join(f'{a:.4f}' for a in accs)} (error-free {clean:.4f})",
               flush=True)

@@ -101,22 +101,22 @@ def main() -> None:
     args = ap.parse_args()
 
     from common import (
+        accuracy_through,
         files_end_to_end,
         machine,
+        mnist_codes,
         strand_loss,
         update_readme,
         write_results,
     )
 
     from dnastore import __version__
-    from dnastore.channel.dna import preset_params
     from dnastore.dna.outer import (
         DENSE_EPS,
         DENSE_EPS_FILE,
         DENSE_FILE_LOSS,
         plan_for_loss,
     )
-    from dnastore.stages.roundtrip import transmit
 
     t0 = time.time()
     res: dict = {"version": __version__, "machine": machine(), "channel": "illumina preset, twist synthesis",
@@ -144,24 +144,11 @@ def main() -> None:
                             lambda size: (5.0, 6.0, 8.0, 10.0) if size <= 1_000_000 else (5.0,))
     res["file_end_to_end"] = ends
 
-    from common import mnist_test_set
-
-    from dnastore.codecs.learned import compress as vae_compress
-    from dnastore.codecs.learned import dequantize_codes, quantize_latents, reconstruct
-    from dnastore.dna.approx import codes_from_payload, codes_payload
-    w, clf, x, y = mnist_test_set(args.images)
-    mu, lv = vae_compress(w, x)
-    codes, attrs, side = quantize_latents(mu, lv, w)
-    clean = clf.accuracy(reconstruct(w, dequantize_codes(codes, attrs, side, None, w)[0]), y)
-    payload, extra = codes_payload(codes, attrs, side)
+    w, clf, y, clean, payload, extra = mnist_codes(args.images)
     rows = {}
     for lo in (float(v) for v in args.image_losses.split(",")):
         e = encode(payload, extra, loss=lo)
-        accs = []
-        for seed in range(1, args.seeds + 1):
-            got = transmit(e, preset_params("illumina", coverage=2.0), seed)
-            c, er, sd, at = codes_from_payload(got.payload, got.erased, e.manifest)
-            accs.append(clf.accuracy(reconstruct(w, dequantize_codes(c, at, sd, er, w)[0]), y))
+        accs = accuracy_through(e, w, clf, y, 2.0, args.seeds)
         n = e.manifest["n_strands"]
         rows[str(lo)] = {"acc": accs, "strands": n, "nt_per_image": n * 240 / args.images}
         print(f"images, loss {lo}: {n} strands, ACC {', '.join(f'{a:.4f}' for a in accs)} (error-free {clean:.4f})",
