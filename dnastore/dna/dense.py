@@ -313,7 +313,6 @@ def decode(strands: list[tuple], man: dict[str, Any], *, partial: bool = False, 
     rows = np.zeros((n_total, P), dtype=np.uint8)
     have = np.zeros(n_total, dtype=bool)
     risky = np.zeros(n_total, dtype=bool)
-    weight = np.full(n_total, -1.0)
     stats = {"strands_in": len(strands), "valid": 0, "recovered": 0, "wrong_length": 0, "failed_check": 0,
              "inner_repaired": 0, "soft_repaired": 0, "indel_repaired": 0, "index_repaired": 0, "failed": 0,
              "risky_erased": 0, "strays_skipped": 0}
@@ -327,7 +326,7 @@ def decode(strands: list[tuple], man: dict[str, Any], *, partial: bool = False, 
         if conf is not None and trimmed:
             conf = conf[len(p1):len(seq) - len(p2)]
         (cores if len(core) == lay.core_nt else off).append((core, size, conf))
-    valid_rows: list[tuple[np.ndarray, float, bool]] = []
+    valid_rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []   # (words, cluster sizes, risky)
     sure: dict[int, str] = {}   # index -> the core of a strand that gave it back without a repair
     head = SEED_NT + 4 * I      # the seed and index bases
     if cores:
@@ -339,16 +338,16 @@ def decode(strands: list[tuple], man: dict[str, Any], *, partial: bool = False, 
         data, ok, fixed = inner.decode(code, lay.inner_parity)
         ok &= ok_sym
         stats["inner_repaired"] += int((fixed[ok] > 0).sum())
-        for i in np.flatnonzero(ok):
-            valid_rows.append((data[i], sizes[i], False))
-            sure.setdefault(int(_index_value(data[i][None, :I])[0]), cores[i][0])
+        good = np.flatnonzero(ok)
+        valid_rows.append((data[good], sizes[good], np.zeros(len(good), bool)))
+        for i, idx in zip(good.tolist(), _index_value(data[good, :I]).tolist()):
+            sure.setdefault(idx, cores[i][0])
         soft = np.flatnonzero(~ok & ok_sym & np.array([c is not None for _, _, c in cores]))
         rescued = np.zeros(len(cores), bool)
         if len(soft):
             conf = np.stack([cores[i][2] for i in soft])
             sdata, sok = _soft_decode(code[soft], _byte_confidence(conf, lay), lay.inner_parity)
-            for j in np.flatnonzero(sok):
-                valid_rows.append((sdata[j], sizes[soft[j]], True))
+            valid_rows.append((sdata[sok], sizes[soft[sok]], np.ones(int(sok.sum()), bool)))
             rescued[soft[sok]] = True
             stats["soft_repaired"] += int(sok.sum())
         stats["failed"] += int((~ok_sym).sum())
@@ -373,7 +372,7 @@ def decode(strands: list[tuple], man: dict[str, Any], *, partial: bool = False, 
             for j, i in enumerate(failed):
                 uniq = np.unique(cw[j * per:(j + 1) * per][good[j * per:(j + 1) * per]], axis=0)
                 if len(uniq) == 1:
-                    valid_rows.append((uniq[0][:I + P], sizes[i], False))
+                    valid_rows.append((uniq[:1, :I + P], sizes[i:i + 1], np.zeros(1, bool)))
                     stats["index_repaired"] += 1
                 elif cores[i][2] is not None:
                     off.append(cores[i])      # a shifted base, perhaps: two edits at the least sure places
@@ -410,16 +409,25 @@ def decode(strands: list[tuple], man: dict[str, Any], *, partial: bool = False, 
             stats["failed"] += 1
             stats["wrong_length"] += d != 0
             continue
-        valid_rows.append((got[:I + P], float(size), risky_fix))
+        valid_rows.append((got[None, :I + P], np.array([float(size)]), np.array([risky_fix])))
         stats["indel_repaired"] += 1
-    for row, size, is_risky in valid_rows:
-        idx = int(_index_value(row[None, :I])[0])
-        if idx >= n_total:
-            continue
-        # a sure strand beats a risky one; among equals, the larger cluster
-        w = float(size) + (0.0 if is_risky else 1e9)
-        if w > weight[idx]:
-            rows[idx], have[idx], weight[idx], risky[idx] = row[I:I + P], True, w, is_risky
+    if valid_rows:
+        words = np.concatenate([v[0][:, :I + P] for v in valid_rows])
+        size_of = np.concatenate([v[1] for v in valid_rows]).astype(np.float64)
+        risky_of = np.concatenate([v[2] for v in valid_rows])
+        index = _index_value(words[:, :I])
+        keep = index < n_total
+        # per index, the heaviest copy: a sure strand beats a risky one; among equals, the larger
+        # cluster, then the first
+        w = size_of + np.where(risky_of, 0.0, 1e9)
+        order = np.lexsort((-w, index))
+        order = order[keep[order]]
+        first = np.ones(len(order), bool)
+        first[1:] = index[order][1:] != index[order][:-1]
+        take = order[first]
+        rows[index[take]] = words[take, I:I + P]
+        have[index[take]] = True
+        risky[index[take]] = risky_of[take]
     stats["valid"] = stats["recovered"] = int(have.sum())
     stats["failed_check"] = stats["failed"] - stats["wrong_length"]
     if check is not None:
