@@ -198,8 +198,8 @@ oligo_options = stack(
                  help="Parity strands per data strand of the outer Reed-Solomon code, 0 to 4 (0: off). Default, "
                       "dense: sized to a 2.5% strand loss for files (1 MB: +7%; byte-identical from coverage 5 on "
                       "the default channel), 15% for learned image codes. Goldman-style: 0.25 for files, 0.5 for "
-                      "learned codes. Noisy channels need more: `dnastore plan --max-coverage` picks it (0.25 for "
-                      "photolithographic synthesis at coverage 30, 0.1 for the nanopore preset at coverage 20) and "
+                      "learned codes. Noisy channels need more: `dnastore plan --max-coverage` picks it (0.15 for "
+                      "photolithographic synthesis at coverage 30, 0.05 for the nanopore preset at coverage 20) and "
                       "--plan applies it."),
 )
 
