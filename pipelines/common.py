@@ -239,3 +239,34 @@ def accuracy_through(enc, w, clf, y, coverage: float, seeds: int) -> list[float]
         c, er, sd, at = codes_from_payload(got.payload, got.erased, enc.manifest)
         accs.append(clf.accuracy(reconstruct(w, dequantize_codes(c, at, sd, er, w)[0]), y))
     return accs
+
+
+def tune_shipped_decoder(make_channel, status, tuned: dict[str, Any], args) -> None:
+    """Fine-tune the shipped VAE's decoder through ``make_channel(weights)`` on the first
+    ``args.limit`` MNIST training images (``args.epochs``, ``args.lr``, ``args.seed``) and
+    write the weights to ``args.out``, their meta naming the channel (``tuned``).
+    ``status(channel)`` adds a word per epoch on what the channel did."""
+    import time
+
+    from dnastore.codecs.learned import compress
+    from dnastore.codecs.train import finetune_decoder
+    from dnastore.codecs.weights import load_weights, save_weights
+    from dnastore.data.mnist import load_mnist
+    from dnastore.io.atomic import atomic_outputs
+
+    w = load_weights()
+    x, _ = load_mnist("train")
+    x = x[:args.limit]
+    mu, _ = compress(w, x)
+    channel = make_channel(w)
+    t0 = time.time()
+
+    def on_epoch(e, loss):
+        print(f"epoch {e}: decoder loss {loss:.2f} nats/image, {status(channel)}, {time.time() - t0:.0f} s",
+              flush=True)
+    finetune_decoder(w.model, x, mu, channel, epochs=args.epochs, lr=args.lr, seed=args.seed, on_epoch=on_epoch)
+    tuned = {"from": w.digest, **tuned, "epochs": args.epochs, "lr": args.lr, "seed": args.seed,
+             "train_images": len(x)}
+    with atomic_outputs(force=True) as outs:
+        save_weights(outs.path(args.out), w.config, w.model, w.stats, {**w.meta, "decoder_tuned": tuned})
+    print(f"wrote {args.out}")

@@ -14,7 +14,6 @@ codes are the same as with the shipped weights. The result is measured by
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,31 +33,15 @@ def main() -> None:
                     default=ROOT / "dnastore" / "codecs" / "weights" / "vae-mnist-k16-bsc.msgpack")
     args = ap.parse_args()
 
-    from common import uep_channel
+    from common import tune_shipped_decoder, uep_channel
 
-    from dnastore.codecs.learned import compress
-    from dnastore.codecs.train import finetune_decoder
-    from dnastore.codecs.weights import load_weights, save_weights
-    from dnastore.data.mnist import load_mnist
-    from dnastore.io.atomic import atomic_outputs
-
-    w = load_weights()
-    x, _ = load_mnist("train")
-    x = x[:args.limit]
-    mu, _ = compress(w, x)
-    channel = uep_channel(w, args.bits, args.top, args.t, args.p)
-    t0 = time.time()
-
-    def on_epoch(e, loss):
-        print(f"epoch {e}: decoder loss {loss:.2f} nats/image, {channel.failed} BCH failures, "
-              f"{time.time() - t0:.0f} s", flush=True)
-    finetune_decoder(w.model, x, mu, channel, epochs=args.epochs, lr=args.lr, seed=args.seed, on_epoch=on_epoch)
-    tuned = {"from": w.digest, "channel": "bsc", "p": args.p, "quantizer": "vaen", "n_bits": args.bits,
-             "packing": "binary", "protect": {"top": args.top, "t": args.t}, "bits_per_image": channel.bits,
-             "epochs": args.epochs, "lr": args.lr, "seed": args.seed, "train_images": len(x)}
-    with atomic_outputs(force=True) as outs:
-        save_weights(outs.path(args.out), w.config, w.model, w.stats, {**w.meta, "decoder_tuned": tuned})
-    print(f"wrote {args.out}")
+    def make_channel(w):
+        channel = uep_channel(w, args.bits, args.top, args.t, args.p)
+        tuned["bits_per_image"] = channel.bits
+        return channel
+    tuned = {"channel": "bsc", "p": args.p, "quantizer": "vaen", "n_bits": args.bits, "packing": "binary",
+             "protect": {"top": args.top, "t": args.t}}
+    tune_shipped_decoder(make_channel, lambda ch: f"{ch.failed} BCH failures", tuned, args)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ through the simulated channel.
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy as np
@@ -68,30 +67,12 @@ def main() -> None:
                     default=ROOT / "dnastore" / "codecs" / "weights" / "vae-mnist-k16-dna.msgpack")
     args = ap.parse_args()
 
-    from dnastore.codecs.learned import compress
-    from dnastore.codecs.train import finetune_decoder
-    from dnastore.codecs.weights import load_weights, save_weights
-    from dnastore.data.mnist import load_mnist
-    from dnastore.io.atomic import atomic_outputs
-
-    w = load_weights()
-    x, _ = load_mnist("train")
-    x = x[:args.limit]
-    mu, _ = compress(w, x)
-    channel = erasure_channel(w, args.bits, args.pool, args.max_loss, args.clean)
-    t0 = time.time()
-
-    def on_epoch(e, loss):
-        print(f"epoch {e}: decoder loss {loss:.2f} nats/image, {channel.erased_share:.1%} of codes erased, "
-              f"{time.time() - t0:.0f} s", flush=True)
-    finetune_decoder(w.model, x, mu, channel, epochs=args.epochs, lr=args.lr, seed=args.seed, on_epoch=on_epoch)
-    tuned = {"from": w.digest, "channel": "dna-erasures", "quantizer": "vaen", "n_bits": args.bits,
-             "packing": "binary", "order": "column", "strand_bytes": STRAND_BYTES, "pool": args.pool,
-             "max_loss": args.max_loss, "clean": args.clean, "epochs": args.epochs, "lr": args.lr, "seed": args.seed,
-             "train_images": len(x)}
-    with atomic_outputs(force=True) as outs:
-        save_weights(outs.path(args.out), w.config, w.model, w.stats, {**w.meta, "decoder_tuned": tuned})
-    print(f"wrote {args.out}")
+    from common import tune_shipped_decoder
+    tuned = {"channel": "dna-erasures", "quantizer": "vaen", "n_bits": args.bits, "packing": "binary",
+             "order": "column", "strand_bytes": STRAND_BYTES, "pool": args.pool, "max_loss": args.max_loss,
+             "clean": args.clean}
+    tune_shipped_decoder(lambda w: erasure_channel(w, args.bits, args.pool, args.max_loss, args.clean),
+                         lambda ch: f"{ch.erased_share:.1%} of codes erased", tuned, args)
 
 
 if __name__ == "__main__":
