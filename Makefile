@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/pip install -q -c constraints.txt
 
-.PHONY: help install test demo peers test-peers bench-sim validate-sim bench-noisy bench-codes bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench-rate bench-rate-quick bench-bsc bench-bsc-quick train-bsc train-latents bench-necst bench-necst-quick bench-necst-speed bench-necst-ideal bench-necst-downstream bench-necst-latent train-necst bench-bandwidth bench-bandwidth-quick bench bench-quick fuzz bench-scale bench-defaults bench-defaults-dense bench-dense-images bench-photos train-dna bench-dna-decoder bench-header bench-first-hour plan-mnist examples clean
+.PHONY: help install test demo peers test-peers bench-sim validate-sim bench-noisy bench-codes bench-codec compare-upsampling train-default train-classifier bench-table3 bench-table3-quick bench-coverage bench-coverage-quick bench-rate bench-rate-quick bench-bsc bench-bsc-quick train-bsc train-latents bench-necst bench-necst-quick bench-necst-speed bench-necst-ideal bench-necst-downstream bench-necst-latent train-necst bench-bandwidth bench-bandwidth-quick bench bench-quick fuzz bench-scale bench-defaults bench-defaults-dense bench-dense-images bench-photos train-photo train-dna bench-dna-decoder bench-header bench-first-hour plan-mnist examples clean
 
 help:
 	@echo "make install     virtual environment in .venv with the pinned stack (constraints.txt)"
@@ -34,7 +34,8 @@ help:
 	@echo "make bench-dense-images  VAEN codes through DNA at equal nt per image, Goldman-style against dense, coverage 1-10"
 	@echo "make train-dna     fine-tunes the shipped VAE's decoder through the DNA channel's erasures (about 2 minutes) -> vae-mnist-k16-dna"
 	@echo "make bench-dna-decoder  that decoder against the shipped one through DNA at coverage 1-3, equal nt"
-	@echo "make bench-photos  held-out colour photos: JPEG/WebP/JPEG 2000/AVIF rate-distortion, and through DNA at coverage 2-10"
+	@echo "make bench-photos  held-out colour photos: the photo codec against JPEG/WebP/JPEG 2000/AVIF, error-free and through DNA at coverage 1-10"
+	@echo "make train-photo   trains the shipped photo weights (base 50 min + two 5-min fine-tunes) -> photo-dna, photo-plain"
 	@echo "make bench-header        what the header strands cost for files and image sets -> results/header_cost.json"
 	@echo "make bench-first-hour    a new user's first commands, cold and warm, with peak memory -> results/first_hour.json"
 	@echo "make plan-mnist          dnastore plan for the 10k MNIST test set at the default prices (README table)"
@@ -183,6 +184,12 @@ bench-defaults: install
 
 train-dna: install
 	$(BIN)/python pipelines/tune_decoder_dna.py
+
+# the shipped photo weights: a base model (50 minutes here), then two equal fine-tunes of it,
+# plain and through the channel (about 5 minutes each); pass MINUTES=... for a shorter base
+MINUTES ?= 50
+train-photo: install
+	$(BIN)/python pipelines/train_photo.py --minutes $(MINUTES)
 
 bench-dna-decoder: install
 	$(BIN)/python pipelines/dna_decoder.py --out results/dna_decoder.json

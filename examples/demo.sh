@@ -4,6 +4,9 @@
 #   bias, coverage 3) -> decode -> reconstructions, metrics and a grid PNG (originals above
 #   reconstructions) in demo-out/recon/grid.png. The reads alone are decoded: the JSON sidecars
 #   are removed first, and the pool's header strands give the manifest.
+# Then a colour photo (scikit-image's coffee, one of the held-out photos no training saw) through
+# the learned photo codec at coverage 3, beside AVIF given the same nucleotides
+# (demo-out/photo_vs_avif.png: original | photo codec | AVIF).
 # Then a file's precise round trip (the default outer code, coverage 10), checked byte for byte,
 # again from the DNA alone.
 set -euo pipefail
@@ -19,6 +22,14 @@ $D simulate --coverage 3 --seed 1 -o images.fastq --force   # no input: the newe
 rm -f images.fastq.json                                      # only the DNA is left
 $D decode images.fastq -o recon --originals "$ROOT/examples/images" --force
 echo "demo: reconstructions and metrics in $OUT/recon/ (grid: $OUT/recon/grid.png)"
+
+echo "== a photo -> DNA -> photo (coverage 3), beside AVIF at the same nt"
+$D encode "$ROOT/examples/photos" photo.fasta --force          # colour: the photo codec is picked
+$D simulate photo.fasta --coverage 3 --seed 1 -o photo.fastq --force
+rm -f photo.fastq.json
+$D decode photo.fastq -o photo-recon --originals "$ROOT/examples/photos" --force
+"$ROOT/.venv/bin/python" "$ROOT/pipelines/demo_photo.py" --pool photo.fasta --recon photo-recon \
+    --photos "$ROOT/examples/photos" --coverage 3 --seed 1 --out photo_vs_avif.png
 
 echo "== a file, stored precisely (coverage 10)"
 SRC="$ROOT/examples/dnastore-readme-excerpt.txt"

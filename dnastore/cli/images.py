@@ -28,7 +28,7 @@ from dnastore.cli._options import (
 from dnastore.errors import DnastoreError
 from dnastore.io.schema import LEARNING_RATE
 
-CODECS = ["vae", "necst", "jpeg", "png", "webp", "avif", "jp2"]  # dnastore.codecs.base.codec_names(), without importing it
+CODECS = ["vae", "necst", "photo", "jpeg", "png", "webp", "avif", "jp2"]  # dnastore.codecs.base.codec_names(), without importing it
 
 
 @cli.command("dataset")
@@ -68,8 +68,12 @@ def dataset(run: Run, source: str, output: Path, **kw) -> None:
 @click.option("--latent", type=click.IntRange(1, 4096), help="Latent size K, or NECST's code bits (overrides the config).")
 @click.option("--epochs", type=click.IntRange(1), default=30, show_default=True, help="Train until this many epochs in all.")
 @click.option("--batch-size", type=click.IntRange(1), help="Batch size [64 for the VAE, 100 for NECST].")
-@click.option("--codec", type=click.Choice(["vae", "necst"]), default="vae", show_default=True,
-              help="The VAE of the Generative DNA paper, or NECST (bits trained through a BSC/BEC).")
+@click.option("--codec", type=click.Choice(["vae", "necst", "photo"]), default="vae", show_default=True,
+              help="The VAE of the Generative DNA paper, NECST (bits trained through a BSC/BEC), or the photo codec "
+                   "(fine-tuned from its shipped weights on DATA, a folder of photos).")
+@click.option("--steps", type=click.IntRange(1), default=300, show_default=True,
+              help="photo: fine-tuning steps (batches of 8 random 128x128 crops; about 0.5 s each here).")
+@click.option("--weights", type=PATH, help="photo: the weights to start from [photo-dna, shipped].")
 @click.option("--channel", type=click.Choice(["bsc", "bec"]), help="NECST: the training channel [bsc].")
 @click.option("--eps", type=number(0.0, 0.99), help="NECST: the training channel's flip or erasure probability [0.1].")
 @click.option("--arch", type=click.Choice(["mlp", "cnn-svhn", "cnn-cifar", "cnn-celeba"]),
@@ -84,8 +88,9 @@ def dataset(run: Run, source: str, output: Path, **kw) -> None:
 @click.option("-o", "--output", type=PATH, help="Weights file to export at the end [RUN_DIR/weights.msgpack].")
 @common_options
 def train(run: Run, data: Path, codec: str, latent: int | None, channel: str | None, eps: float | None,
-          arch: str | None, likelihood: str | None, **kw) -> None:
-    """Train the VAE or NECST on a dataset artifact; checkpoints every epoch, resumable.
+          arch: str | None, likelihood: str | None, steps: int, weights: Path | None, **kw) -> None:
+    """Train the VAE or NECST on a dataset artifact (checkpoints every epoch, resumable), or
+    fine-tune the photo codec on your own photos (--codec photo).
 
     \b
     Example:
@@ -97,9 +102,24 @@ def train(run: Run, data: Path, codec: str, latent: int | None, channel: str | N
       dnastore dataset my-svhn/ --rgb --resize 32x32 -o svhn.zarr
       dnastore train svhn.zarr --codec necst --arch cnn-svhn --likelihood gaussian --latent 500 \\
           --run-dir runs/necst-svhn
+      dnastore train my-photos/ --codec photo --steps 300 --run-dir runs/my-photos
+      dnastore encode my-photos/ photos.fasta --codec photo --weights runs/my-photos/weights.msgpack
     """
-    from dnastore.stages.images import train as stage
     jax_cache()
+    if codec == "photo":
+        from dnastore.stages.images import train_photo
+        if any(v is not None for v in (latent, channel, arch, likelihood, kw.get("valid"), kw.get("test_data"),
+                                       kw.get("config"))) or kw.get("resume"):
+            raise DnastoreError("--codec photo takes DATA, --steps, --weights, --eps (the most latents erased in "
+                                "training), --lr, --run-dir and -o only")
+        lr = kw["lr"] if kw["lr"] != 1e-3 else 5e-5
+        run.report(train_photo(data, kw["run_dir"], weights=weights, steps=steps, lr=lr,
+                               erasure=0.3 if eps is None else eps, output=kw.get("output"), seed=run.seed,
+                               force=run.force, report=run))
+        return
+    if weights is not None:
+        raise DnastoreError("--weights applies to --codec photo only (the VAE and NECST train from scratch)")
+    from dnastore.stages.images import train as stage
     overrides = {"latent": latent, "channel": channel, "eps": eps, "arch": arch, "likelihood": likelihood}
     run.report(stage(data, model=codec, overrides=overrides, seed=run.seed, force=run.force, report=run, **kw))
 
@@ -179,17 +199,20 @@ def reconstruct(run: Run, latents: Path, **kw) -> None:
 @cli.command("encode")
 @click.argument("source", type=PATH)
 @click.argument("output", type=PATH)
-@click.option("--codec", type=click.Choice(CODECS), default="vae", show_default=True,
-              help="vae: the VAE + quantizer; necst: NECST's bits; jpeg, png, webp, avif, jp2: each image as a file, "
-                   "stored precisely (--quality).")
+@click.option("--codec", type=click.Choice(CODECS),
+              help="vae: the MNIST VAE + quantizer; necst: NECST's bits; photo: the learned photo codec (colour, "
+                   "any size, --quality); jpeg, png, webp, avif, jp2: each image as a file, stored precisely "
+                   "(--quality). [photo for colour images or sizes other than 28x28, else vae]")
 @click.option("--resize", help="Resize folder images to WIDTHxHEIGHT first.")
 @quant_options
-@click.option("--quality", type=click.IntRange(1, 100), help="JPEG, WebP, AVIF quality; JPEG 2000: compression ratio 2^((100 - q) / 10) [75].")
+@click.option("--quality", type=click.IntRange(1, 100),
+              help="photo: 1-100, the rate knob [50]; JPEG, WebP, AVIF quality; JPEG 2000: compression ratio "
+                   "2^((100 - q) / 10) [75].")
 @weights_option
 @oligo_options
 @click.option("--plan", "plan_path", type=PATH, help="Take bits per code and outer redundancy from `dnastore plan`.")
 @common_options
-def encode(run: Run, source: Path, output: Path, codec: str, resize: str | None, quantizer: str, n_bits: int,
+def encode(run: Run, source: Path, output: Path, codec: str | None, resize: str | None, quantizer: str, n_bits: int,
            store: str, packing: str, quality: int | None, weights: Path | None, plan_path: Path | None, **kw) -> None:
     """Images to oligos in one command: the codec's encode (for the VAE: compress + quantize)
     then oligo-encode.
@@ -220,9 +243,14 @@ def encode(run: Run, source: Path, output: Path, codec: str, resize: str | None,
         run.log(f"the plan: {best['code']} code, {n_bits} bits per code, outer redundancy {kw['outer_redundancy']:g}, "
                 f"sequence at coverage {best['coverage']:g}")
     quant = {"quantizer": quantizer, "n_bits": n_bits, "store": store, "packing": packing}
-    settings = {"vae": {**quant, "weights": weights}, "necst": {"weights": weights}}.get(codec, {"quality": quality})
-    if codec not in ("vae", "necst") and weights is not None:
-        raise DnastoreError(f"--weights does not apply to --codec {codec}")
+
+    def settings(codec: str) -> dict:
+        if codec not in ("vae", "necst", "photo") and weights is not None:
+            raise DnastoreError(f"--weights does not apply to --codec {codec}")
+        if codec in ("vae", "necst") and quality is not None:
+            raise DnastoreError(f"--quality does not apply to --codec {codec}")
+        return {"vae": {**quant, "weights": weights}, "necst": {"weights": weights},
+                "photo": {"quality": quality, "weights": weights}}.get(codec, {"quality": quality})
     run.report(stage(source, output, codec=codec, codec_settings=settings, resize=resize, settings=oligo_settings(kw),
                      force=run.force, report=run))
 

@@ -7,7 +7,7 @@ actually written per image) and turns codes, with an erasure mask where the DNA 
 back into images (:class:`Decoded`). The oligo code (:mod:`dnastore.dna`) carries any
 codes without knowing which codec made them.
 
-    codec = get_codec("vae", n_bits=6)            # or "necst", "jpeg", "png", "webp", "avif", "jp2"
+    codec = get_codec("vae", n_bits=6)            # or "necst", "photo", "jpeg", "png", "webp", "avif", "jp2"
     codes = codec.encode(ImageSource("images/", codec.channels, codec.image_shape))
     codec = codec_for(codes.attrs)                 # the codec that wrote them, weights checked
     decoded = codec.decode(codes)                  # pieces of uint8 images, erasures per image
@@ -32,7 +32,7 @@ from dnastore.errors import DnastoreError
 _MODULES = {"vae": "dnastore.codecs.learned", "necst": "dnastore.codecs.learned",
             "jpeg": "dnastore.codecs.classical", "png": "dnastore.codecs.classical",
             "webp": "dnastore.codecs.classical", "avif": "dnastore.codecs.classical",
-            "jp2": "dnastore.codecs.classical"}
+            "jp2": "dnastore.codecs.classical", "photo": "dnastore.codecs.photo"}
 _REGISTRY: dict[str, type["Codec"]] = {}
 
 
@@ -66,6 +66,7 @@ class Decoded:
     channels: int
     image_shape: tuple[int, int]
     digest: str | None = None  # the weights' digest, for a learned codec
+    shapes: np.ndarray | None = None  # (n, 2) height and width of each image, for codecs of any size
 
 
 class Codec(ABC):

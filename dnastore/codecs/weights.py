@@ -103,6 +103,7 @@ def load_weights(path: str | os.PathLike | None = None, build: bool = True) -> W
     statistics and digest only, with no model (what quantize and dequantize need: building
     the VAE op by op takes seconds)."""
     from dnastore.codecs.necst import NECST, NECSTConfig
+    from dnastore.codecs.photo_model import PhotoConfig, PhotoNet
     from dnastore.codecs.vae import VAE, VAEConfig
     path = resolve_weights(path)
     if not path.is_file():
@@ -116,15 +117,16 @@ def load_weights(path: str | os.PathLike | None = None, build: bool = True) -> W
     obj = read_msgpack(path, WEIGHTS_FORMAT)
     try:
         cfg_d = json.loads(obj["config"])
-        necst = cfg_d.get("model") == "necst"
+        kind = cfg_d.get("model")
         where = f"{path}: model config"
-        cfg = NECSTConfig.from_json(cfg_d, where) if necst else VAEConfig.from_json(cfg_d, where)
+        cls, net = {"necst": (NECSTConfig, NECST), "photo": (PhotoConfig, PhotoNet)}.get(kind, (VAEConfig, VAE))
+        cfg = cls.from_json(cfg_d, where)
     except (KeyError, ValueError, TypeError, AttributeError, RecursionError) as e:
         raise DnastoreError(f"{path}: bad model config ({type(e).__name__}: {str(e)[:200]})") from None
     if build:
         # the model's structure only (no random initialisation, which runs op by op: ~0.7-4 s);
         # every array then comes from the file
-        model = nnx.eval_shape(lambda: NECST(cfg, nnx.Rngs(0)) if necst else VAE(cfg, nnx.Rngs(0)))
+        model = nnx.eval_shape(lambda: net(cfg, nnx.Rngs(0)))
         load_model_arrays(model, obj.get("params", {}), obj.get("batch_stats", {}), str(path))
         if not finite_model(model):
             raise DnastoreError(f"{path}: the weights hold NaN or infinity (a diverged training run?)")
@@ -133,7 +135,7 @@ def load_weights(path: str | os.PathLike | None = None, build: bool = True) -> W
     stats = {k: np.asarray(v, np.float32) for k, v in obj.get("stats", {}).items()}
     if any(not np.isfinite(v).all() for v in stats.values()):
         raise DnastoreError(f"{path}: the encoder statistics hold NaN or infinity")
-    for k in () if necst else ("mean", "std"):
+    for k in ("mean", "std") if kind not in ("necst", "photo") else ():
         if stats.get(k) is None or stats[k].shape != (2 * cfg.latent,):
             raise DnastoreError(f"{path}: VAEN statistic {k!r} missing or not of shape ({2 * cfg.latent},)")
     w = Weights(cfg, model, stats, digest, str(path), json.loads(obj.get("meta", "{}")))

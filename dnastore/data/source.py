@@ -83,6 +83,12 @@ class ImageSource:
             imgs.append(a)
         return np.stack(imgs)
 
+    def one(self, i: int) -> np.ndarray:
+        """Image ``i`` as uint8 (H, W[, C]), at its own size (for codecs that take any size)."""
+        if self._zarr:
+            return np.asarray(self._arr[i])
+        return load_image(self._files[i], self.channels, self._size)
+
     @property
     def resizes(self) -> bool:
         """Whether images are resized as they are read (``--resize``)."""

@@ -20,9 +20,18 @@ MAX_SIDE_VALUES = 1 << 16  # side arrays travel in the JSON manifest: keep them 
 
 
 def codes_payload(codes: np.ndarray, attrs: dict[str, Any], arrays: dict[str, np.ndarray],
-                  order: str = "column", names: list[str] | None = None) -> tuple[bytes, dict[str, Any]]:
+                  order: str | None = None, names: list[str] | None = None) -> tuple[bytes, dict[str, Any]]:
     """(payload, manifest fields) of a codes array; ``names`` (one per image) travel in the
-    manifest, and so in the pool's header strands."""
+    manifest, and so in the pool's header strands. The order is the codes' own ``order``
+    attribute where they have one ("row": each row's bytes together, for codecs whose rows
+    are packets that each fill a strand, with ``unit`` their length so that no strand splits
+    one), else "column"."""
+    order = order or str(attrs.get("order", "column"))
+    if order not in ("row", "column"):
+        raise DnastoreError(f"codes attribute order={order!r} is neither row nor column")
+    unit = attrs.get("unit", 1)
+    if isinstance(unit, bool) or not isinstance(unit, (int, np.integer)) or not 1 <= unit <= 1 << 16:
+        raise DnastoreError(f"codes attribute unit={unit!r} is not a whole number of bytes")
     n_bits = attrs.get("n_bits", 8 * codes.dtype.itemsize)
     if isinstance(n_bits, bool) or not isinstance(n_bits, (int, np.integer)) or not 1 <= n_bits <= 8 * codes.dtype.itemsize:
         raise DnastoreError(f"codes attribute n_bits={n_bits} does not fit the {codes.dtype} codes")
@@ -39,6 +48,8 @@ def codes_payload(codes: np.ndarray, attrs: dict[str, Any], arrays: dict[str, np
         "source_provenance": attrs.get("provenance"),
         "arrays": {k: {"dtype": str(v.dtype), "shape": list(v.shape), "data": v.ravel().tolist()}
                    for k, v in arrays.items()}}}
+    if unit != 1:  # packets that must not straddle strands (recorded only where they exist)
+        extra["codes"]["unit"] = int(unit)
     if names is not None:
         extra["codes"]["names"] = [str(x) for x in names]
     return pack_bits(codes, n_bits, order), extra

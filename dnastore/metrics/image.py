@@ -144,3 +144,22 @@ def quality(originals, images) -> dict[str, np.ndarray]:
     if min(np.shape(originals)[1:3]) >= 28:
         out["ms_ssim"] = np.asarray(ms_ssim(originals, images))
     return out
+
+
+TRAIN_MS_SSIM = MSSSIMSetting(4, 11, 1.5, tuple(float(v) for v in np.array(STANDARD_WEIGHTS[:4]) / sum(STANDARD_WEIGHTS[:4])))
+
+
+def ms_ssim_float(a: jax.Array, b: jax.Array, setting: MSSSIMSetting = TRAIN_MS_SSIM) -> jax.Array:
+    """Per-image MS-SSIM of float images (N, H, W, C) on [0, 1], differentiable, for training
+    losses (no checks; the contrast terms are floored at 1e-6 so that gradients stay finite).
+    :data:`TRAIN_MS_SSIM` (the first four standard scales) fits 128-pixel training crops."""
+    g = _gauss(setting.win, setting.sigma)
+    out = jnp.ones(a.shape[0], jnp.float32)
+    for j, wj in enumerate(setting.weights):
+        lum, cs = _ssim_parts(a, b, g)
+        if j < setting.scales - 1:
+            out = out * jnp.maximum(jnp.mean(cs, axis=(1, 2, 3)), 1e-6) ** wj
+            a, b = _pool(a), _pool(b)
+        else:
+            out = out * jnp.maximum(jnp.mean(lum * cs, axis=(1, 2, 3)), 1e-6) ** wj
+    return out

@@ -104,7 +104,8 @@ def write_oligos(payload: bytes, extra: dict[str, Any], output: Path, settings: 
     settings = settings.for_data(precise)
     layout = settings.layout()
     code = get_code(settings.code_name)
-    enc = code.encode(payload, strand_length=settings.length, primers=tuple(layout.primers), unit=1, precise=precise,
+    unit = int(extra["codes"].get("unit", 1)) if extra.get("mode") == "codes" else 1
+    enc = code.encode(payload, strand_length=settings.length, primers=tuple(layout.primers), unit=unit, precise=precise,
                       redundancy=settings.outer_redundancy, extra=extra, index_trits=settings.index_trits,
                       check_trits=settings.check_trits, gc_band=tuple(layout.gc_band), inner_parity=settings.inner_parity)
     man = enc.manifest

@@ -25,6 +25,22 @@ from dnastore.stages.files import (
 from dnastore.stages.report import QUIET, Reporter
 
 GRID_MAX = 256  # the comparison grid shows the first 256 images (16 rows of 16)
+PHOTO_GRID_MAX, THUMB = 16, 256  # photos: the first 16, each fitted into 256x256
+
+
+def _thumbs(images):
+    """(k, THUMB, THUMB[, C]) thumbnails of images of any size: each scaled to fit, centred on
+    white."""
+    import numpy as np
+    from PIL import Image
+    out = np.full((len(images), THUMB, THUMB) + images.shape[3:], 255, np.uint8)
+    for k, img in enumerate(images):
+        im = Image.fromarray(img)
+        im.thumbnail((THUMB, THUMB), Image.Resampling.LANCZOS)
+        a = np.asarray(im)
+        y, x = (THUMB - a.shape[0]) // 2, (THUMB - a.shape[1]) // 2
+        out[k, y:y + a.shape[0], x:x + a.shape[1]] = a
+    return out
 
 
 # ----------------------------------------------------------------------------- dataset
@@ -211,6 +227,49 @@ def train(data: Path, run_dir: Path, *, valid: Path | None = None, test_data: Pa
     return summary
 
 
+def train_photo(data: Path, run_dir: Path, *, weights=None, steps: int = 300, lr: float = 5e-5,
+                erasure: float = 0.3, output: Path | None = None, seed: int = 0, force: bool = False,
+                report: Reporter = QUIET) -> dict[str, Any]:
+    """Fine-tune the photo codec (the shipped ``photo-dna`` weights, or ``weights``) on a
+    folder of photos (or a dataset artifact), through the channel's erasures as the shipped
+    weights were; writes RUN_DIR/weights.msgpack (or ``output``), for ``--codec photo
+    --weights``. Photos smaller than the training crop (128 pixels a side) are refused."""
+    from dnastore.codecs.learned import load_model_weights
+    from dnastore.codecs.photo import DEFAULT_PHOTO_WEIGHTS
+    from dnastore.codecs.photo_train import train_photo as fit
+    from dnastore.data.source import ImageSource
+    from dnastore.io.atomic import atomic_outputs, check_aliases, check_writable
+    from dnastore.io.schema import LEARNING_RATE, check
+
+    lr = check("--lr", lr, LEARNING_RATE)
+    if not 0.0 <= erasure < 1.0:
+        raise DnastoreError(f"--eps (the share of latents erased in training) must be in [0, 1), got {erasure}")
+    src = ImageSource(Path(data), 3, None)
+    photos = [src.one(i) for i in range(src.n)]
+    crop = 128
+    small = [n for n, p in zip(src.names, photos) if min(p.shape[:2]) < crop]
+    if len(small) == len(photos):
+        raise DnastoreError(f"every image in {data} is smaller than {crop} pixels a side: the photo codec trains "
+                            f"on {crop}x{crop} crops")
+    init = load_model_weights(weights, "photo", DEFAULT_PHOTO_WEIGHTS)
+    output = Path(output) if output else Path(run_dir) / "weights.msgpack"
+    check_aliases([run_dir], [data])
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
+    check_writable(output, force, [data, _weights_file(weights)])
+    with report.bar(steps, "fine-tuning the photo codec") as bar, atomic_outputs(True) as outs:
+        info = fit([p for p in photos if min(p.shape[:2]) >= crop], outs.path(output), init=init, steps=steps,
+                   lr=lr, erasure=erasure, seed=seed, checkpoint_every=10 ** 9,
+                   meta={"name": output.stem, "base": init.digest, "data": str(data), "images": len(photos)},
+                   on_step=lambda i, loss, aux: bar.update(1))
+    last = info["log"][-1] if info.get("log") else {}
+    out = {"output": str(output), "images": len(photos) - len(small), "steps": steps, "base": init.path,
+           "seconds": info["seconds"]}
+    if small:
+        out["skipped_small"] = small
+    out.update({f"train_{k}": v for k, v in last.items() if k in ("bpp", "1-msssim", "mse")})
+    return out
+
+
 # ----------------------------------------------------------------------------- the VAE's own stages
 def _weights_file(weights) -> Path | None:
     """A weights argument that names a file (an input no output may overwrite), else None."""
@@ -353,9 +412,11 @@ def write_recon(output: Path, dec, names: list[str] | None, erased, originals: P
 
     n = dec.n
     summary: dict = {"output": str(output), "images": n}
+    shapes = getattr(dec, "shapes", None)
+    any_size = dec.image_shape is None or shapes is not None  # photos: each image its own size
     orig = None
     if originals is not None:
-        orig = ImageSource(originals, dec.channels, tuple(dec.image_shape), resize)
+        orig = ImageSource(originals, dec.channels, None if any_size else tuple(dec.image_shape), resize)
         if orig.n != n:
             raise DnastoreError(f"{originals} holds {orig.n} images but {n} were reconstructed")
         names = names or orig.names
@@ -365,27 +426,39 @@ def write_recon(output: Path, dec, names: list[str] | None, erased, originals: P
     with atomic_outputs(force, [*inputs, originals]) as outs, report.bar(n, "writing images") as bar:
         tmp = outs.path(output)
         tmp.mkdir()
-        gw = recon_writer(tmp / "images.zarr", {"provenance": prov, "weights_digest": dec.digest}, PIECE_ROWS)
+        gw = recon_writer(tmp / "images.zarr", {"provenance": prov, "weights_digest": dec.digest},
+                          1 if any_size else PIECE_ROWS)
+        if any_size and shapes is not None:
+            top = np.asarray(shapes).max(axis=0)
+            gw.create("images", (n, int(top[0]), int(top[1]), dec.channels), np.uint8)
+            gw.write("shapes", np.asarray(shapes, np.int32))
         for i0, images in dec.pieces:
             i1 = i0 + len(images)
             if "images" not in gw.arrays:
                 gw.create("images", (n,) + images.shape[1:], np.uint8)
-            gw.put("images", i0, images)
+            if any_size:
+                for k, img in enumerate(images):
+                    gw.arrays["images"][i0 + k, :img.shape[0], :img.shape[1]] = img
+            else:
+                gw.put("images", i0, images)
             for f, img in zip(files[i0:i1], images):
                 if "/" in f:
                     (tmp / f).parent.mkdir(parents=True, exist_ok=True)
                 save_png(tmp / f, img)
-            if i0 < GRID_MAX:
-                shown.append(images[:GRID_MAX - i0])
+            if i0 < (PHOTO_GRID_MAX if any_size else GRID_MAX):
+                shown.append(_thumbs(images) if any_size else images[:GRID_MAX - i0])
             if orig is not None:
-                o = orig.piece(i0, i1)
+                o = np.stack([orig.one(i) for i in range(i0, i1)]) if any_size else orig.piece(i0, i1)
+                if o.shape != images.shape:
+                    raise DnastoreError(f"{originals}: image {i0} is {o.shape[2]}x{o.shape[1]} but its "
+                                        f"reconstruction is {images.shape[2]}x{images.shape[1]}")
                 for key, v in quality(o, images).items():
                     metrics.setdefault(key, np.zeros(n, np.float32))[i0:i1] = v
-                if i0 < GRID_MAX:
-                    shown_orig.append(o[:GRID_MAX - i0])
+                if i0 < (PHOTO_GRID_MAX if any_size else GRID_MAX):
+                    shown_orig.append(_thumbs(o) if any_size else o[:GRID_MAX - i0])
             bar.update(len(images))
         rows = ([np.concatenate(shown_orig)] if orig is not None else []) + [np.concatenate(shown)]
-        save_png(tmp / "grid.png", grid(rows))
+        save_png(tmp / "grid.png", grid(rows, per_row=4, scale=1) if any_size else grid(rows))
         gw.write("names", encode_names(files))
         if erased is not None:
             per_image = erased.sum(axis=1)
@@ -402,10 +475,36 @@ def write_recon(output: Path, dec, names: list[str] | None, erased, originals: P
 
 
 # ----------------------------------------------------------------------------- composites
-def encode(source: Path, output: Path, *, codec: str = "vae", codec_settings: dict[str, Any] | None = None,
+LARGE = 64  # an image with a side longer than this is a photo, not a digit
+
+
+def pick_codec(source: Path, resize: str | None = None) -> tuple[str, str]:
+    """(codec, why) for images given without ``--codec``: the photo codec for colour images or
+    images with a side longer than :data:`LARGE` pixels, else the MNIST VAE (which refuses
+    grey images other than 28x28 in one line, naming ``--resize``)."""
+    from dnastore.data.source import ImageSource
+    src = ImageSource(source, None, None, resize)
+    info = src.native()
+    if src.resizes:
+        sizes = [tuple(src.want)]
+    elif info:
+        sizes = [tuple(sz[::-1]) for _, sz, _ in info]
+    else:  # a dataset artifact
+        sizes = [tuple(src.want)]
+    colour = any(c for _, _, c in info) if info else src.channels == 3
+    if colour:
+        return "photo", "colour photos"
+    if any(max(sz) > LARGE for sz in sizes):
+        return "photo", f"images larger than {LARGE} pixels"
+    return "vae", "small grey images"
+
+
+def encode(source: Path, output: Path, *, codec: str | None = "vae", codec_settings: dict[str, Any] | None = None,
            resize: str | None = None, settings: OligoSettings | None = None, force: bool = False,
            report: Reporter = QUIET) -> dict[str, Any]:
-    """Images (a folder or a dataset Zarr) to oligos: the codec's encode, then oligo-encode."""
+    """Images (a folder or a dataset Zarr) to oligos: the codec's encode, then oligo-encode.
+    ``codec=None`` picks one (:func:`pick_codec`) and says which; ``codec_settings`` may be a
+    function of the codec's name."""
     from dnastore.codecs.base import get_codec
     from dnastore.data.source import ImageSource
     from dnastore.dna.approx import codes_payload
@@ -415,6 +514,11 @@ def encode(source: Path, output: Path, *, codec: str = "vae", codec_settings: di
     settings = settings or OligoSettings()
     settings.layout()
     from dnastore.io.manifest import sidecar_path
+    why = None
+    if codec is None:
+        codec, why = pick_codec(source, resize)
+    if callable(codec_settings):  # settings that depend on the codec picked
+        codec_settings = codec_settings(codec)
     inputs = (source, _weights_file((codec_settings or {}).get("weights")))
     check_outputs(force, [output, sidecar_path(output)], inputs, [output])
     c = get_codec(codec, **{k: v for k, v in (codec_settings or {}).items() if v is not None})
@@ -429,7 +533,8 @@ def encode(source: Path, output: Path, *, codec: str = "vae", codec_settings: di
     summary = write_oligos(payload, extra, output, settings,
                            lambda params: provenance("encode", {**qparams, **params}, {"source": source}), force,
                            report, inputs=inputs)
-    summary["codec"] = codec
+    # a codec picked for the user is said, with why (in the summary: after any error, not before)
+    summary["codec"] = codec if why is None else f"{codec} ({why}; choose another with --codec)"
     if src.skipped:
         summary["skipped"] = src.skipped
     return summary
@@ -455,7 +560,8 @@ def _say_off_domain(src, codec, report: Reporter) -> None:
         what.append(f"not 28x28 ({n} is {w}x{h}{', and others' if len(other) > 1 else ''})")
     report.warn(f"the {codec.name} codec was trained on 28x28 grey MNIST digits, and these images are "
                 f"{' and '.join(what)}: they are reduced to 28x28 grey and come back digit-like, not as the "
-                f"photos. To store photos, use --codec avif, jp2, webp or jpeg (stored precisely).")
+                f"photos. To store photos, use --codec photo (learned, any size), or avif, jp2, webp or jpeg "
+                f"(stored precisely).")
 
 
 def _say_skipped(src, report: Reporter) -> None:

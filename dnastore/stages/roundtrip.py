@@ -38,7 +38,8 @@ def encode(payload: bytes, extra: dict[str, Any], layout: Layout | None = None,
     from dnastore.dna.codes import get_code
     c = get_code(code)
     length = settings.pop("strand_length", None) or c.default_length
-    return c.encode(payload, strand_length=length, primers=settings.pop("primers", DEFAULT_PRIMERS), unit=1,
+    return c.encode(payload, strand_length=length, primers=settings.pop("primers", DEFAULT_PRIMERS),
+                    unit=int(extra.get("codes", {}).get("unit", 1)) if extra.get("mode") == "codes" else 1,
                     redundancy=redundancy, extra=extra, **settings)
 
 

@@ -29,14 +29,14 @@ def _decode_all(codec: Codec, codes: Codes) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_the_registry_knows_every_codec_and_refuses_others():
-    assert codec_names() == ["avif", "jp2", "jpeg", "necst", "png", "vae", "webp"]
+    assert codec_names() == ["avif", "jp2", "jpeg", "necst", "photo", "png", "vae", "webp"]
     with pytest.raises(DnastoreError, match="unknown codec"):
         get_codec("gif")
     with pytest.raises(DnastoreError, match="not written by a dnastore image codec"):
         codec_for({"codec": "mp3"})
 
 
-@pytest.mark.parametrize("name", ["vae", "necst", "jpeg", "png", "webp", "avif", "jp2"])
+@pytest.mark.parametrize("name", ["vae", "necst", "photo", "jpeg", "png", "webp", "avif", "jp2"])
 def test_encode_then_decode_and_the_codec_found_from_its_attributes(tmp, name):
     folder = images_folder(tmp / "img", 6)
     codec = get_codec(name)

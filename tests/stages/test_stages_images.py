@@ -171,13 +171,16 @@ def test_train_command_writes_checkpoints_and_weights(tmp, mnist_small):
 
 def test_the_mnist_codec_warns_about_photos(tmp):
     """Colour photos of another size are reduced to 28x28 grey by --resize: the VAE trained on
-    MNIST says so, and names the codecs that store photos; MNIST-like images get no warning."""
+    MNIST, asked for by name, says so, and names the codecs that store photos; MNIST-like
+    images get no warning. Without --codec, photos get the photo codec."""
     from skimage import data
     Path("photos").mkdir()
     Image.fromarray(data.astronaut()).save("photos/astronaut.png")
-    r = run(["encode", "photos", "p.fasta", "--resize", "28x28"])
+    r = run(["encode", "photos", "p.fasta", "--resize", "28x28", "--codec", "vae"])
     assert "trained on 28x28 grey MNIST digits" in r.output and "astronaut.png is 512x512" in r.output
-    assert "--codec avif" in r.output
+    assert "--codec photo" in r.output
+    r = run(["encode", "photos", "q.fasta"])
+    assert "MNIST digits" not in r.output and "codec: photo (colour photos" in r.output
     images_folder(Path("digits"), 4)
     r = run(["encode", "digits", "d.fasta"])
     assert "MNIST digits" not in r.output
