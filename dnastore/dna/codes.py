@@ -60,6 +60,11 @@ class OligoCode(ABC):
     def valid_as_data(self, man: dict[str, Any], strands: list[str]) -> np.ndarray:
         """Which of ``strands`` this pool's data decoder would take for data strands."""
 
+    def strand_bytes(self, *, strand_length: int, primers: tuple[str, str], **settings) -> int:
+        """Payload bytes that every strand of this code carries, however large the pool: the
+        most a codec's packet (a codes ``unit``) may hold to fit one strand."""
+        raise NotImplementedError
+
     def header_layout(self, man: dict[str, Any]):
         """The Goldman layout the pool's header strands are written in."""
         from dnastore.dna.codec import Layout
@@ -96,10 +101,25 @@ class Goldman(OligoCode):
         from dnastore.dna.codec import Layout
         return Layout.from_json(man["layout"])
 
+    def strand_bytes(self, *, strand_length, primers, index_trits=0, check_trits=10, **_):
+        # the widest index the pool could need (16 trits: 43 million strands), and 6 trits per
+        # byte, the longest word of the ternary Huffman code of 256 symbols
+        from dnastore.dna.codec import Layout
+        lay = Layout(strand_length, tuple(primers), index_trits or 16, check_trits)
+        return max(0, lay.payload_trits // 6)
+
 
 class Dense(OligoCode):
     name = "dense"
     default_length = 240
+
+    def strand_bytes(self, *, strand_length, primers, inner_parity=4, gc_band=(0.40, 0.60), **_):
+        # with 3 index bytes (16 million strands), the most any pool of these settings takes
+        from dnastore.dna import constrained, dense
+        p1, p2 = primers
+        lay = dense.DenseLayout(strand_length - len(p1) - len(p2), (p1, p2), 3, inner_parity,
+                                constrained.Constraints(gc=tuple(gc_band)))
+        return max(0, lay.payload_bytes)
 
     def encode(self, payload, *, strand_length, primers, unit, redundancy, extra, inner_parity=4,
                gc_band=(0.40, 0.60), precise: bool | None = None, loss: float | None = None, **_):

@@ -519,6 +519,8 @@ def encode(source: Path, output: Path, *, codec: str | None = "vae", codec_setti
         codec, why = pick_codec(source, resize)
     if callable(codec_settings):  # settings that depend on the codec picked
         codec_settings = codec_settings(codec)
+    if codec == "photo" and not (codec_settings or {}).get("packet_bytes"):
+        codec_settings = {**(codec_settings or {}), "packet_bytes": _strand_bytes(settings)}
     inputs = (source, _weights_file((codec_settings or {}).get("weights")))
     check_outputs(force, [output, sidecar_path(output)], inputs, [output])
     c = get_codec(codec, **{k: v for k, v in (codec_settings or {}).items() if v is not None})
@@ -538,6 +540,21 @@ def encode(source: Path, output: Path, *, codec: str | None = "vae", codec_setti
     if src.skipped:
         summary["skipped"] = src.skipped
     return summary
+
+
+def _strand_bytes(settings: OligoSettings) -> int:
+    """The photo codec's packet size for these oligo settings: what every strand carries, so
+    that each strand holds one whole packet (42 bytes in the default 240-nt dense strands)."""
+    from dnastore.codecs.photo import START_BYTES
+    from dnastore.dna.codes import get_code
+    layout = settings.layout()
+    cap = get_code(settings.code_name).strand_bytes(
+        strand_length=settings.length, primers=tuple(layout.primers), inner_parity=settings.inner_parity,
+        gc_band=tuple(layout.gc_band), index_trits=settings.index_trits, check_trits=settings.check_trits)
+    if cap < START_BYTES + 4:
+        raise DnastoreError(f"strands of {settings.length} nt carry {cap} bytes each, too few for the photo codec's "
+                            f"packets (at least {START_BYTES + 4}); raise --strand-length")
+    return min(cap, 4096)
 
 
 def _say_off_domain(src, codec, report: Reporter) -> None:

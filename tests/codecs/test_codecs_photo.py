@@ -161,3 +161,16 @@ def test_train_fine_tunes_on_a_folder_and_its_weights_encode(tmp, photo):
     one_line_error(run(["decode", "r.fastq", "-o", "rec"], ok=False))  # the weights that encoded it are needed
     run(["decode", "r.fastq", "-o", "rec", "--weights", "runs/mine/weights.msgpack"])
     one_line_error(run(["train", tmp / "nothing", "--codec", "photo", "--run-dir", "runs/x"], ok=False))
+
+
+@pytest.mark.parametrize("opts", [["--strand-length", "150"], ["--code", "goldman"]])
+def test_packets_follow_the_strand_whatever_the_code_and_length(tmp, photo, opts):
+    src = _photos(tmp / "photos", photo)
+    r = run(["encode", src, "p.fasta", *opts])
+    per = int(next(ln.split(": ")[1] for ln in r.output.splitlines() if ln.startswith("bytes_per_strand")))
+    man = json.loads((tmp / "p.fasta.json").read_text())
+    assert man["codes"]["unit"] == man["codes"]["attrs"]["packet_bytes"] == per < PACKET_BYTES
+    run(["simulate", "p.fasta", "--coverage", "10", "-o", "r.fastq"])
+    r = run(["decode", "r.fastq", "-o", "rec", "--originals", src])
+    assert "codes_erased: 0" in r.output
+    one_line_error(run(["encode", src, "q.fasta", "--strand-length", "60"], ok=False))
