@@ -117,11 +117,6 @@ def element_order(grid: tuple[int, int], active: np.ndarray) -> np.ndarray:
     return flat[np.random.default_rng(seed).permutation(len(flat))]
 
 
-def _model():
-    import constriction
-    return constriction.stream.model.QuantizedLaplace
-
-
 def pack_image(sym: np.ndarray, scales: np.ndarray, packet_bytes: int, max_symbol: int) -> list[bytes]:
     """Packets of ``sym`` (the active latents in packet order) with per-latent Laplace
     ``scales``: each a 3-byte start and ANS words, ``packet_bytes`` long."""

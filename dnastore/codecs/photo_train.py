@@ -117,8 +117,8 @@ def train_photo(photos: list[np.ndarray], out: Path, *, cfg: PhotoConfig | None 
     weights to ``out`` (atomically) every ``checkpoint_every`` steps and at the end. ``train_only``:
     "all" or "synthesis" (the decoder alone, the encoder and prior frozen)."""
     from dnastore.codecs.weights import save_weights
-    if init is not None:
-        cfg, model = init.config, init.model
+    if init is not None:  # a copy: the loaded weights are shared (cached by digest) and stay as they are
+        cfg, model = init.config, nnx.clone(init.model)
     else:
         cfg = cfg or PhotoConfig()
         model = PhotoNet(cfg, nnx.Rngs(seed))

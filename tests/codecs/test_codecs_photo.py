@@ -154,7 +154,12 @@ def test_train_fine_tunes_on_a_folder_and_its_weights_encode(tmp, photo):
     src.mkdir()
     Image.fromarray(photo).save(src / "a.png")
     Image.fromarray(np.zeros((40, 40, 3), np.uint8)).save(src / "small.png")
+    from dnastore.codecs.weights import load_weights
+    shipped = load_weights("photo-dna")
+    before = np.asarray(shipped.model.dec[0].kernel[...]).copy()
     r = run(["train", src, "--codec", "photo", "--steps", "2", "--run-dir", "runs/mine"])
+    # the shipped weights, loaded once per process, are not changed by fine-tuning a copy
+    assert np.array_equal(np.asarray(load_weights("photo-dna").model.dec[0].kernel[...]), before)
     assert (tmp / "runs" / "mine" / "weights.msgpack").is_file() and "skipped_small" in r.output
     run(["encode", src, "m.fasta", "--codec", "photo", "--weights", "runs/mine/weights.msgpack"])
     run(["simulate", "m.fasta", "--coverage", "10", "-o", "r.fastq"])
