@@ -35,7 +35,7 @@ help:
 	@echo "make train-dna     fine-tunes the shipped VAE's decoder through the DNA channel's erasures (about 2 minutes) -> vae-mnist-k16-dna"
 	@echo "make bench-dna-decoder  that decoder against the shipped one through DNA at coverage 1-3, equal nt"
 	@echo "make bench-photos  held-out colour photos: the photo codec against JPEG/WebP/JPEG 2000/AVIF, error-free and through DNA at coverage 1-10"
-	@echo "make train-photo   trains the shipped photo weights (base 50 min + two 5-min fine-tunes) -> photo-dna, photo-plain"
+	@echo "make train-photo   trains the shipped photo weights (base 80 min + two 7-min fine-tunes) -> photo-dna, photo-plain"
 	@echo "make bench-header        what the header strands cost for files and image sets -> results/header_cost.json"
 	@echo "make bench-first-hour    a new user's first commands, cold and warm, with peak memory -> results/first_hour.json"
 	@echo "make plan-mnist          dnastore plan for the 10k MNIST test set at the default prices (README table)"
@@ -185,9 +185,9 @@ bench-defaults: install
 train-dna: install
 	$(BIN)/python pipelines/tune_decoder_dna.py
 
-# the shipped photo weights: a base model (50 minutes here), then two equal fine-tunes of it,
-# plain and through the channel (about 5 minutes each); pass MINUTES=... for a shorter base
-MINUTES ?= 50
+# the shipped photo weights: a base model (80 minutes here), then two equal fine-tunes of it,
+# plain and through the channel (about 7 minutes each); pass MINUTES=... for a shorter base
+MINUTES ?= 80
 train-photo: install
 	$(BIN)/python pipelines/train_photo.py --minutes $(MINUTES)
 

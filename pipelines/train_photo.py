@@ -3,7 +3,7 @@ training photos of :mod:`dnastore.data.photos` (never the held-out four), then t
 fine-tunes of it, one plain and one through the channel (latents erased as lost strands erase
 them), so that the two differ in the channel alone.
 
-    python pipelines/train_photo.py --minutes 50 --tune-steps 600
+    python pipelines/train_photo.py --minutes 80 --tune-steps 600
 
 Writes ``dnastore/codecs/weights/photo-base.msgpack`` (kept under runs/ unless --ship),
 ``photo-plain`` and ``photo-dna`` (the default), and a log under runs/photo/.
@@ -22,12 +22,14 @@ SHIP = ROOT / "dnastore" / "codecs" / "weights"
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--minutes", type=float, default=50.0, help="time for the base model")
+    ap.add_argument("--minutes", type=float, default=80.0, help="time for the base model")
     ap.add_argument("--steps", type=int, default=7000, help="steps of the base model's schedule")
     ap.add_argument("--tune-steps", type=int, default=600, help="steps of each fine-tune")
-    ap.add_argument("--erasure", type=float, default=0.3, help="most latents erased in channel training")
+    ap.add_argument("--erasure", type=float, default=0.2,
+                    help="most latents erased in channel training (half the crops lose none)")
     ap.add_argument("--run", type=Path, default=ROOT / "runs" / "photo")
     ap.add_argument("--skip-base", action="store_true", help="fine-tune the base model already in --run")
+    ap.add_argument("--only", choices=["photo-plain", "photo-dna"], help="redo this fine-tune alone")
     ap.add_argument("--init", type=Path, help="continue the base model from these weights (a fresh schedule)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -62,16 +64,20 @@ def main(argv=None) -> None:
     SHIP.mkdir(parents=True, exist_ok=True)
     times = {"base_seconds": round(t_base, 1)}
     for name, erasure in (("photo-plain", 0.0), ("photo-dna", args.erasure)):
+        if args.only and name != args.only:
+            continue
         t1 = time.time()
         init = load_weights(base)
         train_photo(photos, SHIP / f"{name}.msgpack", init=init, steps=args.tune_steps, lr=1e-4, seed=args.seed + 7,
                     erasure=erasure, checkpoint_every=10 ** 9,
                     meta={"name": name, "data": "dnastore.data.photos train split", "base": init.digest,
                           "base_meta": {k: v for k, v in init.meta.items() if k != "log"},
-                          "channel": f"latents erased at a rate drawn from [0, {erasure}]" if erasure else "none"},
+                          "channel": (f"latents erased at a rate drawn from [0, {erasure}] in half the crops"
+                                      if erasure else "none")},
                     on_step=on_step(name))
         times[f"{name}_seconds"] = round(time.time() - t1, 1)
-    (args.run / "times.json").write_text(json.dumps(times, indent=1))
+    old = json.loads((args.run / "times.json").read_text()) if (args.run / "times.json").is_file() else {}
+    (args.run / "times.json").write_text(json.dumps({**old, **times}, indent=1))
     print(json.dumps(times))
 
 

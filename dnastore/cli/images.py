@@ -114,7 +114,7 @@ def train(run: Run, data: Path, codec: str, latent: int | None, channel: str | N
                                 "training), --lr, --run-dir and -o only")
         lr = kw["lr"] if kw["lr"] != 1e-3 else 5e-5
         run.report(train_photo(data, kw["run_dir"], weights=weights, steps=steps, lr=lr,
-                               erasure=0.3 if eps is None else eps, output=kw.get("output"), seed=run.seed,
+                               erasure=0.2 if eps is None else eps, output=kw.get("output"), seed=run.seed,
                                force=run.force, report=run))
         return
     if weights is not None:

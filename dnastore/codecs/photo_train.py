@@ -8,8 +8,8 @@ Loss per crop, at a quality ``t`` drawn uniformly from [0, levels - 1]:
 
 with λ interpolated geometrically between :data:`LAMBDAS`. The rate is the Laplace prior's
 bits of the latents plus uniform noise; the synthesis sees the rounded latents (straight
-through). Trained through the channel (``erasure > 0``), each crop draws a loss rate p from
-[0, erasure] and each latent is erased (set to 0, as the decoder fills a lost one) with
+through). Trained through the channel (``erasure > 0``), half the crops lose nothing and the others draw a loss
+rate p from [0, erasure]; each latent is then erased (set to 0, as the decoder fills a lost one) with
 probability p: the photo codec spreads each image's latents over many strands in a
 pseudo-random order, so a lost strand erases latents scattered over the image.
 """
@@ -33,6 +33,7 @@ from dnastore.metrics.image import ms_ssim_float
 LAMBDAS = (2.0, 7.0, 24.0, 80.0)
 MSE_WEIGHT = 20.0
 FAST_LR = 20.0
+CLEAN_SHARE = 0.5  # channel training: the share of crops that lose no latent
 
 
 class Crops:
@@ -87,7 +88,10 @@ def rd_terms(model: PhotoNet, x, quality, key, erasure: float = 0.0):
     m = model.cfg.max_symbol
     yq = y + jax.lax.stop_gradient(jnp.clip(jnp.round(y), -m, m) - y)
     if erasure > 0:
-        p = jax.random.uniform(k2, (x.shape[0], 1, 1, 1), maxval=erasure)
+        # half the crops lose nothing (what a well-read pool gives), the rest up to ``erasure``
+        ka, kb = jax.random.split(k2)
+        p = jax.random.uniform(ka, (x.shape[0], 1, 1, 1), maxval=erasure)
+        p = jnp.where(jax.random.uniform(kb, p.shape) < CLEAN_SHARE, 0.0, p)
         yq = jnp.where(jax.random.uniform(k3, yq.shape) < p, 0.0, yq)
     xh = model.synthesis(yq * ig[:, None, None, :])
     bpp = bits / (x.shape[1] * x.shape[2])

@@ -228,7 +228,7 @@ def train(data: Path, run_dir: Path, *, valid: Path | None = None, test_data: Pa
 
 
 def train_photo(data: Path, run_dir: Path, *, weights=None, steps: int = 300, lr: float = 5e-5,
-                erasure: float = 0.3, output: Path | None = None, seed: int = 0, force: bool = False,
+                erasure: float = 0.2, output: Path | None = None, seed: int = 0, force: bool = False,
                 report: Reporter = QUIET) -> dict[str, Any]:
     """Fine-tune the photo codec (the shipped ``photo-dna`` weights, or ``weights``) on a
     folder of photos (or a dataset artifact), through the channel's erasures as the shipped

@@ -88,11 +88,11 @@ def test_lost_packets_cost_the_photo_a_little_everywhere(codec, photo):
     some, lost = codec.decode_image([None if r.random() < 0.1 else p for p in pk], photo.shape[:2])
     assert 0.03 < lost < 0.2
     p_full, p_some = (float(psnr(photo[None], x[None])[0]) for x in (full, some))
-    assert p_full - 3.0 < p_some < p_full
+    assert p_full - 6.0 < p_some < p_full
     # spread, not a hole: no 16x16 block of the photo is far worse than the rest
     err = np.abs(some.astype(float) - full.astype(float)).mean(axis=2)
     blocks = err[:144, :224].reshape(9, 16, 14, 16).mean(axis=(1, 3))
-    assert (blocks > 0.5).mean() > 0.9 and blocks.max() < 4 * blocks.mean()
+    assert (blocks > 0.5).mean() > 0.9 and blocks.max() < 8 * blocks.mean()
 
 
 def test_the_entropy_coder_scales_are_rounded_and_stable(codec):
