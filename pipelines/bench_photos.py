@@ -46,19 +46,20 @@ def metrics(orig: list[np.ndarray], rec: list[np.ndarray]) -> tuple[float, float
     return float(np.mean(ps)), float(np.mean(ms))
 
 
-def rd_curves(photos) -> list[dict]:
+def rd_curves(photos, codecs=CODECS, verbose: bool = True) -> list[dict]:
     from dnastore.codecs.classical import decode_image, encode_image
     rows = []
     orig = [a for _, a in photos]
     pixels = sum(a.shape[0] * a.shape[1] for a in orig)
-    for codec in CODECS:
+    for codec in codecs:
         for q in QUALITIES:
             files = [encode_image(a, codec, q) for a in orig]
             rec = [decode_image(f, a.shape) for f, a in zip(files, orig)]
             p, m = metrics(orig, rec)
             rows.append({"codec": codec, "quality": q, "bpp": 8 * sum(map(len, files)) / pixels, "psnr": p,
                          "ms_ssim": m, "bytes": [len(f) for f in files]})
-            print(f"{codec:5s} q{q:3d}: {rows[-1]['bpp']:.3f} bpp  PSNR {p:.2f}  MS-SSIM {m:.4f}", flush=True)
+            if verbose:
+                print(f"{codec:5s} q{q:3d}: {rows[-1]['bpp']:.3f} bpp  PSNR {p:.2f}  MS-SSIM {m:.4f}", flush=True)
     return rows
 
 
@@ -67,7 +68,7 @@ def pool_nt(n_bytes: int, r: float, per_strand: int = 43, length: int = 240) -> 
     left out, as in every nt-per-image figure)."""
     from dnastore.dna.outer import RSPlan
     n = max(1, math.ceil(n_bytes / per_strand))
-    return (n + RSPlan.make(n, r).n_parity) * length
+    return (n + (RSPlan.make(n, r).n_parity if r > 0 else 0)) * length
 
 
 def choose(rd: list[dict], codec: str, budget_nt: float, n_photos: int, loss: float) -> dict | None:
@@ -113,11 +114,6 @@ def photo_rd(orig, name: str) -> list[dict]:
     return rows
 
 
-def photo_pool_nt(n_packets: int, r: float, length: int = 240) -> int:
-    from dnastore.dna.outer import RSPlan
-    return (n_packets + (RSPlan.make(n_packets, r).n_parity if r > 0 else 0)) * length
-
-
 def residual_loss(n_packets: int, r: float, p: float, rng, draws: int = 400) -> float:
     """Expected share of packets still lost after the outer code, strands lost independently
     with probability ``p`` (a block that loses more than its parity keeps its losses)."""
@@ -152,16 +148,16 @@ def _fit_photo(name: str, orig, budget_total: float, r: float):
     lo, hi = 1.0, 100.0
     best = None
     pk = packets(lo)
-    if photo_pool_nt(sum(map(len, pk)), r) > budget_total:
+    if pool_nt(PACKET * sum(map(len, pk)), r, PACKET) > budget_total:
         return None
     best = (lo, pk)
     pk = packets(hi)
-    if photo_pool_nt(sum(map(len, pk)), r) <= budget_total:
+    if pool_nt(PACKET * sum(map(len, pk)), r, PACKET) <= budget_total:
         return hi, pk
     for _ in range(8):
         mid = (lo + hi) / 2
         pk = packets(mid)
-        if photo_pool_nt(sum(map(len, pk)), r) <= budget_total:
+        if pool_nt(PACKET * sum(map(len, pk)), r, PACKET) <= budget_total:
             lo, best = mid, (mid, pk)
         else:
             hi = mid

@@ -35,7 +35,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args()
 
-    from bench_photos import QUALITIES, choose, metrics
+    from bench_photos import choose, metrics, rd_curves
     from PIL import Image
 
     from dnastore.channel.dna import preset_params
@@ -52,12 +52,7 @@ def main() -> None:
     orig = np.asarray(Image.open(files[0]).convert("RGB"))
     ours = np.asarray(Image.open(args.recon / (files[0].stem + ".png")).convert("RGB"))
     loss = Channel(code="dense").measure([args.coverage], probe=1000)[args.coverage]
-    rd = []
-    for q in QUALITIES:
-        f = encode_image(orig, "avif", q)
-        p, m = metrics([orig], [decode_image(f, orig.shape)])
-        rd.append({"codec": "avif", "quality": q, "bytes": [len(f)], "psnr": p, "ms_ssim": m})
-    pick = choose(rd, "avif", nt, 1, loss)
+    pick = choose(rd_curves([(files[0].name, orig)], ("avif",), verbose=False), "avif", nt, 1, loss)
     if pick is None:
         avif, failed, label = np.zeros_like(orig), True, "AVIF: no quality fits"
     else:

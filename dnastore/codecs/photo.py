@@ -56,8 +56,8 @@ def _jitted(digest: str):
 
     @nnx.jit
     def analysis(model, x, level):
-        g, _, s = model.level_params(level[None])
-        return model.analysis(x) * g[:, None, None, :], s[0]
+        g, _, _ = model.level_params(level[None])
+        return model.analysis(x) * g[:, None, None, :]
 
     @nnx.jit
     def synthesis(model, y, level):
@@ -74,13 +74,13 @@ class PhotoModel:
         self.cfg = w.config
         self.analysis, self.synthesis, self.jax = _jitted(w.digest)
 
-    def latents(self, img: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-        """(rounded latents int32 (h, w, M), Laplace scales (M,)) of a uint8 (H, W, 3) image."""
+    def latents(self, img: np.ndarray, level: float) -> np.ndarray:
+        """Rounded latents int32 (h, w, M) of a uint8 (H, W, 3) image."""
         from dnastore.codecs.photo_model import pad_to_stride
         x = pad_to_stride(img[None].astype(np.float32) / 255.0)
-        y, s = self.analysis(self.w.model, x, np.float32(level))
+        y = self.analysis(self.w.model, x, np.float32(level))
         m = self.cfg.max_symbol
-        return np.clip(np.rint(np.asarray(y[0])), -m, m).astype(np.int32), np.asarray(s, np.float64)
+        return np.clip(np.rint(np.asarray(y[0])), -m, m).astype(np.int32)
 
     def scales(self, level: float) -> np.ndarray:
         """The Laplace scales (M,) at ``level``, as the entropy coder uses them: computed in
@@ -247,7 +247,7 @@ class PhotoCodec(Codec):
             img = np.repeat(img.reshape(*img.shape[:2], 1), 3, axis=2)
         if min(img.shape[:2]) < 1:
             raise DnastoreError("an empty image")
-        q, _ = self.model.latents(img, self.level)
+        q = self.model.latents(img, self.level)
         s = self.model.scales(self.level)
         active = s >= ACTIVE_SCALE
         order = element_order(q.shape[:2], active)
