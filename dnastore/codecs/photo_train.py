@@ -33,6 +33,7 @@ from dnastore.metrics.image import ms_ssim_float
 LAMBDAS = (2.0, 7.0, 24.0, 80.0)
 MSE_WEIGHT = 20.0
 FAST_LR = 20.0
+CROP = 128  # training crops are CROP x CROP pixels: a photo must be at least this large
 CLEAN_SHARE = 0.5  # channel training: the share of crops that lose no latent
 
 
@@ -40,7 +41,7 @@ class Crops:
     """Random ``size``-pixel crops of RGB photos (uint8 (H, W, 3) each) at scales 1, 3/4 and
     1/2, with flips; each photo is drawn in proportion to its area."""
 
-    def __init__(self, photos: list[np.ndarray], size: int = 128, seed: int = 0):
+    def __init__(self, photos: list[np.ndarray], size: int = CROP, seed: int = 0):
         from skimage.transform import rescale
         self.size = size
         self.rng = np.random.default_rng(seed)
@@ -113,7 +114,7 @@ def make_step(erasure: float, levels: int):
 
 
 def train_photo(photos: list[np.ndarray], out: Path, *, cfg: PhotoConfig | None = None, steps: int = 6000,
-                batch: int = 8, size: int = 128, lr: float = 3e-4, erasure: float = 0.0, seed: int = 0,
+                batch: int = 8, size: int = CROP, lr: float = 3e-4, erasure: float = 0.0, seed: int = 0,
                 init: Any = None, train_only: str = "all", checkpoint_every: int = 250,
                 meta: dict[str, Any] | None = None, on_step: Callable[[int, float, tuple], None] | None = None,
                 time_limit: float | None = None) -> dict[str, Any]:

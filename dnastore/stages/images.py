@@ -236,6 +236,7 @@ def train_photo(data: Path, run_dir: Path, *, weights=None, steps: int = 300, lr
     --weights``. Photos smaller than the training crop (128 pixels a side) are refused."""
     from dnastore.codecs.learned import load_model_weights
     from dnastore.codecs.photo import DEFAULT_PHOTO_WEIGHTS
+    from dnastore.codecs.photo_train import CROP as crop
     from dnastore.codecs.photo_train import train_photo as fit
     from dnastore.data.source import ImageSource
     from dnastore.io.atomic import atomic_outputs, check_aliases, check_writable
@@ -246,7 +247,6 @@ def train_photo(data: Path, run_dir: Path, *, weights=None, steps: int = 300, lr
         raise DnastoreError(f"--eps (the share of latents erased in training) must be in [0, 1), got {erasure}")
     src = ImageSource(Path(data), 3, None)
     photos = [src.one(i) for i in range(src.n)]
-    crop = 128
     small = [n for n, p in zip(src.names, photos) if min(p.shape[:2]) < crop]
     if len(small) == len(photos):
         raise DnastoreError(f"every image in {data} is smaller than {crop} pixels a side: the photo codec trains "
@@ -484,13 +484,8 @@ def pick_codec(source: Path, resize: str | None = None) -> tuple[str, str]:
     grey images other than 28x28 in one line, naming ``--resize``)."""
     from dnastore.data.source import ImageSource
     src = ImageSource(source, None, None, resize)
-    info = src.native()
-    if src.resizes:
-        sizes = [tuple(src.want)]
-    elif info:
-        sizes = [tuple(sz[::-1]) for _, sz, _ in info]
-    else:  # a dataset artifact
-        sizes = [tuple(src.want)]
+    info = src.native()  # a folder's images as stored; none for a dataset artifact
+    sizes = [tuple(sz[::-1]) for _, sz, _ in info] if info and not src.resizes else [tuple(src.want)]
     colour = any(c for _, _, c in info) if info else src.channels == 3
     if colour:
         return "photo", "colour photos"
