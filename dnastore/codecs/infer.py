@@ -7,18 +7,17 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import nnx
 
 from dnastore.codecs.vae import VAE
-from dnastore.data.batches import map_batches
+from dnastore.data.batches import map_batches, model_jit
 
 
-@nnx.jit
+@model_jit
 def _encode(model: VAE, x: jax.Array) -> tuple[jax.Array, jax.Array]:
     return model.encode(jnp.asarray(x, jnp.float32) / 255.0)
 
 
-@nnx.jit
+@model_jit
 def _decode(model: VAE, z: jax.Array) -> jax.Array:
     return model.decode(z)
 
@@ -34,7 +33,7 @@ def decode_latents(model: VAE, z: np.ndarray, batch: int = 500, pad_always: bool
     return map_batches(_decode, model, np.asarray(z, np.float32), batch, pad_always)
 
 
-@nnx.jit
+@model_jit
 def _necst_encode(model, x: jax.Array) -> jax.Array:
     return model.encode(jnp.asarray(x, jnp.float32) / 255.0)
 

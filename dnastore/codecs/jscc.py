@@ -50,7 +50,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +64,7 @@ from dnastore.channel.relaxed import relaxed_bsc
 from dnastore.codecs.necst import MLP
 from dnastore.codecs.vae import reparam
 from dnastore.codecs.weights import load_model_arrays, model_arrays
+from dnastore.data.batches import model_jit
 from dnastore.io.artifacts import JSCC_FORMAT
 from dnastore.io.msgpack import read_msgpack, write_msgpack
 
@@ -244,13 +244,13 @@ def to_unit(x) -> jax.Array:
     return x.astype(jnp.float32) / 255.0 if x.dtype == jnp.uint8 else x.astype(jnp.float32)
 
 
-@partial(nnx.jit, static_argnames=("sample_code", "hard"))
+@model_jit(static_argnames=("sample_code", "hard"))
 def _send(model: JSCC, x: jax.Array, key: jax.Array, b: jax.Array | None, sample_code: bool = False,
           hard: bool = True) -> jax.Array:
     return model.send(key, to_unit(x), b, sample_code, hard=hard)
 
 
-@nnx.jit
+@model_jit
 def _source_only(model: JSCC, x: jax.Array) -> jax.Array:
     return model.source_only(to_unit(x))
 

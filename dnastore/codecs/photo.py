@@ -29,12 +29,12 @@ height, width) and ``packets`` (N: packets per image); attrs ``quality``, ``pack
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
 
 from dnastore.codecs.base import Codec, Codes, Decoded, register
+from dnastore.data.batches import model_jit
 from dnastore.errors import DnastoreError
 
 DEFAULT_PHOTO_WEIGHTS = "photo-dna"
@@ -49,21 +49,16 @@ def level_of(quality: float, levels: int) -> float:
     return (float(quality) - 1.0) / 99.0 * (levels - 1)
 
 
-@functools.lru_cache(maxsize=8)
-def _jitted(digest: str):
-    import jax
-    from flax import nnx
+@model_jit
+def _analysis(model, x, level):
+    g, _, _ = model.level_params(level[None])
+    return model.analysis(x) * g[:, None, None, :]
 
-    @nnx.jit
-    def analysis(model, x, level):
-        g, _, _ = model.level_params(level[None])
-        return model.analysis(x) * g[:, None, None, :]
 
-    @nnx.jit
-    def synthesis(model, y, level):
-        _, ig, _ = model.level_params(level[None])
-        return model.synthesis(y * ig[:, None, None, :])
-    return analysis, synthesis, jax
+@model_jit
+def _synthesis(model, y, level):
+    _, ig, _ = model.level_params(level[None])
+    return model.synthesis(y * ig[:, None, None, :])
 
 
 class PhotoModel:
@@ -72,13 +67,12 @@ class PhotoModel:
     def __init__(self, w):
         self.w = w
         self.cfg = w.config
-        self.analysis, self.synthesis, self.jax = _jitted(w.digest)
 
     def latents(self, img: np.ndarray, level: float) -> np.ndarray:
         """Rounded latents int32 (h, w, M) of a uint8 (H, W, 3) image."""
         from dnastore.codecs.photo_model import pad_to_stride
         x = pad_to_stride(img[None].astype(np.float32) / 255.0)
-        y = self.analysis(self.w.model, x, np.float32(level))
+        y = _analysis(self.w.model, x, np.float32(level))
         m = self.cfg.max_symbol
         return np.clip(np.rint(np.asarray(y[0])), -m, m).astype(np.int32)
 
@@ -97,7 +91,7 @@ class PhotoModel:
         return np.exp2(np.round(np.log2(s) * 64.0) / 64.0)
 
     def image(self, q: np.ndarray, shape: tuple[int, int], level: float) -> np.ndarray:
-        x = self.synthesis(self.w.model, q[None].astype(np.float32), np.float32(level))
+        x = _synthesis(self.w.model, q[None].astype(np.float32), np.float32(level))
         x = np.asarray(x[0])[:shape[0], :shape[1]]
         return np.clip(np.rint(x * 255.0), 0, 255).astype(np.uint8)
 

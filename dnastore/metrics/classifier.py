@@ -19,7 +19,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from dnastore.data.batches import map_batches
+from dnastore.data.batches import map_batches, model_jit
 from dnastore.errors import DnastoreError
 from dnastore.io.artifacts import CLASSIFIER_FORMAT
 from dnastore.io.msgpack import (
@@ -60,12 +60,12 @@ def _step(model: CNN, opt: nnx.Optimizer, x: jax.Array, y: jax.Array) -> jax.Arr
     return loss
 
 
-@nnx.jit
+@model_jit
 def _logits(model: CNN, x: jax.Array) -> jax.Array:
     return model(jnp.asarray(x, jnp.float32) / 255.0)
 
 
-@nnx.jit
+@model_jit
 def _features(model: CNN, x: jax.Array) -> jax.Array:
     return model.features(jnp.asarray(x, jnp.float32) / 255.0)
 
