@@ -67,6 +67,16 @@ class Decoded:
     image_shape: tuple[int, int]
     digest: str | None = None  # the weights' digest, for a learned codec
     shapes: np.ndarray | None = None  # (n, 2) height and width of each image, for codecs of any size
+    counts: np.ndarray | None = None  # (n,) codes each image has (the first of its row of ``erased``); None: D
+
+    def loss(self) -> dict[str, int]:
+        """Codes in all, images that lost some of their codes, images that lost all of them."""
+        er = np.asarray(self.erased, bool)
+        counts = np.full(len(er), er.shape[1] if er.ndim == 2 else 0) if self.counts is None else self.counts
+        lost = er.reshape(len(er), -1).sum(axis=1)
+        counts = np.asarray(counts, np.int64)
+        return {"codes_total": int(counts.sum()), "images_damaged": int((lost > 0).sum()),
+                "images_lost": int(((lost >= counts) & (counts > 0)).sum())}
 
 
 class Codec(ABC):

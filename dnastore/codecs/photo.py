@@ -304,7 +304,7 @@ class PhotoCodec(Codec):
             a, b = int(ends[i] - counts[i]), int(ends[i])
             erased[i, :b - a] = lost[a:b]
         return Decoded(n, pieces(), erased, 3, tuple(int(v) for v in shapes[0]) if same and n else None,
-                       self.w.digest, np.asarray(shapes, np.int64))
+                       self.w.digest, np.asarray(shapes, np.int64), np.asarray(counts, np.int64))
 
     @classmethod
     def for_codes(cls, attrs, weights=None, what="the codes") -> "PhotoCodec":

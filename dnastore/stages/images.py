@@ -628,6 +628,5 @@ def decode(reads: Path, output: Path, *, manifest: Path | None = None, originals
     summary.update(manifest_from=str(man_path), header_strands_found=hstats["header_strands_found"],
                    reads=called.trim["reads"], clusters=called.calls["clusters"], strands_valid=p.strands["valid"],
                    data_strands=man["n_data_strands"], data_strands_missing=p.outer["data_strands_missing"],
-                   codes_total=int(er.size), images_damaged=int(er.any(axis=1).sum()),
-                   images_lost=int(er.all(axis=1).sum()))
+                   **dec.loss())
     return summary

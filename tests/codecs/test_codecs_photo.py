@@ -113,6 +113,13 @@ def test_codes_of_images_of_two_sizes_round_trip(codec, photo):
     out = [img[0] for _, img in dec.pieces]
     assert [o.shape for o in out] == [i.shape for i in imgs]
     assert dec.erased[0, 0] and dec.erased.sum() == 1
+    # every packet of the smaller photo lost: that photo is lost, and the codes count no padding
+    counts = codes.arrays["packets"]
+    erased = np.zeros(codes.codes.shape, bool)
+    erased[counts[0]:] = True
+    dec = codec.decode(Codes(codes.codes, codes.attrs, codes.arrays, erased))
+    assert counts[1] < counts[0]
+    assert dec.loss() == {"codes_total": len(codes.codes), "images_damaged": 1, "images_lost": 1}
 
 
 def _photos(folder, photo):
