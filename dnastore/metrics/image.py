@@ -138,9 +138,12 @@ def ms_ssim(a, b, setting: MSSSIMSetting | None = None) -> jax.Array:
 
 
 def quality(originals, images) -> dict[str, np.ndarray]:
-    """Per-image PSNR, SSIM and (for images of at least 28 pixels a side) MS-SSIM of uint8
-    images."""
-    out = {"psnr": np.asarray(psnr(originals, images)), "ssim": np.asarray(ssim(originals, images))}
+    """Per-image PSNR, SSIM (for images of at least 11 pixels a side, its window) and MS-SSIM
+    (at least 28 pixels a side) of uint8 images; a metric the images are too small for is
+    left out."""
+    out = {"psnr": np.asarray(psnr(originals, images))}
+    if min(np.shape(originals)[1:3]) >= 11:
+        out["ssim"] = np.asarray(ssim(originals, images))
     if min(np.shape(originals)[1:3]) >= 28:
         out["ms_ssim"] = np.asarray(ms_ssim(originals, images))
     return out

@@ -453,7 +453,7 @@ def write_recon(output: Path, dec, names: list[str] | None, erased, originals: P
                     raise DnastoreError(f"{originals}: image {i0} is {o.shape[2]}x{o.shape[1]} but its "
                                         f"reconstruction is {images.shape[2]}x{images.shape[1]}")
                 for key, v in quality(o, images).items():
-                    metrics.setdefault(key, np.zeros(n, np.float32))[i0:i1] = v
+                    metrics.setdefault(key, np.full(n, np.nan, np.float32))[i0:i1] = v  # NaN: too small
                 if i0 < (PHOTO_GRID_MAX if any_size else GRID_MAX):
                     shown_orig.append(_thumbs(o) if any_size else o[:GRID_MAX - i0])
             bar.update(len(images))
@@ -467,9 +467,10 @@ def write_recon(output: Path, dec, names: list[str] | None, erased, originals: P
             summary["images_with_erasures"] = int((per_image > 0).sum())
         for key, v in metrics.items():
             gw.write(key, v)
-    summary.update({k: float(v.mean()) for k, v in metrics.items()})
+    # the means over the images each metric applies to (SSIM needs 11 pixels a side, MS-SSIM 28)
+    summary.update({k: float(np.nanmean(v)) for k, v in metrics.items() if np.isfinite(v).any()})
     if "psnr" in metrics:
-        summary["psnr_min"] = float(metrics["psnr"].min())
+        summary["psnr_min"] = float(np.nanmin(metrics["psnr"]))
     summary["grid"] = str(Path(output) / "grid.png")
     return summary
 

@@ -131,6 +131,7 @@ def _photos(folder, photo):
 
 def test_encode_picks_the_photo_codec_for_colour_photos_and_decodes_from_the_dna_alone(tmp, photo):
     src = _photos(tmp / "photos", photo)
+    Image.fromarray(photo[:6, :9]).save(src / "c.png")  # too small for SSIM's window: PSNR only
     r = run(["encode", src, "p.fasta"])
     assert "codec: photo (colour photos" in r.output
     man = json.loads((tmp / "p.fasta.json").read_text())
@@ -140,10 +141,15 @@ def test_encode_picks_the_photo_codec_for_colour_photos_and_decodes_from_the_dna
     (tmp / "p.fasta.json").rename(tmp / "elsewhere.json")
     r = run(["decode", "reads.fastq", "-o", "rec", "--originals", src])
     got = {p.name: np.asarray(Image.open(p)).shape for p in (tmp / "rec").glob("*.png") if p.name != "grid.png"}
-    assert got == {"a.png": photo.shape, "b.png": (96, 130, 3)}
+    assert got == {"a.png": photo.shape, "b.png": (96, 130, 3), "c.png": (6, 9, 3)}
     assert "manifest_from" in r.output and "psnr" in r.output
     summary = {ln.split(": ")[0]: ln.split(": ")[1] for ln in r.output.splitlines() if ": " in ln}
-    assert float(summary["psnr"]) > 20.0
+    assert float(summary["psnr"]) > 20.0 and summary["images_lost"] == "0"
+    import zarr
+    g = zarr.open_group(str(tmp / "rec" / "images.zarr"), mode="r")
+    ssim = np.asarray(g["ssim"])
+    assert np.isfinite(ssim[:2]).all() and np.isnan(ssim[2]) and np.isfinite(np.asarray(g["psnr"])).all()
+    assert float(summary["ssim"]) == pytest.approx(float(ssim[:2].mean()), abs=1e-4)
 
 
 def test_mnist_digits_still_get_the_vae_and_bad_settings_are_one_line(tmp, photo):
