@@ -181,7 +181,7 @@ oligo_options = stack(
                  help="The oligo code. goldman: ternary rotating code, no repeated base, a strand with an error is "
                       "lost (0.85 bits/nt net with the default outer code). dense: two bits per base under a "
                       "screened keystream (homopolymers <= 3, GC 40-60%), Reed-Solomon inside each strand decoded "
-                      "with the consensus's per-base confidence (1.6 bits/nt net) [goldman]."),
+                      "with the consensus's per-base confidence (1.6 bits/nt net) [dense]."),
     click.option("--strand-length", type=click.IntRange(40, 10000), default=None,
                  help="Total length of each oligo in nt, primers included [150 goldman, 240 dense]."),
     click.option("--inner-parity", type=click.IntRange(1, 32), default=4, show_default=True,

@@ -295,7 +295,7 @@ def decode(run: Run, reads: Path, **kw) -> None:
               help="Synthesis, USD per nt (Twist array synthesis, as cited in doi:10.1145/3510853).")
 @click.option("--price-read", type=number(0, 1e6), default=1.3e-9, show_default=True,
               help="Sequencing, USD per base read (about $1.3K per TB, Bar-Lev et al. 2023).")
-@click.option("--code", type=click.Choice(["goldman", "dense"]), help="The oligo code to plan for [goldman]; for "
+@click.option("--code", type=click.Choice(["goldman", "dense"]), help="The oligo code to plan for [dense]; for "
               "dense, a file plan weighs the default inner parity (4) against the stronger one (8).")
 @click.option("--strand-length", type=click.IntRange(60, 10000), help="[150 goldman, 240 dense]")
 @click.option("--max-coverage", type=number(1, 1e6), help="Files: sequence at most this deep (a budget of reads).")

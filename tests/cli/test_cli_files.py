@@ -191,3 +191,13 @@ def test_the_file_commands_start_without_the_image_stack():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]"
+
+
+def test_help_names_the_oligo_code_that_is_used_by_default():
+    import re
+
+    from dnastore.dna.codes import DEFAULT_CODE
+    for cmd in ("oligo-encode", "encode", "plan"):
+        text = " ".join(run([cmd, "--help"]).output.split())
+        m = re.search(r"--code \[goldman\|dense\] (.*?)(?= --[a-z])", text)
+        assert m and f"[{DEFAULT_CODE}" in m.group(1), (cmd, m and m.group(1))
