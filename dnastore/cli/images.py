@@ -210,7 +210,8 @@ def reconstruct(run: Run, latents: Path, **kw) -> None:
                    "2^((100 - q) / 10) [75].")
 @weights_option
 @oligo_options
-@click.option("--plan", "plan_path", type=PATH, help="Take bits per code and outer redundancy from `dnastore plan`.")
+@click.option("--plan", "plan_path", type=PATH, help="Take the codec, its bits per code (vae) or quality (photo) and "
+              "the outer redundancy from `dnastore plan`.")
 @common_options
 def encode(run: Run, source: Path, output: Path, codec: str | None, resize: str | None, quantizer: str, n_bits: int,
            store: str, packing: str, quality: int | None, weights: Path | None, plan_path: Path | None, **kw) -> None:
@@ -238,10 +239,14 @@ def encode(run: Run, source: Path, output: Path, codec: str | None, resize: str 
         best = planned(plan_path)
         if best["kind"] != "images":
             raise DnastoreError(f"{plan_path} plans a file: use it with oligo-encode")
-        codec, n_bits, kw["outer_redundancy"] = best["codec"], best["n_bits"], best["outer_redundancy"]
+        if codec is not None and codec != best["codec"]:
+            raise DnastoreError(f"{plan_path} plans the {best['codec']} codec, not --codec {codec}")
+        codec, kw["outer_redundancy"] = best["codec"], best["outer_redundancy"]
+        n_bits, quality = best.get("n_bits", n_bits), best.get("quality", quality)
         plan_code(kw, best)
-        run.log(f"the plan: {best['code']} code, {n_bits} bits per code, outer redundancy {kw['outer_redundancy']:g}, "
-                f"sequence at coverage {best['coverage']:g}")
+        rate = f"quality {quality}" if codec == "photo" else f"{n_bits} bits per code"
+        run.log(f"the plan: {best['code']} code, the {codec} codec at {rate}, outer redundancy "
+                f"{kw['outer_redundancy']:g}, sequence at coverage {best['coverage']:g}")
     quant = {"quantizer": quantizer, "n_bits": n_bits, "store": store, "packing": packing}
 
     def settings(codec: str) -> dict:
@@ -298,7 +303,10 @@ def decode(run: Run, reads: Path, **kw) -> None:
 @click.option("--code", type=click.Choice(["goldman", "dense"]), help="The oligo code to plan for [dense]; for "
               "dense, a file plan weighs the default inner parity (4) against the stronger one (8).")
 @click.option("--strand-length", type=click.IntRange(60, 10000), help="[150 goldman, 240 dense]")
-@click.option("--max-coverage", type=number(1, 1e6), help="Files: sequence at most this deep (a budget of reads).")
+@click.option("--max-coverage", type=number(1, 1e6), help="Sequence at most this deep (a budget of reads).")
+@click.option("--codec", type=click.Choice(["vae", "photo"]),
+              help="Images: the codec to plan for; vae weighs bits per code, photo its quality [the codec encode "
+                   "picks: photo for colour images or sizes other than 28x28, else vae].")
 @click.option("--limit", type=click.IntRange(1), help="Plan on the first N images only.")
 @click.option("--resize", help="Resize folder images to WIDTHxHEIGHT first.")
 @click.option("-o", "--output", type=PATH, default=Path("plan.json"), show_default=True, help="The plan to write.")
@@ -306,15 +314,17 @@ def decode(run: Run, reads: Path, **kw) -> None:
 @weights_option
 @common_options
 def plan(run: Run, source: Path | None, size: int | None, **kw) -> None:
-    """Pick the cheapest settings (codec bits, outer redundancy, coverage) that reach a target
-    on a channel, from the strand loss measured on that channel. Writes plan.json, which
-    `encode --plan` and `oligo-encode --plan` take.
+    """Pick the cheapest settings (the codec's bits per code or quality, outer redundancy,
+    coverage) that reach a target on a channel, from the strand loss measured on that channel.
+    Writes plan.json, which `encode --plan` and `oligo-encode --plan` take.
 
     \b
     Example:
       dnastore plan big.tar -o plan.json --plot plan.png
       dnastore plan --bytes 10000000 --preset nanopore
       dnastore plan mnist-test.zarr --target acc:0.95
+      dnastore plan photos/ --target psnr:26 --synthesis photolithographic -o plan.json
+      dnastore encode photos/ p.fasta --plan plan.json
     """
     from dnastore.stages.plan import plan as stage
     jax_cache()

@@ -4,9 +4,11 @@ For a file (or a size), the target is a byte-identical copy: every option (outer
 coverage) gets the chance that some Reed-Solomon block loses more strands than it has
 parity, from the binomial law at the strand loss measured on the channel at that coverage
 (times ``margin``). For images, the target is a mean PSNR or classifier accuracy: every
-option (bits per code, outer redundancy, coverage) is decoded, with the real decoder, from
-codes whose strands were lost as the channel loses them and repaired as the outer code
-repairs them (``draws`` random draws).
+option (the VAE's bits per code or the photo codec's quality, outer redundancy, coverage) is
+decoded, with the real decoder, from codes whose strands were lost as the channel loses them
+and repaired as the outer code repairs them (``draws`` random draws: 2 to 16, more for a small
+set, where one strand holds a large share of the codes), at the measured loss and
+at ``margin`` times it; the target must hold at both.
 
 The strand loss per coverage is measured, not assumed: a probe pool of ``probe`` random
 strands goes through the simulator, consensus and the oligo decoder once per coverage.
@@ -37,9 +39,11 @@ PRICE_NT = 4.4e-4
 PRICE_BASE_READ = 1.3e-9
 FILE_COVERAGES = (2, 3, 4, 5, 6, 8, 10, 15, 20, 30)
 FILE_REDUNDANCIES = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1.0, 1.5, 2.0)
-IMAGE_COVERAGES = (1, 2, 3, 5, 8)
+IMAGE_COVERAGES = (1, 2, 3, 5, 8, 10, 15, 20, 30)
 IMAGE_REDUNDANCIES = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0)
 IMAGE_BITS = (4, 6, 8)
+PHOTO_QUALITIES = (1, 25, 50, 75, 100)
+DRAW_PIXELS = 4_000_000  # an image plan decodes about this many pixels per option (2 to 16 draws)
 
 
 DENSE_INNER_PARITIES = (4, 8)  # the dense code's settings a file plan weighs: the default and the stronger one
@@ -196,18 +200,21 @@ def _finish(head: dict[str, Any], options: list[dict[str, Any]]) -> dict[str, An
 
 
 def plan_images(source, channel: Channel, *, target: str = "psnr:20", weights=None, resize: str | None = None,
-                price_nt: float = PRICE_NT, price_read: float = PRICE_BASE_READ, draws: int = 2,
-                probe: int = 2000, limit: int | None = None, max_coverage: float | None = None) -> dict[str, Any]:
-    """Options (bits per code, redundancy, coverage) of the VAE codec that reach a mean PSNR
+                price_nt: float = PRICE_NT, price_read: float = PRICE_BASE_READ, draws: int | None = None,
+                probe: int = 2000, limit: int | None = None, max_coverage: float | None = None,
+                codec: str | None = None, margin: float = 1.5) -> dict[str, Any]:
+    """Options (the codec's rate setting, redundancy, coverage) that reach a mean PSNR
     (``psnr:DB``) or classifier accuracy (``acc:FRACTION``, MNIST labels needed) on the
-    images of ``source``."""
-    from dnastore.codecs.base import Codes, get_codec
-    from dnastore.data.source import ImageSource
+    images of ``source``. The codec is the one ``encode`` picks (``codec`` None) or ``vae`` or
+    ``photo``; the rate setting is the VAE's bits per code (:data:`IMAGE_BITS`) or the photo
+    codec's quality (:data:`PHOTO_QUALITIES`). An option meets the target where it does at
+    the measured strand loss and at ``margin`` times that loss (a pool's loss strays from the
+    probe's, and an outer code near its limit fails on whole blocks)."""
+    from dnastore.codecs.base import Codes
     from dnastore.dna.approx import codes_from_payload, codes_payload
     from dnastore.dna.codes import get_code
     from dnastore.dna.header import header_strands
     from dnastore.io.manifest import seal_manifest
-    from dnastore.metrics import psnr
 
     kind, _, value = target.partition(":")
     try:
@@ -216,64 +223,141 @@ def plan_images(source, channel: Channel, *, target: str = "psnr:20", weights=No
         raise DnastoreError(f"--target takes psnr:DB or acc:FRACTION, got {target!r}") from None
     if kind not in ("psnr", "acc"):
         raise DnastoreError(f"--target takes psnr:DB or acc:FRACTION, got {target!r}")
+    if codec is None:
+        from dnastore.stages.images import pick_codec
+        codec = pick_codec(source, resize)[0]
+    if codec not in ("vae", "photo"):
+        raise DnastoreError(f"plan weighs the vae and photo codecs, not {codec!r}")
     L = channel.length
     coverages = [c for c in IMAGE_COVERAGES if max_coverage is None or c <= max_coverage]
     if not coverages:
         raise DnastoreError(f"--max-coverage {max_coverage:g} is below every coverage a plan weighs "
                             f"({IMAGE_COVERAGES[0]} and up)")
-    loss = channel.measure(coverages, probe)
-    base = get_codec("vae", weights=weights)
-    src = ImageSource(source, base.channels, base.image_shape, resize)
-    n = min(src.n, limit or src.n)
-    x = np.concatenate([src.piece(i0, min(i1, n)) for i0, i1 in src.pieces(4000) if i0 < n])
-    labels = src.labels[:n]
-    clf = None
-    if kind == "acc":
-        if (labels < 0).any():
-            raise DnastoreError(f"--target acc needs labelled images (a dataset made from MNIST); {source} has none")
-        from dnastore.metrics.classifier import load_classifier
-        clf = load_classifier()
+    rates = _VaeRates(source, weights, resize, limit, kind) if codec == "vae" else \
+        _PhotoRates(source, weights, resize, limit, kind, channel)
 
-    def score(images: np.ndarray) -> float:
-        return clf.accuracy(images, labels) if clf is not None else float(np.mean(np.asarray(psnr(x, images))))
-
-    rng = np.random.default_rng(channel.seed + 7)
-    options = []
-    for bits in IMAGE_BITS:
-        codec = get_codec("vae", weights=weights, n_bits=bits)
-        codes = codec.encode(_Array(x, src.names[:n]))
-        clean = score(np.concatenate([imgs for _, imgs in codec.decode(codes).pieces]))
-        payload, extra = codes_payload(codes.codes, codes.attrs, codes.arrays, names=src.names[:n])
+    # every rate setting's codes, and every outer redundancy's pool of them
+    pools = []
+    for setting, coder in rates.codecs():
+        codes = coder.encode(_Array(rates.x, rates.names))
+        clean = rates.score(coder.decode(codes))
+        payload, extra = codes_payload(codes.codes, codes.attrs, codes.arrays, names=rates.names)
         for r in IMAGE_REDUNDANCIES:
             enc = channel.encode(payload, extra, r)
             man = seal_manifest(dict(enc.manifest))
             strands = man["n_strands"] + len(header_strands(man, get_code(channel.code_name).header_layout(man))[0])
-            for c in coverages:
-                vals = []
-                for _ in range(draws):
-                    ok = _surviving_rows(man, loss[float(c)], rng)
-                    erased = np.repeat(~ok, man["bytes_per_strand"])[:man["payload_bytes"]]
-                    cc, er, side, attrs = codes_from_payload(payload, erased, man)
-                    dec = codec.decode(Codes(cc, attrs, side, er))
-                    vals.append(score(np.concatenate([imgs for _, imgs in dec.pieces])))
-                q = float(np.mean(vals))
-                options.append({**channel.settings(), "codec": "vae", "n_bits": bits, "outer_redundancy": r,
-                                "coverage": c,
-                                "strands": strands, "nt": strands * L, "bits_per_image": codes.bits_per_image,
-                                f"predicted_{kind}": q, f"error_free_{kind}": clean,
-                                "meets_target": q >= goal, **_cost(strands, c, L, price_nt, price_read)})
-    return _finish({"kind": "images", "images": n, "target": f"{kind} >= {goal:g}", "channel": _channel_json(channel),
-                    "prices": {"nt": price_nt, "base_read": price_read}}, options)
+            pools.append((setting, coder, codes.bits_per_image, clean, payload, r, man, strands))
+
+    rng = np.random.default_rng(channel.seed + 7)
+    if draws is None:  # a small set loses a large share to one strand: more draws, which cost little there
+        draws = int(np.clip(DRAW_PIXELS // max(1, rates.pixels), 2, 16))
+
+    def predict(coder, clean, payload, man, p: float) -> float:
+        vals = []
+        for _ in range(draws):
+            ok = _surviving_rows(man, p, rng)
+            if ok.all():  # nothing lost: the error-free images
+                vals.append(clean)
+                continue
+            erased = np.repeat(~ok, man["bytes_per_strand"])[:man["payload_bytes"]]
+            cc, er, side, attrs = codes_from_payload(payload, erased, man)
+            vals.append(rates.score(coder.decode(Codes(cc, attrs, side, er))))
+        return float(np.mean(vals))
+
+    options: list[dict[str, Any]] = []
+    # the coverages up to 8 first; the deeper ones are measured only where none of those reaches the target
+    for tier in ([c for c in coverages if c <= 8], [c for c in coverages if c > 8]):
+        if not tier or any(o["meets_target"] for o in options):
+            continue
+        loss = channel.measure(tier, probe)
+        for setting, coder, bits, clean, payload, r, man, strands in pools:
+            for c in tier:
+                q = predict(coder, clean, payload, man, loss[float(c)])
+                # a real pool's loss strays from the probe's: the target must hold at margin x the loss too
+                q_margin = predict(coder, clean, payload, man, min(1.0, margin * loss[float(c)])) if q >= goal else q
+                options.append({**channel.settings(), "codec": codec, **setting, "outer_redundancy": r,
+                                "coverage": c, "strands": strands, "nt": strands * L, "bits_per_image": bits,
+                                f"predicted_{kind}": q, f"predicted_{kind}_at_margin": q_margin,
+                                f"error_free_{kind}": clean, "meets_target": bool(q >= goal and q_margin >= goal),
+                                **_cost(strands, c, L, price_nt, price_read)})
+    return _finish({"kind": "images", "codec": codec, "images": rates.n, "target": f"{kind} >= {goal:g}",
+                    "channel": _channel_json(channel), "prices": {"nt": price_nt, "base_read": price_read}}, options)
+
+
+class _VaeRates:
+    """The MNIST VAE's settings a plan weighs (bits per code) and its score of decoded images."""
+
+    def __init__(self, source, weights, resize, limit, kind):
+        from dnastore.codecs.base import get_codec
+        from dnastore.data.source import ImageSource
+        self.weights = weights
+        base = get_codec("vae", weights=weights)
+        src = ImageSource(source, base.channels, base.image_shape, resize)
+        self.n = n = min(src.n, limit or src.n)
+        self.x = np.concatenate([src.piece(i0, min(i1, n)) for i0, i1 in src.pieces(4000) if i0 < n])
+        self.pixels = int(self.x[..., 0].size if self.x.ndim == 4 else self.x.size)
+        self.names, labels = src.names[:n], src.labels[:n]
+        self.clf = None
+        if kind == "acc":
+            if (labels < 0).any():
+                raise DnastoreError(f"--target acc needs labelled images (a dataset made from MNIST); {source} has none")
+            from dnastore.metrics.classifier import load_classifier
+            self.clf, self.labels = load_classifier(), labels
+
+    def codecs(self):
+        from dnastore.codecs.base import get_codec
+        for bits in IMAGE_BITS:
+            yield {"n_bits": bits}, get_codec("vae", weights=self.weights, n_bits=bits)
+
+    def score(self, dec) -> float:
+        from dnastore.metrics import psnr
+        images = np.concatenate([imgs for _, imgs in dec.pieces])
+        return self.clf.accuracy(images, self.labels) if self.clf is not None else float(np.mean(np.asarray(
+            psnr(self.x, images))))
+
+
+class _PhotoRates:
+    """The photo codec's settings a plan weighs (quality, packets sized to the channel's
+    strands) and its score of decoded images: the mean PSNR over the photos, each at its size."""
+
+    def __init__(self, source, weights, resize, limit, kind, channel: Channel):
+        from dnastore.codecs.photo import START_BYTES
+        from dnastore.data.source import ImageSource
+        if kind != "psnr":
+            raise DnastoreError("--target acc needs labelled digits; for photos plan with --target psnr:DB")
+        self.weights = weights
+        src = ImageSource(source, 3, None, resize)
+        self.n = n = min(src.n, limit or src.n)
+        self.x, self.names = [src.one(i) for i in range(n)], src.names[:n]
+        self.pixels = sum(int(img.shape[0] * img.shape[1]) for img in self.x)
+        self.packet_bytes = min(channel.bytes_per_strand(), 4096)  # one packet per strand, as encode writes them
+        if self.packet_bytes < START_BYTES + 4:
+            raise DnastoreError(f"strands of {channel.length} nt carry {self.packet_bytes} bytes each, too few for "
+                                f"the photo codec's packets (at least {START_BYTES + 4}); raise --strand-length")
+
+    def codecs(self):
+        from dnastore.codecs.base import get_codec
+        for q in PHOTO_QUALITIES:
+            yield {"quality": q}, get_codec("photo", quality=q, weights=self.weights, packet_bytes=self.packet_bytes)
+
+    def score(self, dec) -> float:
+        from dnastore.metrics import psnr
+        got = [imgs[0] for _, imgs in dec.pieces]
+        return float(np.mean([float(np.asarray(psnr(a[None], b[None]))[0]) for a, b in zip(self.x, got)]))
 
 
 class _Array:
-    """An in-memory image source for a codec's encode."""
+    """An in-memory image source for a codec's encode: an array (N, ...) or a list of images
+    of any sizes."""
 
-    def __init__(self, x: np.ndarray, names: list[str]):
+    def __init__(self, x, names: list[str]):
         self.x, self.names, self.n = x, names, len(x)
 
     def piece(self, i0: int, i1: int) -> np.ndarray:
         return self.x[i0:i1]
+
+    def one(self, i: int) -> np.ndarray:
+        return self.x[i]
 
     def pieces(self, rows: int):
         for i0 in range(0, self.n, rows):
@@ -301,13 +385,14 @@ def table(plan: dict[str, Any], rows: int = 8) -> str:
     """The frontier as a Markdown table."""
     q = "predicted_failure" if plan["kind"] == "file" else next(k for k in plan["best"] if k.startswith("predicted_"))
     inner = any("inner_parity" in o for o in plan["frontier"])
+    rate = None if plan["kind"] != "images" else "quality" if "quality" in plan["best"] else "n_bits"
     head = ["coverage"] + (["inner parity"] if inner else []) + ["outer redundancy"] + \
-        (["bits/code"] if plan["kind"] == "images" else []) + \
+        ([{"quality": "quality", "n_bits": "bits/code"}[rate]] if rate else []) + \
         ["strands", "nt", q.replace("_", " "), "synthesis USD", "sequencing USD", "total USD"]
     out = ["| " + " | ".join(head) + " |", "| " + " | ".join("---" for _ in head) + " |"]
     for o in plan["frontier"][:rows]:
         vals = [f"{o['coverage']:g}"] + ([str(o.get("inner_parity", "-"))] if inner else []) + \
-            [f"{o['outer_redundancy']:g}"] + ([str(o["n_bits"])] if plan["kind"] == "images" else []) + \
+            [f"{o['outer_redundancy']:g}"] + ([str(o[rate])] if rate else []) + \
             [f"{o['strands']:,}", f"{o['nt']:,}", f"{o[q]:.3g}", f"{o['synthesis_usd']:.2f}",
              f"{o['sequencing_usd']:.4f}", f"{o['cost_usd']:.2f}"]
         out.append("| " + " | ".join(vals) + " |")
@@ -318,9 +403,9 @@ def plan(source=None, output=None, *, size: int | None = None, preset: str = "il
          target: str | None = None, price_nt: float = PRICE_NT, price_read: float = PRICE_BASE_READ,
          strand_length: int | None = None, weights=None, resize: str | None = None, limit: int | None = None,
          plot=None, seed: int = 0, force: bool = False, report=None, code: str | None = None,
-         max_coverage: float | None = None) -> dict[str, Any]:
+         max_coverage: float | None = None, codec: str | None = None) -> dict[str, Any]:
     """Plan a pool: for a file, a folder or a size (byte-identical), or for images (PSNR or
-    accuracy). Writes OUTPUT (plan.json, which ``encode --plan`` and ``oligo-encode --plan``
+    accuracy; with the codec ``encode`` picks, or ``codec``). Writes OUTPUT (plan.json, which ``encode --plan`` and ``oligo-encode --plan``
     take) and, with ``plot``, a cost-against-quality plot. Returns the summary."""
     import json
     from pathlib import Path
@@ -361,7 +446,7 @@ def plan(source=None, output=None, *, size: int | None = None, preset: str = "il
         if source is None:
             raise DnastoreError("an image target needs the images (a folder or a dataset)")
         result = plan_images(source, ch, target=target, weights=weights, resize=resize, price_nt=price_nt,
-                             price_read=price_read, limit=limit, max_coverage=max_coverage)
+                             price_read=price_read, limit=limit, max_coverage=max_coverage, codec=codec)
     result["format"] = "dnastore-plan"
     with atomic_outputs(force, inputs) as outs:
         outs.path(output).write_text(json.dumps(result, indent=1) + "\n")
@@ -374,8 +459,9 @@ def plan(source=None, output=None, *, size: int | None = None, preset: str = "il
                "strands": best["strands"], "cost_usd": best["cost_usd"], "synthesis_usd": best["synthesis_usd"],
                "sequencing_usd": best["sequencing_usd"], "options_meeting_target": sum(o["meets_target"]
                                                                                      for o in result["options"])}
-    if "n_bits" in best:
-        summary["n_bits"] = best["n_bits"]
+    for key in ("codec", "n_bits", "quality"):
+        if key in best:
+            summary[key] = best[key]
     summary["table"] = "\n" + table(result)
     if plot is not None:
         summary["plot"] = str(plot)
@@ -426,4 +512,10 @@ def planned(path) -> dict[str, Any]:
             or (length is not None and (isinstance(length, bool) or not isinstance(length, int)
                                         or not 40 <= length <= 10000))):
         raise DnastoreError(f"{path} is not a plan written by `dnastore plan` (its code settings are malformed)")
+    if obj.get("kind") == "images":
+        codec = best.get("codec")
+        rate, lo, hi = ("n_bits", 1, 16) if codec == "vae" else ("quality", 1, 100)
+        v = best.get(rate)
+        if codec not in ("vae", "photo") or isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise DnastoreError(f"{path} is not a plan written by `dnastore plan` (its codec settings are malformed)")
     return {"kind": obj.get("kind"), **best, "code": code, "inner_parity": ip}
