@@ -338,12 +338,46 @@ def simulate(oligos: Path | None = None, output: Path | None = None, *, coverage
         write_json(outs.path(sidecar_path(output), output), {"kind": READS_KIND, "provenance": prov, "manifest": manifest})
     # per base of the molecules read (a truncated or broken molecule has fewer)
     total_bases = max(read_bases, 1)
+    unsampled = float(np.exp(-coverage * weights / max(weights.mean(), 1e-12)).sum())
+    _warn_unread(manifest, unsampled / max(len(names), 1), coverage, report)
     return {"output": str(output), "oligos": str(oligos), "reads": n_reads, "strands": len(names),
             "coverage": coverage, "preset": preset, "strands_dropped": int((weights == 0).sum()),
-            "strands_unsampled_expected": float(np.exp(-coverage * weights / max(weights.mean(), 1e-12)).sum()),
+            "strands_unsampled_expected": unsampled,
             "reverse_reads": n_rc,
             "error_rates": {"sub": errs[0] / total_bases, "ins": errs[1] / total_bases, "del": errs[2] / total_bases},
             "truth": str(truth) if truth else None}
+
+
+def unread_failure(man: dict[str, Any], p: float) -> float:
+    """The chance that a precise pool cannot be restored when each strand goes unread with
+    probability ``p`` (a lower bound on its loss: strands misread are lost too): some outer-code
+    block loses more strands than its parity, or, without an outer code, any data strand."""
+    import math
+
+    from dnastore.dna.outer import RSPlan, binom_tail
+    if p <= 0:
+        return 0.0
+    p = min(p, 1 - 1e-12)
+    if not man.get("outer"):
+        return float(-math.expm1(int(man["n_data_strands"]) * math.log1p(-p)))
+    plan = RSPlan.from_json(man["outer"])
+    ok = sum(math.log1p(-min(binom_tail(plan.nsym, k + plan.nsym, p), 1 - 1e-12)) for _, k in plan.blocks)
+    return float(-math.expm1(ok))
+
+
+def _warn_unread(man: dict[str, Any] | None, p: float, coverage: float, report: Reporter) -> None:
+    """Warn where strands that are never read (coverage bias, dropout) alone are likely to lose
+    a precise pool (files, or images stored precisely): before the reads go to consensus."""
+    if not man or not (man.get("mode") in ("file", "folder") or man.get("precise")):
+        return
+    try:
+        fail = unread_failure(man, p)
+    except (KeyError, TypeError, ValueError):  # a manifest without an outer-code plan we can read
+        return
+    if fail > 0.5:
+        report.warn(f"at coverage {coverage:g} about {100 * p:.1f}% of the strands are never read on this channel, "
+                    f"more than the pool's outer code repairs: it is likely lost (chance {fail:.0%}); sequence "
+                    f"deeper, or encode with the setting `dnastore plan` picks for this channel")
 
 
 # ----------------------------------------------------------------------------- consensus

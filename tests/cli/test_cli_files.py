@@ -201,3 +201,18 @@ def test_help_names_the_oligo_code_that_is_used_by_default():
         text = " ".join(run([cmd, "--help"]).output.split())
         m = re.search(r"--code \[goldman\|dense\] (.*?)(?= --[a-z])", text)
         assert m and f"[{DEFAULT_CODE}" in m.group(1), (cmd, m and m.group(1))
+
+
+def test_simulate_warns_where_unread_strands_alone_will_lose_a_file(tmp):
+    from dnastore.stages.files import unread_failure
+    Path("f.bin").write_bytes(np.random.default_rng(5).integers(0, 256, 30_000, dtype=np.uint8).tobytes())
+    run(["oligo-encode", "f.bin", "-o", "x.fasta"])
+    man = json.loads(Path("x.fasta.json").read_text())
+    fails = [unread_failure(man, p) for p in (0.0, 0.002, 0.02, 0.1)]
+    assert fails[0] == 0.0 and fails[1] < 1e-3 and fails == sorted(fails) and fails[3] > 0.99
+    quiet = run(["simulate", "x.fasta", "-o", "a.fastq"])  # the default channel and coverage
+    assert "never read" not in quiet.output
+    loud = run(["simulate", "x.fasta", "--coverage", "2", "-o", "b.fastq"])
+    assert "never read on this channel" in loud.output and "dnastore plan" in loud.output
+    run(["consensus", "b.fastq", "-o", "b.fasta"])
+    _one_line_error(run(["oligo-decode", "b.fasta", "-o", "f.out"], ok=False))  # as warned
