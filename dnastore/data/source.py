@@ -79,7 +79,8 @@ class ImageSource:
             a = load_image(p, self.channels, self._size)
             if a.shape[:2] != self.want:
                 raise DnastoreError(f"{p} is {a.shape[1]}x{a.shape[0]} but the model expects {self.want[1]}x{self.want[0]} "
-                                    f"images; pass --resize {self.want[1]}x{self.want[0]}")
+                                    f"images; pass --resize {self.want[1]}x{self.want[0]}, or store them at their "
+                                    f"size with the photo codec (`dnastore encode --codec photo`)")
             imgs.append(a)
         return np.stack(imgs)
 

@@ -160,6 +160,12 @@ def test_mnist_digits_still_get_the_vae_and_bad_settings_are_one_line(tmp, photo
     one_line_error(run(["encode", src, "x.fasta", "--codec", "photo", "--quality", "0"], ok=False))
     one_line_error(run(["encode", src, "x.fasta", "--codec", "photo", "--weights", "vae-mnist-k16"], ok=False))
     one_line_error(run(["encode", src, "x.fasta", "--codec", "vae", "--quality", "50"], ok=False))
+    grey = tmp / "grey"
+    grey.mkdir()
+    Image.fromarray(photo[:40, :40, 0]).save(grey / "a.png")  # small and grey: the VAE, which names the way out
+    r = run(["encode", grey, "g.fasta"], ok=False)
+    one_line_error(r)
+    assert "--resize 28x28" in r.output and "--codec photo" in r.output
 
 
 def test_train_fine_tunes_on_a_folder_and_its_weights_encode(tmp, photo):
