@@ -321,8 +321,9 @@ class _PhotoRates:
     strands) and its score of decoded images: the mean PSNR over the photos, each at its size."""
 
     def __init__(self, source, weights, resize, limit, kind, channel: Channel):
-        from dnastore.codecs.photo import START_BYTES
         from dnastore.data.source import ImageSource
+        from dnastore.stages.files import OligoSettings
+        from dnastore.stages.images import _strand_bytes
         if kind != "psnr":
             raise DnastoreError("--target acc needs labelled digits; for photos plan with --target psnr:DB")
         self.weights = weights
@@ -330,10 +331,8 @@ class _PhotoRates:
         self.n = n = min(src.n, limit or src.n)
         self.x, self.names = [src.one(i) for i in range(n)], src.names[:n]
         self.pixels = sum(int(img.shape[0] * img.shape[1]) for img in self.x)
-        self.packet_bytes = min(channel.bytes_per_strand(), 4096)  # one packet per strand, as encode writes them
-        if self.packet_bytes < START_BYTES + 4:
-            raise DnastoreError(f"strands of {channel.length} nt carry {self.packet_bytes} bytes each, too few for "
-                                f"the photo codec's packets (at least {START_BYTES + 4}); raise --strand-length")
+        # the packets encode --plan writes: one per strand of these settings, whatever the pool's size
+        self.packet_bytes = _strand_bytes(OligoSettings(**channel.settings()))
 
     def codecs(self):
         from dnastore.codecs.base import get_codec

@@ -66,9 +66,10 @@ def test_a_photo_plan_picks_the_photo_codecs_quality_and_comes_true(tmp):
     assert plan["codec"] == "photo" and s["codec"] == "photo" and s["quality"] == best["quality"]
     assert best["predicted_psnr"] >= 24 and best["predicted_psnr_at_margin"] >= 24
     assert {o["quality"] for o in plan["options"]} == {1, 25, 50, 75, 100} and "| quality |" in s["table"]
-    run(["encode", "photos", "x.fasta", "--plan", "plan.json"])
+    enc = json.loads(run(["encode", "photos", "x.fasta", "--plan", "plan.json", "--json"]).stdout)
     man = json.loads(Path("x.fasta.json").read_text())
     assert man["codes"]["attrs"]["codec"] == "photo" and man["codes"]["attrs"]["quality"] == best["quality"]
+    assert enc["bits_per_image"] == best["bits_per_image"]  # the plan weighed the packets encode writes
     got = []
     for seed in (1, 2):
         run(["simulate", "x.fasta", "--coverage", best["coverage"], "--seed", seed, "-o", f"r{seed}.fastq"])
