@@ -242,8 +242,7 @@ class PhotoCodec(Codec):
         if min(img.shape[:2]) < 1:
             raise DnastoreError("an empty image")
         q = self.model.latents(img, self.level)
-        s = self.model.scales(self.level)
-        active = s >= ACTIVE_SCALE
+        active, s = self.active()
         order = element_order(q.shape[:2], active)
         sym = q.ravel()[order]
         return pack_image(sym, s[order % len(s)], self.packet_bytes, self.w.config.max_symbol)
