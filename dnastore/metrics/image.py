@@ -43,6 +43,7 @@ class MSSSIMSetting:
 STANDARD_MS_SSIM = MSSSIMSetting(5, 11, 1.5, STANDARD_WEIGHTS)
 _w3 = np.array(STANDARD_WEIGHTS[:3]) / sum(STANDARD_WEIGHTS[:3])
 MNIST_MS_SSIM = MSSSIMSetting(3, 7, 1.0, tuple(float(v) for v in _w3))
+SSIM_WIN = 11  # SSIM's window, pixels a side: the smallest image it measures
 
 
 def _as_float(x) -> jax.Array:
@@ -94,7 +95,7 @@ def _ssim(a, b, win: int, sigma: float):
     return jnp.mean(lum * cs, axis=(1, 2, 3))
 
 
-def ssim(a, b, win: int = 11, sigma: float = 1.5) -> jax.Array:
+def ssim(a, b, win: int = SSIM_WIN, sigma: float = 1.5) -> jax.Array:
     """Per-image SSIM (mean over channels for colour)."""
     a, b = _as_float(a), _as_float(b)
     if min(a.shape[1:3]) < win:
@@ -108,19 +109,20 @@ def _pool(x: jax.Array) -> jax.Array:
     return x.reshape(n, h // 2, 2, w // 2, 2, c).mean(axis=(2, 4))
 
 
-@partial(jax.jit, static_argnames=("setting",))
-def _ms_ssim(a, b, setting: MSSSIMSetting):
+@partial(jax.jit, static_argnames=("setting", "floor"))
+def _ms_ssim(a, b, setting: MSSSIMSetting, floor: float = 0.0):
+    """MS-SSIM with each scale's term floored at ``floor`` (above 0: finite gradients)."""
     g = _gauss(setting.win, setting.sigma)
     w = jnp.asarray(setting.weights, jnp.float32)
     out = jnp.ones(a.shape[0], jnp.float32)
     for j in range(setting.scales):
         lum, cs = _ssim_parts(a, b, g)
-        cs_m = jnp.maximum(jnp.mean(cs, axis=(1, 2, 3)), 0.0)
+        cs_m = jnp.maximum(jnp.mean(cs, axis=(1, 2, 3)), floor)
         if j < setting.scales - 1:
             out = out * cs_m ** w[j]
             a, b = _pool(a), _pool(b)
         else:
-            ls = jnp.maximum(jnp.mean(lum * cs, axis=(1, 2, 3)), 0.0)
+            ls = jnp.maximum(jnp.mean(lum * cs, axis=(1, 2, 3)), floor)
             out = out * ls ** w[j]
     return out
 
@@ -142,9 +144,9 @@ def quality(originals, images) -> dict[str, np.ndarray]:
     (at least 28 pixels a side) of uint8 images; a metric the images are too small for is
     left out."""
     out = {"psnr": np.asarray(psnr(originals, images))}
-    if min(np.shape(originals)[1:3]) >= 11:
+    if min(np.shape(originals)[1:3]) >= SSIM_WIN:
         out["ssim"] = np.asarray(ssim(originals, images))
-    if min(np.shape(originals)[1:3]) >= 28:
+    if min(np.shape(originals)[1:3]) >= MNIST_MS_SSIM.min_size():
         out["ms_ssim"] = np.asarray(ms_ssim(originals, images))
     return out
 
@@ -154,15 +156,6 @@ TRAIN_MS_SSIM = MSSSIMSetting(4, 11, 1.5, tuple(float(v) for v in np.array(STAND
 
 def ms_ssim_float(a: jax.Array, b: jax.Array, setting: MSSSIMSetting = TRAIN_MS_SSIM) -> jax.Array:
     """Per-image MS-SSIM of float images (N, H, W, C) on [0, 1], differentiable, for training
-    losses (no checks; the contrast terms are floored at 1e-6 so that gradients stay finite).
+    losses (no checks; the terms are floored at 1e-6 so that gradients stay finite).
     :data:`TRAIN_MS_SSIM` (the first four standard scales) fits 128-pixel training crops."""
-    g = _gauss(setting.win, setting.sigma)
-    out = jnp.ones(a.shape[0], jnp.float32)
-    for j, wj in enumerate(setting.weights):
-        lum, cs = _ssim_parts(a, b, g)
-        if j < setting.scales - 1:
-            out = out * jnp.maximum(jnp.mean(cs, axis=(1, 2, 3)), 1e-6) ** wj
-            a, b = _pool(a), _pool(b)
-        else:
-            out = out * jnp.maximum(jnp.mean(lum * cs, axis=(1, 2, 3)), 1e-6) ** wj
-    return out
+    return _ms_ssim(a, b, setting, 1e-6)
