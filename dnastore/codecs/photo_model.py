@@ -30,6 +30,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from dnastore.codecs.vae import pixel_shuffle
+
 STRIDE = 16  # the analysis transform's total downsampling
 SCALE_FLOOR = 0.02  # the least Laplace scale: a latent of such a channel is 0 with probability 1 - 1e-11
 
@@ -74,12 +76,6 @@ class GDN(nnx.Module):
         gamma = self.gamma[...] ** 2
         norm = jnp.sqrt(jnp.einsum("...j,ij->...i", x * x, gamma) + beta)
         return x * norm if self.inverse else x / norm
-
-
-def pixel_shuffle(x, r: int = 2):
-    n, h, w, c = x.shape
-    x = x.reshape(n, h, w, r, r, c // (r * r))
-    return x.transpose(0, 1, 3, 2, 4, 5).reshape(n, h * r, w * r, c // (r * r))
 
 
 class PhotoNet(nnx.Module):
