@@ -17,6 +17,7 @@ pseudo-random order, so a lost strand erases latents scattered over the image.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -122,6 +123,7 @@ def train_photo(photos: list[np.ndarray], out: Path, *, cfg: PhotoConfig | None 
     weights to ``out`` (atomically) every ``checkpoint_every`` steps and at the end. ``train_only``:
     "all" or "synthesis" (the decoder alone, the encoder and prior frozen)."""
     from dnastore.codecs.weights import save_weights
+    from dnastore.io.atomic import scratch
     if init is not None:  # a copy: the loaded weights are shared (cached by digest) and stay as they are
         cfg, model = init.config, nnx.clone(init.model)
     else:
@@ -152,9 +154,9 @@ def train_photo(photos: list[np.ndarray], out: Path, *, cfg: PhotoConfig | None 
     def save(i):
         info.update(steps=i, seconds=round(time.time() - t0, 1), erasure=erasure, batch=batch, crop=size,
                     lambdas=list(LAMBDAS[:cfg.levels]), mse_weight=MSE_WEIGHT, log=log[-40:])
-        tmp = out.with_name(out.name + ".tmp-save")
+        tmp = scratch(out.with_name(f".{out.name}.tmp-{os.getpid()}"))  # removed on Ctrl-C
         save_weights(tmp, cfg, model, {}, info)
-        tmp.replace(out)  # atomic: a crash leaves the last checkpoint whole
+        os.replace(tmp, out)  # atomic: a crash leaves the last checkpoint whole
 
     for i in range(1, steps + 1):
         key, k = jax.random.split(key)
