@@ -29,12 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
+from dnastore.codecs.photo import PACKET_BYTES
+
 ROOT = Path(__file__).resolve().parent.parent
 CODECS = ("jpeg", "webp", "jp2", "avif")
 PHOTO_QUALITIES = (1, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100)
 PHOTO_REDUNDANCIES = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
 PHOTO_WEIGHTS = {"photo": "photo-dna", "photo-plain": "photo-plain"}  # row name: shipped weights
-PACKET = 42
+PACKET = PACKET_BYTES  # the photo codec's packet: one 240-nt dense strand's payload
 QUALITIES = (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
 REDUNDANCIES = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5)
 
